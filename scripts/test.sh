@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: release preset, then ASan+UBSan.
+# Usage: scripts/test.sh [release|asan|debug ...]   (default: release asan)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+presets=("$@")
+[ ${#presets[@]} -gt 0 ] || presets=(release asan)
+for preset in "${presets[@]}"; do
+  echo "== $preset ==" >&2
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+  ctest --preset "$preset"
+done

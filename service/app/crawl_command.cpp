@@ -1,0 +1,153 @@
+#include "app/crawl_command.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include "common/log.hpp"
+#include "crawl/crawler.hpp"
+#include "sink/jsonl_sink.hpp"
+
+namespace trawler::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+int config_errors(const std::vector<config::config_error>& errors) {
+  for (const auto& e : errors) std::cerr << "trawler: " << e.text() << "\n";
+  return 2;
+}
+
+void set_log_level(int verbosity) {
+  if (verbosity < 0) {
+    log::set_level(log::level::error);
+  } else if (verbosity == 0) {
+    log::set_level(log::level::warn);
+  } else if (verbosity == 1) {
+    log::set_level(log::level::info);
+  } else {
+    log::set_level(log::level::debug);
+  }
+}
+
+}  // namespace
+
+int run_crawl(const config::cli_options& opts) {
+  set_log_level(opts.verbosity);
+  auto loaded = config::build_crawl_config(opts);
+  if (!loaded.ok()) return config_errors(loaded.errors);
+  config::crawl_config cfg = std::move(loaded.config);
+  if (cfg.seeds.empty()) {
+    std::cerr << "trawler: seeds: no seed URL given (pass SEED_URL arguments or set seeds in "
+                 "the config)\n";
+    return 2;
+  }
+  if (!cfg.state.dir.empty()) {
+    log::warn("state.dir is set, but this build keeps crawl state in memory only");
+  }
+
+  std::string open_error;
+  auto sink = sink::jsonl_sink::open(cfg.output.path, sink::open_mode::truncate, open_error);
+  if (!sink) {
+    std::cerr << "trawler: output.path: " << open_error << "\n";
+    return 2;
+  }
+
+  asio::io_context io(1);
+  crawl::crawler crawler(io.get_executor(), cfg,
+                         [&sink](std::string&& line) { sink->write_line(line); });
+  auto problems = crawler.admit_seeds(cfg.seeds);
+  for (const auto& p : problems) std::cerr << "trawler: " << p << "\n";
+  if (crawler.admitted_seeds() == 0) {
+    std::cerr << "trawler: seeds: no usable seed\n";
+    return 2;
+  }
+  bool unparsable = false;
+  for (const auto& p : problems) {
+    if (p.find("not an http(s) URL") != std::string::npos) unparsable = true;
+  }
+  if (unparsable) return 2;
+
+  bool progress = opts.progress.value_or(isatty(STDERR_FILENO) == 1) && opts.verbosity >= 0;
+  int exit_status = 0;
+  int signals_seen = 0;
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::function<void()> arm_signals = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      ++signals_seen;
+      if (signals_seen == 1) {
+        log::warn(std::string("caught ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
+                  ": stopping (send it again to stop at once)");
+        crawler.stop();
+      } else {
+        crawler.stop_now();
+        exit_status = 1;
+      }
+      arm_signals();
+    });
+  };
+  arm_signals();
+
+  // Flushes whole lines to the output twice a second and redraws the progress line.
+  asio::steady_timer ticker(io);
+  bool progress_drawn = false;
+  std::function<void()> tick = [&] {
+    ticker.expires_after(std::chrono::milliseconds(500));
+    ticker.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      sink->flush();
+      if (progress) {
+        std::cerr << "\r\033[K" << crawler.stats().progress_line() << std::flush;
+        progress_drawn = true;
+      }
+      tick();
+    });
+  };
+  tick();
+
+  bool failed = false;
+  asio::co_spawn(io, crawler.run(), [&](std::exception_ptr e) {
+    if (e) {
+      failed = true;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error(std::string("crawl failed: ") + ex.what());
+      } catch (...) {
+        log::error("crawl failed");
+      }
+    }
+    signals.cancel();
+    ticker.cancel();
+  });
+  io.run();
+
+  sink->flush();
+  if (progress_drawn) std::cerr << "\r\033[K";
+  auto stats = crawler.stats();
+  if (opts.stats_path) {
+    std::ofstream out(*opts.stats_path, std::ios::trunc);
+    out << stats.to_json().dump(2) << "\n";
+    if (!out) {
+      std::cerr << "trawler: --stats: cannot write " << *opts.stats_path << "\n";
+      failed = true;
+    }
+  }
+  if (opts.verbosity >= 0) std::cerr << stats.report();
+  if (failed) return 1;
+  return exit_status;
+}
+
+}  // namespace trawler::app

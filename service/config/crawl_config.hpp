@@ -1,0 +1,133 @@
+#pragma once
+
+// The crawl configuration as one value type, and its validation (SPEC "Config").
+// Key names, defaults and ranges are mirrored by proto-free-api/config.schema.json;
+// a unit test keeps the two equal.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/version.hpp"
+
+namespace trawler::config {
+
+struct scope_config {
+  std::string mode = "host";                  // host | domain | any
+  std::vector<std::string> include, exclude;  // RE2 patterns, checked to compile
+  int max_depth = 10;
+  std::int64_t max_pages = 0;  // 0: no limit
+  int max_url_length = 2048;
+  bool operator==(const scope_config&) const = default;
+};
+
+struct limits_config {
+  int concurrency = 64;
+  int per_host = 2;
+  std::int64_t delay_ms = 0;
+  std::int64_t connect_timeout_ms = 10000;
+  std::int64_t timeout_ms = 30000;
+  int max_redirects = 10;
+  int max_tries = 3;
+  std::int64_t max_retry_after_ms = 300000;
+  std::int64_t max_body_bytes = 10485760;
+  bool operator==(const limits_config&) const = default;
+};
+
+struct robots_config {
+  bool obey = true;
+  std::string user_agent = std::string("trawler/") + trawler::version;
+  std::int64_t max_crawl_delay_ms = 30000;
+  bool operator==(const robots_config&) const = default;
+};
+
+struct fetch_config {
+  // Sorted by name (they come from a JSON object); never User-Agent, Host, Content-Length,
+  // Transfer-Encoding, Connection, Accept-Encoding, TE, Upgrade or Keep-Alive.
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool tls_verify = true;
+  std::vector<std::string> accept_encoding{"gzip", "deflate", "br"};
+  bool follow_nofollow = false;
+  bool operator==(const fetch_config&) const = default;
+};
+
+struct network_config {
+  bool allow_private = false;
+  // "host:port" -> "address". Normalized on load: host lowercased, port in plain decimal,
+  // address without IPv6 brackets (so it feeds inet_pton / asio::ip::make_address as is).
+  std::vector<std::pair<std::string, std::string>> resolve;
+  bool operator==(const network_config&) const = default;
+};
+
+struct output_config {
+  std::string path = "-";  // "-": stdout
+  std::vector<std::string> fields{"links", "title"};
+  bool operator==(const output_config&) const = default;
+};
+
+struct state_config {
+  std::string dir;  // empty: in memory only
+  bool operator==(const state_config&) const = default;
+};
+
+struct api_config {
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT, [v6]:PORT; port 0 = any free port
+  std::string token;
+  std::string data_dir = "./trawler-data";
+  bool operator==(const api_config&) const = default;
+};
+
+// Seeds may be empty here: the caller decides (they may come from the command line, or
+// from the API later), e.g. `if (cfg.seeds.empty()) exit 2`.
+struct crawl_config {
+  std::vector<std::string> seeds;
+  scope_config scope;
+  limits_config limits;
+  robots_config robots;
+  fetch_config fetch;
+  network_config network;
+  output_config output;
+  state_config state;
+  api_config api;
+  bool operator==(const crawl_config&) const = default;
+};
+
+struct config_error {
+  // Dotted path ("limits.concurrency", "scope.include[2]", "fetch.headers.User-Agent"),
+  // a flag ("--max-pages"), "config" for file/syntax problems, or "" for a document
+  // that is not a mapping (then the message itself starts with "config: ").
+  std::string key;
+  std::string message;
+  // "limits.concurrency: must be an integer from 1 to 100000, got \"fast\"";
+  // just the message when key is empty.
+  std::string text() const;
+  bool operator==(const config_error&) const = default;
+};
+
+struct load_result {
+  crawl_config config;  // defaults wherever a key was missing or wrong
+  std::vector<config_error> errors;
+  bool ok() const { return errors.empty(); }
+};
+
+// Validates and converts; collects every error (unknown keys, types, ranges), never throws.
+load_result from_json(const nlohmann::json& doc);
+// YAML or JSON text (JSON when it starts with '{' or origin_name ends in ".json");
+// empty text is an empty config. origin_name names the text in syntax errors.
+load_result parse_text(std::string_view text, std::string_view origin_name);
+// A missing, unreadable or unparsable file is an error with key "config" naming the path
+// and the reason (line and column for syntax errors).
+load_result load_file(const std::string& path);
+// (config/document.hpp parses without validating, for callers that merge documents.)
+
+// Every key, defaults included; from_json(to_json(c)).config == c.
+nlohmann::json to_json(const crawl_config& c);
+// RFC 7386 JSON Merge Patch: objects merge deeply, null deletes, anything else replaces
+// (arrays too, so `--include` replaces the file's list).
+nlohmann::json merge_patch(nlohmann::json base, const nlohmann::json& patch);
+
+}  // namespace trawler::config

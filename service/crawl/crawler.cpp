@@ -1,0 +1,603 @@
+#include "crawl/crawler.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <random>
+#include <thread>
+#include <unordered_set>
+
+#include "common/log.hpp"
+#include "extract/charset.hpp"
+#include "extract/extract.hpp"
+#include "fetch/fetcher.hpp"
+#include "frontier/frontier.hpp"
+#include "record/record.hpp"
+#include "robots/robots_rules.hpp"
+#include "scope/scope.hpp"
+#include "url/url.hpp"
+
+namespace trawler::crawl {
+
+namespace asio = boost::asio;
+using steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct parsed_page {
+  extract::page_facts facts;
+  std::string sha256;
+};
+
+// Runs on the parse pool: the whole CPU cost of a page (charset decoding, Gumbo, hashing).
+asio::awaitable<parsed_page> parse_on_pool(std::string body, std::string url,
+                                           std::optional<std::string> header_charset, bool html,
+                                           extract::options opt) {
+  parsed_page out;
+  out.sha256 = record::sha256_hex(body);
+  if (html) {
+    std::optional<std::string_view> cs;
+    if (header_charset) cs = *header_charset;
+    out.facts = extract::extract_html(body, url, cs, opt);
+  }
+  co_return out;
+}
+
+bool is_html(const std::optional<std::string>& media) {
+  return media && (*media == "text/html" || *media == "application/xhtml+xml");
+}
+
+bool is_retryable(error_kind k) {
+  return k == error_kind::dns || k == error_kind::connect || k == error_kind::timeout ||
+         k == error_kind::protocol;
+}
+
+// Retry-After (RFC 9110 10.2.3): delay-seconds or an HTTP-date.
+std::optional<milliseconds> parse_retry_after(const std::string& v,
+                                              std::chrono::system_clock::time_point now) {
+  std::string s = v;
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  std::size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  s = s.substr(i);
+  if (s.empty()) return std::nullopt;
+  if (std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    long long secs = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), secs);
+    if (ec != std::errc()) return milliseconds(std::numeric_limits<int>::max());
+    return milliseconds(secs * 1000);
+  }
+  std::tm tm{};
+  const char* end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
+  if (!end) return std::nullopt;
+  auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
+  if (when <= now) return milliseconds(0);
+  return std::chrono::duration_cast<milliseconds>(when - now);
+}
+
+auto detached_logged(const char* what) {
+  return [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error(std::string(what) + " ended with an exception: " + ex.what());
+    } catch (...) {
+      log::error(std::string(what) + " ended with an unknown exception");
+    }
+  };
+}
+
+}  // namespace
+
+struct crawler::impl {
+  // What is known of one host's robots.txt.
+  struct host_robots {
+    bool known = false;
+    robots::rules rules = robots::rules::allow_all();
+    std::optional<error_kind> failure;  // a network failure: every page gets this kind
+    std::string failure_message;
+    int attempts = 0;
+  };
+
+  asio::any_io_executor ex;
+  config::crawl_config cfg;
+  line_writer write;
+  record::output_fields fields;
+  scope::scope scope_rules;
+  frontier::frontier front;
+  fetch::fetcher fetcher;
+  asio::thread_pool pool;
+  asio::steady_timer wake_timer;
+  std::string product_token;
+  extract::options extract_opt;
+  std::vector<host_robots> robots_by_host;
+  std::unordered_set<std::uint64_t> filtered_urls;
+  std::mt19937_64 rng{std::random_device{}()};
+
+  crawl_stats counters;
+  steady::time_point started = steady::now();
+  std::optional<steady::time_point> finished_at;
+  std::size_t open_requests = 0;
+  std::size_t open_pages = 0;
+  std::size_t parsing = 0;
+  std::size_t seeds = 0;
+  bool dirty = false;
+  bool stopping = false;
+  bool hard_stop = false;
+  std::optional<steady::time_point> cancel_at;
+
+  static scope::rules scope_rules_of(const config::crawl_config& c) {
+    scope::rules r;
+    r.scope_mode = c.scope.mode == "domain" ? scope::mode::domain
+                   : c.scope.mode == "any"  ? scope::mode::any
+                                            : scope::mode::host;
+    r.include = c.scope.include;
+    r.exclude = c.scope.exclude;
+    r.max_depth = c.scope.max_depth;
+    r.max_url_length = static_cast<std::size_t>(c.scope.max_url_length);
+    return r;
+  }
+
+  static fetch::fetch_settings fetch_settings_of(const config::crawl_config& c) {
+    fetch::fetch_settings s;
+    s.user_agent = c.robots.user_agent;
+    s.extra_headers = c.fetch.headers;
+    s.accept_encoding = c.fetch.accept_encoding;
+    s.tls_verify = c.fetch.tls_verify;
+    s.allow_private = c.network.allow_private;
+    s.connect_timeout = milliseconds(c.limits.connect_timeout_ms);
+    s.request_timeout = milliseconds(c.limits.timeout_ms);
+    s.max_body_bytes = static_cast<std::size_t>(c.limits.max_body_bytes);
+    s.max_idle_per_host = static_cast<std::size_t>(std::max(1, c.limits.per_host));
+    for (const auto& [hp, addr] : c.network.resolve) s.pins.add(hp, addr);
+    return s;
+  }
+
+  static unsigned pool_threads() {
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : n;
+  }
+
+  impl(asio::any_io_executor e, config::crawl_config c, line_writer w)
+      : ex(e),
+        cfg(std::move(c)),
+        write(std::move(w)),
+        fields(record::output_fields::from_names(cfg.output.fields)),
+        scope_rules(scope_rules_of(cfg)),
+        front(frontier::options{cfg.limits.per_host, milliseconds(cfg.limits.delay_ms),
+                                cfg.robots.obey}),
+        fetcher(e, fetch_settings_of(cfg)),
+        pool(pool_threads()),
+        wake_timer(e),
+        product_token(robots::product_token(cfg.robots.user_agent)) {
+    extract_opt.follow_nofollow = cfg.fetch.follow_nofollow;
+    extract_opt.want_text = fields.text;
+  }
+
+  ~impl() { pool.join(); }
+
+  void wake() {
+    dirty = true;
+    wake_timer.cancel();
+  }
+
+  host_robots& robots_of(frontier::host_id h) {
+    if (robots_by_host.size() <= h) robots_by_host.resize(h + 1);
+    return robots_by_host[h];
+  }
+
+  // ---- records -------------------------------------------------------------------------
+
+  void emit(record::fetch_record& r) {
+    if (r.status) {
+      ++counters.pages;
+      int cls = *r.status / 100;
+      if (cls >= 2 && cls <= 5) {
+        ++counters.status_classes[cls - 2];
+      } else {
+        ++counters.other_status;
+      }
+    }
+    if (r.error) ++counters.errors[static_cast<std::size_t>(*r.error)];
+    counters.bytes += r.size;
+    ++counters.records;
+    write(record::to_json_line(r, fields));
+  }
+
+  record::fetch_record untried_record(const frontier::url_entry& e, error_kind kind,
+                                      std::string message) {
+    record::fetch_record r;
+    r.url = e.url;
+    r.error = kind;
+    r.error_message = std::move(message);
+    r.depth = e.depth;
+    if (!e.referrer.empty()) r.referrer = e.referrer;
+    r.fetched_at = std::chrono::system_clock::now();
+    return r;
+  }
+
+  // ---- admission -------------------------------------------------------------------------
+
+  // The robots verdict for a URL of a host whose robots.txt is known; nullopt: allowed.
+  std::optional<std::pair<error_kind, std::string>> robots_refusal(frontier::host_id h,
+                                                                   const frontier::url_entry& e) {
+    if (!cfg.robots.obey) return std::nullopt;
+    host_robots& hr = robots_of(h);
+    if (!hr.known) return std::nullopt;
+    if (hr.failure) return std::make_pair(*hr.failure, hr.failure_message);
+    if (!hr.rules.allowed(e.target)) {
+      return std::make_pair(error_kind::robots, std::string("disallowed by robots.txt"));
+    }
+    return std::nullopt;
+  }
+
+  // Queues an entry already marked seen, or records why it is refused at once.
+  void enqueue(frontier::url_entry e) {
+    if (auto refusal = robots_refusal(e.host, e)) {
+      auto r = untried_record(e, refusal->first, refusal->second);
+      emit(r);
+      return;
+    }
+    front.push(std::move(e));
+    wake();
+  }
+
+  // A link or redirect target: true when it was added to the frontier.
+  bool admit(const std::string& link, int depth, int redirects_left, const std::string& referrer) {
+    if (front.was_seen(link)) return false;
+    auto parts = url::split(link);
+    if (!parts) return false;
+    auto verdict = scope_rules.check(link, parts->host, depth);
+    if (verdict != scope::verdict::in) {
+      if (filtered_urls.insert(frontier::url_hash(link)).second) ++counters.filtered;
+      return false;
+    }
+    front.mark_seen(link);
+    frontier::url_entry e;
+    e.url = link;
+    e.host = front.host_for(url::host_key(*parts));
+    e.depth = depth;
+    e.redirects_left = redirects_left;
+    e.referrer = referrer;
+    e.target = std::move(parts->target);
+    enqueue(std::move(e));
+    return true;
+  }
+
+  // ---- the dispatcher ----------------------------------------------------------------------
+
+  bool page_budget_left() const {
+    if (cfg.scope.max_pages <= 0) return true;
+    return counters.pages + open_pages < static_cast<std::uint64_t>(cfg.scope.max_pages);
+  }
+
+  bool budget_spent() const {
+    return cfg.scope.max_pages > 0 &&
+           counters.pages >= static_cast<std::uint64_t>(cfg.scope.max_pages);
+  }
+
+  asio::awaitable<void> run() {
+    started = steady::now();
+    for (;;) {
+      dirty = false;
+      auto now = steady::now();
+      if (stopping) {
+        if (open_requests == 0 && parsing == 0) break;
+        if (cancel_at && now >= *cancel_at) {
+          cancel_at.reset();
+          fetcher.cancel_all();
+        }
+      } else {
+        if (open_requests == 0 && parsing == 0 && (front.idle() || budget_spent())) break;
+        while (open_requests < static_cast<std::size_t>(cfg.limits.concurrency) &&
+               page_budget_left()) {
+          auto l = front.next_ready(now);
+          if (!l) break;
+          ++open_requests;
+          if (l->kind == frontier::lease_kind::robots) {
+            asio::co_spawn(ex, fetch_robots(l->host), detached_logged("robots fetch"));
+          } else {
+            ++open_pages;
+            asio::co_spawn(ex, fetch_page(std::move(l->entry)), detached_logged("page fetch"));
+          }
+        }
+      }
+      if (dirty) continue;
+      std::optional<steady::time_point> wake_at;
+      if (!stopping) wake_at = front.next_wakeup();
+      if (cancel_at && (!wake_at || *cancel_at < *wake_at)) wake_at = cancel_at;
+      wake_timer.expires_at(wake_at ? *wake_at : steady::time_point::max());
+      co_await wake_timer.async_wait(use_tuple);
+    }
+    finished_at = steady::now();
+    fetcher.close_idle();
+  }
+
+  // ---- retries -----------------------------------------------------------------------------
+
+  milliseconds backoff(int attempts) {
+    // 0.5 s, 1 s, 2 s ... capped at 60 s, with +-50% jitter so hosts are not hit in lockstep.
+    double base = 500.0 * std::pow(2.0, std::max(0, attempts - 1));
+    base = std::min(base, 60000.0);
+    std::uniform_real_distribution<double> jitter(0.5, 1.5);
+    return milliseconds(static_cast<long long>(base * jitter(rng)));
+  }
+
+  // The delay before another try, or nullopt when no more tries are allowed.
+  std::optional<milliseconds> retry_delay(const fetch::fetch_result& res, int attempts,
+                                          frontier::host_id host) {
+    if (stopping || attempts >= cfg.limits.max_tries) return std::nullopt;
+    bool retry = false;
+    if (res.error) {
+      retry = is_retryable(*res.error);
+    } else if (res.has_response) {
+      retry = res.status == 429 || (res.status >= 500 && res.status <= 599);
+    }
+    if (!retry) return std::nullopt;
+    milliseconds delay = backoff(attempts);
+    if (res.has_response) {
+      if (auto ra = res.header("retry-after")) {
+        if (auto d = parse_retry_after(*ra, std::chrono::system_clock::now())) {
+          if (d->count() > cfg.limits.max_retry_after_ms) return std::nullopt;
+          delay = *d;
+          // The server asked the whole host to wait, not just this URL.
+          front.block_host_until(host, steady::now() + delay);
+        }
+      }
+    }
+    return delay;
+  }
+
+  // ---- robots.txt ----------------------------------------------------------------------------
+
+  asio::awaitable<void> fetch_robots(frontier::host_id host) {
+    host_robots& hr = robots_of(host);
+    auto parts = url::split(front.host_key(host) + "/robots.txt");
+    fetch::fetch_result res;
+    if (parts) {
+      // RFC 9309 2.3.1.2: follow at least five redirects.
+      for (int hop = 0; hop <= 5; ++hop) {
+        ++counters.robots_fetches;
+        res = co_await fetcher.async_fetch(*parts);
+        if (res.error || !res.has_response || res.status < 300 || res.status > 399) break;
+        auto location = res.header("location");
+        if (!location) break;
+        auto next = url::resolve(url::host_key(*parts) + parts->target, *location);
+        if (!next) break;
+        auto next_parts = url::split(*next);
+        if (!next_parts) break;
+        parts = std::move(next_parts);
+      }
+    } else {
+      res.error = error_kind::other;
+      res.message = "cannot build the robots.txt URL";
+    }
+    ++hr.attempts;
+    --open_requests;
+    front.finish(host);
+
+    bool settled = true;
+    if (res.error) {
+      if (res.error == error_kind::cancelled) {
+        // Stopping: the host's URLs stay queued (SPEC "Stopping"), no verdict is made.
+        settled = false;
+      } else if (auto delay = retry_delay(res, hr.attempts, host)) {
+        front.robots_retry(host, steady::now() + *delay);
+        settled = false;
+      } else {
+        hr.failure = *res.error;
+        hr.failure_message = "robots.txt: " + res.message;
+      }
+    } else if (res.status >= 200 && res.status <= 299) {
+      hr.rules = robots::rules::parse(res.body, product_token);
+      if (auto cd = hr.rules.crawl_delay()) {
+        auto capped = std::min<long long>(cd->count(), cfg.robots.max_crawl_delay_ms);
+        front.set_host_delay(host, milliseconds(capped));
+      }
+    } else if (res.status >= 400 && res.status <= 499 && res.status != 429) {
+      hr.rules = robots::rules::allow_all();
+    } else if (auto delay = retry_delay(res, hr.attempts, host)) {
+      front.robots_retry(host, steady::now() + *delay);
+      settled = false;
+    } else {
+      // RFC 9309 2.3.1.4: unreachable (5xx) means complete disallow.
+      hr.rules = robots::rules::disallow_all();
+    }
+
+    if (settled) {
+      hr.known = true;
+      front.robots_ready(host);
+      auto refused = front.remove_if(
+          host, [&](const frontier::url_entry& e) { return robots_refusal(host, e).has_value(); });
+      for (auto& e : refused) {
+        auto refusal = robots_refusal(host, e);
+        auto r = untried_record(e, refusal->first, refusal->second);
+        emit(r);
+      }
+    }
+    wake();
+  }
+
+  // ---- pages ---------------------------------------------------------------------------------
+
+  asio::awaitable<void> fetch_page(frontier::url_entry e) {
+    auto parts = url::split(e.url);
+    fetch::fetch_result res;
+    if (parts) {
+      res = co_await fetcher.async_fetch(*parts);
+    } else {
+      res.error = error_kind::other;
+      res.message = "not a fetchable URL";
+    }
+    ++e.attempts;
+    --open_requests;
+    --open_pages;
+    front.finish(e.host);
+
+    if (res.error != error_kind::cancelled) {
+      if (auto delay = retry_delay(res, e.attempts, e.host)) {
+        front.retry(std::move(e), steady::now() + *delay);
+        wake();
+        co_return;
+      }
+    }
+
+    record::fetch_record r;
+    r.url = e.url;
+    r.depth = e.depth;
+    if (!e.referrer.empty()) r.referrer = e.referrer;
+    r.attempts = e.attempts;
+    r.elapsed_ms = std::chrono::duration<double, std::milli>(res.elapsed).count();
+    if (res.has_response) r.status = res.status;
+    if (res.error) {
+      r.error = res.error;
+      r.error_message = res.message;
+    }
+    r.truncated = res.truncated;
+    r.size = res.body.size();
+    std::optional<std::string> ct_header = res.header("content-type");
+    if (ct_header) r.content_type = record::media_type(*ct_header);
+    if (fields.headers) r.headers = res.headers;
+
+    if (res.has_response && !res.error && res.status >= 300 && res.status <= 399) {
+      handle_redirect(e, res, r);
+    }
+
+    bool html = is_html(r.content_type) && res.has_response && res.status >= 200 &&
+                res.status <= 299 && !res.body.empty() && (!res.error || res.truncated);
+    std::optional<std::string> header_charset;
+    if (ct_header) header_charset = record::charset_param(*ct_header);
+    if (!html && header_charset) {
+      if (auto canonical = extract::canonical_charset(*header_charset)) r.charset = *canonical;
+    }
+    if (res.has_response && (!res.body.empty())) {
+      ++parsing;
+      auto parsed = co_await asio::co_spawn(
+          pool, parse_on_pool(std::move(res.body), e.url, header_charset, html, extract_opt),
+          asio::use_awaitable);
+      --parsing;
+      r.sha256 = std::move(parsed.sha256);
+      if (html) {
+        auto& f = parsed.facts;
+        r.charset = f.charset;
+        r.title = std::move(f.title);
+        if (fields.canonical) r.canonical = std::move(f.canonical);
+        if (fields.meta_robots) r.meta_robots = std::move(f.meta_robots);
+        if (fields.text) r.text = std::move(f.text);
+        r.links.reserve(f.links.size());
+        for (auto& l : f.links) {
+          if (l.follow && !stopping && admit(l.url, e.depth + 1, cfg.limits.max_redirects, e.url)) {
+            ++r.new_links;
+          }
+          r.links.push_back(std::move(l.url));
+        }
+      }
+    } else if (res.has_response && !res.error) {
+      r.sha256 = record::sha256_hex("");
+    }
+    r.fetched_at = std::chrono::system_clock::now();
+    emit(r);
+    wake();
+  }
+
+  void handle_redirect(const frontier::url_entry& e, const fetch::fetch_result& res,
+                       record::fetch_record& r) {
+    auto location = res.header("location");
+    if (!location) return;
+    auto target = url::resolve(e.url, *location);
+    if (!target) return;
+    r.redirect = *target;
+    if (e.redirects_left <= 0) {
+      r.error = error_kind::redirect_limit;
+      r.error_message = "more than " + std::to_string(cfg.limits.max_redirects) + " redirects";
+      return;
+    }
+    // A redirect target keeps its source's depth (SPEC "Redirects").
+    admit(*target, e.depth, e.redirects_left - 1, e.url);
+  }
+};
+
+crawler::crawler(asio::any_io_executor ex, config::crawl_config cfg, line_writer write)
+    : impl_(std::make_unique<impl>(std::move(ex), std::move(cfg), std::move(write))) {}
+
+crawler::~crawler() = default;
+
+std::vector<std::string> crawler::admit_seeds(const std::vector<std::string>& seeds) {
+  std::vector<std::string> problems;
+  impl& m = *impl_;
+  for (const auto& s : seeds) {
+    auto normalized = url::normalize_seed(s);
+    if (!normalized) {
+      problems.push_back("seed \"" + s + "\": not an http(s) URL");
+      continue;
+    }
+    if (!m.scope_rules.seed_length_ok(*normalized)) {
+      ++m.counters.filtered;
+      problems.push_back("seed \"" + s + "\": longer than scope.max_url_length");
+      continue;
+    }
+    auto parts = url::split(*normalized);
+    if (!parts) {
+      problems.push_back("seed \"" + s + "\": not an http(s) URL");
+      continue;
+    }
+    m.scope_rules.add_seed_host(parts->host);
+    ++m.seeds;
+    if (!m.front.mark_seen(*normalized)) continue;
+    frontier::url_entry e;
+    e.url = *normalized;
+    e.host = m.front.host_for(url::host_key(*parts));
+    e.depth = 0;
+    e.redirects_left = m.cfg.limits.max_redirects;
+    e.target = parts->target;
+    m.enqueue(std::move(e));
+  }
+  return problems;
+}
+
+std::size_t crawler::admitted_seeds() const { return impl_->seeds; }
+
+asio::awaitable<void> crawler::run() { co_await impl_->run(); }
+
+void crawler::stop(std::chrono::milliseconds grace) {
+  impl& m = *impl_;
+  if (m.stopping) return;
+  m.stopping = true;
+  m.cancel_at = steady::now() + grace;
+  m.wake();
+}
+
+void crawler::stop_now() {
+  impl& m = *impl_;
+  m.stopping = true;
+  m.hard_stop = true;
+  m.cancel_at.reset();
+  m.fetcher.cancel_all();
+  m.wake();
+}
+
+bool crawler::stopping() const { return impl_->stopping; }
+
+crawl_stats crawler::stats() const {
+  const impl& m = *impl_;
+  crawl_stats s = m.counters;
+  s.seen = m.front.seen();
+  s.queued = m.front.queued();
+  s.in_flight = m.open_requests;
+  auto end = m.finished_at ? *m.finished_at : steady::now();
+  s.elapsed_s = std::chrono::duration<double>(end - m.started).count();
+  return s;
+}
+
+}  // namespace trawler::crawl

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/crawl_config.hpp"
+#include "crawl/crawl_stats.hpp"
+
+// The orchestrator: seeds -> frontier -> robots gate -> fetch -> extract (on the parse pool)
+// -> record -> links back into the frontier. All crawl state lives on one executor (the I/O
+// thread); only parsing and hashing run on the pool.
+namespace trawler::crawl {
+
+class crawler {
+ public:
+  using line_writer = std::function<void(std::string&& line)>;
+
+  // The config must be validated. Records are handed to `write` as whole JSONL lines.
+  crawler(boost::asio::any_io_executor ex, config::crawl_config cfg, line_writer write);
+  ~crawler();
+  crawler(const crawler&) = delete;
+  crawler& operator=(const crawler&) = delete;
+
+  // Seeds that could not be used (unparsable or over max_url_length), with the reason; call
+  // before run(). An empty result means every seed was admitted.
+  std::vector<std::string> admit_seeds(const std::vector<std::string>& seeds);
+  // Number of seeds admitted (0 means nothing to crawl).
+  std::size_t admitted_seeds() const;
+
+  // Runs until nothing is queued or in flight, max_pages is reached, or a stop completes.
+  boost::asio::awaitable<void> run();
+
+  // Graceful stop: no new requests; open ones get `grace` to finish, then are cancelled.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
+  // Cancels every open request at once.
+  void stop_now();
+  bool stopping() const;
+
+  crawl_stats stats() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace trawler::crawl

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "extract/charset.hpp"
+
+// What a crawler needs from an HTML page (SPEC "Crawl semantics"): string in, page_facts out.
+// Pure and thread-safe: runs on the parse pool.
+namespace trawler::extract {
+
+struct link {
+  std::string url;  // absolute, normalized, http(s), no fragment
+  // False for rel=nofollow (that link) or meta robots nofollow/none (the whole page), unless
+  // options::follow_nofollow.
+  bool follow;
+};
+
+struct page_facts {
+  // From a[href], area[href], link[href] (every rel), iframe[src], frame[src] and
+  // <meta http-equiv=refresh>, resolved against the first <base href>. First occurrence
+  // order, no repeats; a URL found several times is followable if any occurrence is.
+  std::vector<link> links;
+  std::optional<std::string> title;  // first <title>, whitespace collapsed and trimmed
+  std::string charset;               // lowercase WHATWG name used to decode the body
+  std::optional<std::string> canonical;  // first <link rel=canonical href>, resolved
+  std::vector<std::string> meta_robots;  // lowercase tokens of <meta name=robots content>
+  bool page_nofollow = false;            // meta robots nofollow or none
+  std::string text;                      // visible text (options::want_text), collapsed
+};
+
+struct options {
+  bool want_text = false;
+  bool follow_nofollow = false;
+  // Elements nested deeper than this are flattened before parsing (see nesting_guard.hpp):
+  // Chrome's parser cap, far above real pages.
+  std::size_t max_nesting = 512;
+};
+
+// body: the raw (content-decoded) bytes; page_url: the page's normalized URL;
+// header_charset: the charset parameter of Content-Type, if any. Encoding: a BOM, else the
+// header charset when it is a known label, else <meta charset> (prescan), else UTF-8.
+page_facts extract_html(std::string_view body, std::string_view page_url,
+                        std::optional<std::string_view> header_charset, const options& opt);
+
+// The URL of a <meta http-equiv=refresh> content value ("5; url='/next'"), as the HTML
+// standard's refresh parsing finds it; nullopt when it names none or is malformed.
+std::optional<std::string_view> refresh_url(std::string_view content);
+
+}  // namespace trawler::extract

@@ -1,0 +1,204 @@
+#include "frontier/frontier.hpp"
+
+#include <algorithm>
+
+namespace trawler::frontier {
+
+std::uint64_t url_hash(std::string_view url) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : url) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  // FNV alone clusters on shared prefixes; a murmur finalizer spreads the bits.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+frontier::frontier(options opt) : opt_(opt) {}
+
+host_id frontier::host_for(std::string_view key) {
+  auto it = host_ids_.find(std::string(key));
+  if (it != host_ids_.end()) return it->second;
+  auto id = static_cast<host_id>(hosts_.size());
+  host_state h;
+  h.key = std::string(key);
+  h.delay = opt_.delay;
+  if (!opt_.robots_gate) h.robots = robots_state::known;
+  hosts_.push_back(std::move(h));
+  host_ids_.emplace(std::string(key), id);
+  return id;
+}
+
+const std::string& frontier::host_key(host_id h) const { return hosts_.at(h).key; }
+
+bool frontier::mark_seen(std::string_view url) { return seen_.insert(url_hash(url)).second; }
+
+bool frontier::was_seen(std::string_view url) const { return seen_.count(url_hash(url)) != 0; }
+
+void frontier::push(url_entry e) {
+  host_id id = e.host;
+  hosts_.at(id).queue.push_back(std::move(e));
+  ++queued_;
+  reschedule(id);
+}
+
+bool frontier::has_work(const host_state& h) const {
+  if (h.robots == robots_state::fetching) return false;
+  if (h.open >= opt_.per_host) return false;
+  // An unknown robots.txt is itself work: the robots lease comes first.
+  return !h.queue.empty();
+}
+
+time_point frontier::eligible_at(const host_state& h) const {
+  return std::max(h.next_start, h.blocked_until);
+}
+
+void frontier::reschedule(host_id id) {
+  host_state& h = hosts_[id];
+  if (h.scheduled_at) {
+    ready_.erase({*h.scheduled_at, id});
+    h.scheduled_at.reset();
+  }
+  if (!has_work(h)) return;
+  time_point at = eligible_at(h);
+  ready_.emplace(at, id);
+  h.scheduled_at = at;
+}
+
+void frontier::release_due_retries(time_point now) {
+  while (!retries_.empty() && retries_.top().at <= now) {
+    // priority_queue::top is const; the entry is moved out just before pop.
+    url_entry e = std::move(const_cast<waiting_retry&>(retries_.top()).entry);
+    retries_.pop();
+    host_id id = e.host;
+    // Retries go first: they were admitted earlier than what is queued behind them.
+    hosts_[id].queue.push_front(std::move(e));
+    reschedule(id);
+  }
+}
+
+std::optional<lease> frontier::next_ready(time_point now) {
+  release_due_retries(now);
+  if (ready_.empty()) return std::nullopt;
+  auto [at, id] = *ready_.begin();
+  if (at > now) return std::nullopt;
+  host_state& h = hosts_[id];
+  lease l;
+  l.host = id;
+  if (h.robots == robots_state::unknown) {
+    l.kind = lease_kind::robots;
+    h.robots = robots_state::fetching;
+  } else {
+    l.kind = lease_kind::page;
+    l.entry = std::move(h.queue.front());
+    h.queue.pop_front();
+    --queued_;
+  }
+  ++h.open;
+  ++open_total_;
+  h.next_start = now + h.delay;
+  reschedule(id);
+  return l;
+}
+
+std::optional<time_point> frontier::next_wakeup() const {
+  std::optional<time_point> t;
+  if (!ready_.empty()) t = ready_.begin()->first;
+  if (!retries_.empty() && (!t || retries_.top().at < *t)) t = retries_.top().at;
+  return t;
+}
+
+void frontier::finish(host_id id) {
+  host_state& h = hosts_.at(id);
+  if (h.open > 0) {
+    --h.open;
+    --open_total_;
+  }
+  reschedule(id);
+}
+
+void frontier::retry(url_entry e, time_point at) {
+  ++queued_;
+  retries_.push(waiting_retry{at, retry_seq_++, std::move(e)});
+}
+
+void frontier::block_host_until(host_id id, time_point until) {
+  host_state& h = hosts_.at(id);
+  h.blocked_until = std::max(h.blocked_until, until);
+  reschedule(id);
+}
+
+void frontier::set_host_delay(host_id id, duration d) {
+  host_state& h = hosts_.at(id);
+  h.delay = std::max(opt_.delay, d);
+  reschedule(id);
+}
+
+void frontier::robots_ready(host_id id) {
+  hosts_.at(id).robots = robots_state::known;
+  reschedule(id);
+}
+
+void frontier::robots_retry(host_id id, time_point at) {
+  host_state& h = hosts_.at(id);
+  h.robots = robots_state::unknown;
+  h.blocked_until = std::max(h.blocked_until, at);
+  reschedule(id);
+}
+
+bool frontier::robots_known(host_id id) const {
+  return hosts_.at(id).robots == robots_state::known;
+}
+
+std::vector<url_entry> frontier::remove_if(host_id id,
+                                           const std::function<bool(const url_entry&)>& reject) {
+  std::vector<url_entry> removed;
+  host_state& h = hosts_.at(id);
+  std::deque<url_entry> kept;
+  for (auto& e : h.queue) {
+    if (reject(e)) {
+      removed.push_back(std::move(e));
+    } else {
+      kept.push_back(std::move(e));
+    }
+  }
+  h.queue = std::move(kept);
+  // Waiting retries of this host are checked as well, so none slips past a new verdict.
+  std::vector<waiting_retry> others;
+  while (!retries_.empty()) {
+    waiting_retry w = std::move(const_cast<waiting_retry&>(retries_.top()));
+    retries_.pop();
+    if (w.entry.host == id && reject(w.entry)) {
+      removed.push_back(std::move(w.entry));
+    } else {
+      others.push_back(std::move(w));
+    }
+  }
+  for (auto& w : others) retries_.push(std::move(w));
+  queued_ -= removed.size();
+  reschedule(id);
+  return removed;
+}
+
+std::vector<url_entry> frontier::drain_all() {
+  std::vector<url_entry> all;
+  all.reserve(queued_);
+  for (host_id id = 0; id < hosts_.size(); ++id) {
+    for (auto& e : hosts_[id].queue) all.push_back(std::move(e));
+    hosts_[id].queue.clear();
+    reschedule(id);
+  }
+  while (!retries_.empty()) {
+    all.push_back(std::move(const_cast<waiting_retry&>(retries_.top()).entry));
+    retries_.pop();
+  }
+  queued_ = 0;
+  return all;
+}
+
+}  // namespace trawler::frontier

@@ -1,0 +1,136 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+// The crawl's schedule: which URL may start now, on which host, honouring per-host open
+// limits, start spacing, Retry-After blocks, retry backoff and the robots.txt gate. Pure: the
+// caller passes `now`; nothing here sleeps or does I/O.
+namespace trawler::frontier {
+
+using clock = std::chrono::steady_clock;
+using time_point = clock::time_point;
+using duration = clock::duration;
+
+using host_id = std::uint32_t;
+
+struct url_entry {
+  std::string url;  // normalized
+  host_id host = 0;
+  int depth = 0;
+  int redirects_left = 0;
+  int attempts = 0;       // attempts already made (retries carry them)
+  std::string referrer;   // empty: none
+  std::string target;     // path + query, as sent on the request line
+};
+
+enum class lease_kind { page, robots };
+
+// A permission to start one request now. The caller must call finish() for it.
+struct lease {
+  lease_kind kind = lease_kind::page;
+  host_id host = 0;
+  url_entry entry;  // for robots leases: only `host` is meaningful
+};
+
+struct options {
+  int per_host = 2;
+  duration delay{0};
+  bool robots_gate = true;  // hold each host's URLs until its robots.txt is known
+};
+
+class frontier {
+ public:
+  explicit frontier(options opt);
+
+  // Registers (or finds) a politeness key "scheme://host:port".
+  host_id host_for(std::string_view key);
+  const std::string& host_key(host_id h) const;
+
+  // True when the URL was never seen before: marks it seen. Hashes, not strings, are kept.
+  bool mark_seen(std::string_view url);
+  bool was_seen(std::string_view url) const;
+  // Queues an entry whose URL was already marked seen.
+  void push(url_entry e);
+
+  // The next request that may start at `now`, or nullopt. Counts it open on its host.
+  std::optional<lease> next_ready(time_point now);
+  // When the next lease could become available (nullopt: none until something changes).
+  std::optional<time_point> next_wakeup() const;
+
+  // The request of a lease ended (response, failure or cancellation).
+  void finish(host_id h);
+  // Puts an entry back to be tried again no earlier than `at` (its attempts already counted).
+  void retry(url_entry e, time_point at);
+  // Holds every request to the host until `until` (Retry-After, backoff after errors).
+  void block_host_until(host_id h, time_point until);
+  // Start spacing for one host (Crawl-delay; the larger of it and the global delay applies).
+  void set_host_delay(host_id h, duration d);
+
+  // robots.txt gate: the robots lease for the host completed; its queue may now flow.
+  void robots_ready(host_id h);
+  bool robots_known(host_id h) const;
+  // robots.txt could not be had this time: ask for it again (a robots lease) from `at` on.
+  void robots_retry(host_id h, time_point at);
+  // Takes every queued (and retry-waiting) entry of the host for which `reject` returns true.
+  std::vector<url_entry> remove_if(host_id h, const std::function<bool(const url_entry&)>& reject);
+  // Everything still queued, in host order (for state saving and the stop report).
+  std::vector<url_entry> drain_all();
+
+  std::size_t queued() const { return queued_; }
+  std::size_t in_flight() const { return open_total_; }
+  std::size_t seen() const { return seen_.size(); }
+  std::size_t hosts() const { return hosts_.size(); }
+  bool idle() const { return queued_ == 0 && open_total_ == 0; }
+
+ private:
+  enum class robots_state : std::uint8_t { unknown, fetching, known };
+  struct host_state {
+    std::string key;
+    std::deque<url_entry> queue;
+    int open = 0;
+    time_point next_start{};
+    time_point blocked_until{};
+    duration delay{0};
+    robots_state robots = robots_state::unknown;
+    std::optional<time_point> scheduled_at;  // key in ready_ when scheduled
+  };
+  struct waiting_retry {
+    time_point at;
+    std::uint64_t seq;
+    url_entry entry;
+    bool operator>(const waiting_retry& o) const {
+      return at != o.at ? at > o.at : seq > o.seq;
+    }
+  };
+
+  time_point eligible_at(const host_state& h) const;
+  bool has_work(const host_state& h) const;
+  void reschedule(host_id id);
+  void release_due_retries(time_point now);
+
+  options opt_;
+  std::vector<host_state> hosts_;
+  std::unordered_map<std::string, host_id> host_ids_;
+  std::unordered_set<std::uint64_t> seen_;
+  std::set<std::pair<time_point, host_id>> ready_;
+  std::priority_queue<waiting_retry, std::vector<waiting_retry>, std::greater<>> retries_;
+  std::uint64_t retry_seq_ = 0;
+  std::size_t queued_ = 0;
+  std::size_t open_total_ = 0;
+};
+
+// 64-bit FNV-1a mixed with a final avalanche: stable across runs (state files rely on it).
+std::uint64_t url_hash(std::string_view url);
+
+}  // namespace trawler::frontier

@@ -1,0 +1,177 @@
+#include "frontier/frontier.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+using namespace trawler::frontier;
+using namespace std::chrono_literals;
+
+namespace {
+
+url_entry entry(frontier& f, const std::string& host, const std::string& url, int depth = 0) {
+  url_entry e;
+  e.url = url;
+  e.host = f.host_for(host);
+  e.depth = depth;
+  return e;
+}
+
+void add(frontier& f, const std::string& host, const std::string& url) {
+  ASSERT_TRUE(f.mark_seen(url));
+  f.push(entry(f, host, url));
+}
+
+const time_point t0 = time_point{} + 1000s;
+
+}  // namespace
+
+TEST(Frontier, SeenSetRefusesRepeats) {
+  frontier f({});
+  EXPECT_TRUE(f.mark_seen("http://a/1"));
+  EXPECT_FALSE(f.mark_seen("http://a/1"));
+  EXPECT_TRUE(f.was_seen("http://a/1"));
+  EXPECT_FALSE(f.was_seen("http://a/2"));
+  EXPECT_EQ(f.seen(), 1u);
+}
+
+TEST(Frontier, RobotsLeaseComesFirstAndGatesTheHost) {
+  frontier f({.per_host = 2, .delay = 0s, .robots_gate = true});
+  add(f, "http://a:80", "http://a/1");
+  add(f, "http://a:80", "http://a/2");
+  auto l = f.next_ready(t0);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->kind, lease_kind::robots);
+  // While robots.txt is fetched nothing else of the host starts, even with per_host 2.
+  EXPECT_FALSE(f.next_ready(t0));
+  f.robots_ready(l->host);
+  f.finish(l->host);
+  auto p = f.next_ready(t0);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, lease_kind::page);
+  EXPECT_EQ(p->entry.url, "http://a/1");
+}
+
+TEST(Frontier, PerHostLimitHolds) {
+  frontier f({.per_host = 2, .delay = 0s, .robots_gate = false});
+  for (int i = 0; i < 5; ++i) add(f, "http://a:80", "http://a/" + std::to_string(i));
+  EXPECT_TRUE(f.next_ready(t0));
+  auto second = f.next_ready(t0);
+  EXPECT_TRUE(second);
+  EXPECT_FALSE(f.next_ready(t0));
+  EXPECT_EQ(f.in_flight(), 2u);
+  f.finish(second->host);
+  EXPECT_TRUE(f.next_ready(t0));
+  EXPECT_EQ(f.queued(), 2u);
+}
+
+TEST(Frontier, DelaySpacesStartsOnOneHostOnly) {
+  frontier f({.per_host = 4, .delay = 500ms, .robots_gate = false});
+  add(f, "http://a:80", "http://a/1");
+  add(f, "http://a:80", "http://a/2");
+  add(f, "http://b:80", "http://b/1");
+  auto first = f.next_ready(t0);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->entry.url, "http://a/1");
+  // Host b is not held back by host a's spacing.
+  auto other = f.next_ready(t0);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->entry.url, "http://b/1");
+  EXPECT_FALSE(f.next_ready(t0 + 499ms));
+  ASSERT_TRUE(f.next_wakeup());
+  EXPECT_EQ(*f.next_wakeup(), t0 + 500ms);
+  auto later = f.next_ready(t0 + 500ms);
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->entry.url, "http://a/2");
+}
+
+TEST(Frontier, HostDelayTakesTheLargerOfCrawlDelayAndGlobal) {
+  frontier f({.per_host = 4, .delay = 200ms, .robots_gate = false});
+  add(f, "http://a:80", "http://a/1");
+  add(f, "http://a:80", "http://a/2");
+  f.set_host_delay(f.host_for("http://a:80"), 50ms);
+  ASSERT_TRUE(f.next_ready(t0));
+  EXPECT_FALSE(f.next_ready(t0 + 199ms));
+  EXPECT_TRUE(f.next_ready(t0 + 200ms));
+
+  frontier g({.per_host = 4, .delay = 200ms, .robots_gate = false});
+  add(g, "http://a:80", "http://a/1");
+  add(g, "http://a:80", "http://a/2");
+  g.set_host_delay(g.host_for("http://a:80"), 1s);
+  ASSERT_TRUE(g.next_ready(t0));
+  EXPECT_FALSE(g.next_ready(t0 + 999ms));
+  EXPECT_TRUE(g.next_ready(t0 + 1s));
+}
+
+TEST(Frontier, RetryWaitsUntilItsTimeAndKeepsAttempts) {
+  frontier f({.per_host = 1, .delay = 0s, .robots_gate = false});
+  add(f, "http://a:80", "http://a/1");
+  auto l = f.next_ready(t0);
+  ASSERT_TRUE(l);
+  l->entry.attempts = 1;
+  f.finish(l->host);
+  f.retry(std::move(l->entry), t0 + 2s);
+  EXPECT_EQ(f.queued(), 1u);
+  EXPECT_FALSE(f.idle());
+  EXPECT_FALSE(f.next_ready(t0 + 1s));
+  EXPECT_EQ(*f.next_wakeup(), t0 + 2s);
+  auto again = f.next_ready(t0 + 2s);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->entry.attempts, 1);
+  f.finish(again->host);
+  EXPECT_TRUE(f.idle());
+}
+
+TEST(Frontier, BlockedHostWaitsOthersFlow) {
+  frontier f({.per_host = 2, .delay = 0s, .robots_gate = false});
+  add(f, "http://a:80", "http://a/1");
+  add(f, "http://b:80", "http://b/1");
+  f.block_host_until(f.host_for("http://a:80"), t0 + 30s);
+  auto l = f.next_ready(t0);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->entry.url, "http://b/1");
+  EXPECT_FALSE(f.next_ready(t0 + 29s));
+  EXPECT_TRUE(f.next_ready(t0 + 30s));
+}
+
+TEST(Frontier, RemoveIfTakesQueuedAndWaitingEntries) {
+  frontier f({.per_host = 1, .delay = 0s, .robots_gate = false});
+  add(f, "http://a:80", "http://a/keep");
+  add(f, "http://a:80", "http://a/drop1");
+  add(f, "http://b:80", "http://b/drop-other-host");
+  auto r = entry(f, "http://a:80", "http://a/drop2");
+  f.mark_seen(r.url);
+  f.retry(r, t0 + 5s);
+  auto removed = f.remove_if(f.host_for("http://a:80"), [](const url_entry& e) {
+    return e.url.find("drop") != std::string::npos;
+  });
+  std::set<std::string> urls;
+  for (auto& e : removed) urls.insert(e.url);
+  EXPECT_EQ(urls, (std::set<std::string>{"http://a/drop1", "http://a/drop2"}));
+  EXPECT_EQ(f.queued(), 2u);
+}
+
+TEST(Frontier, ManyHostsRoundRobinByNextStart) {
+  frontier f({.per_host = 1, .delay = 1s, .robots_gate = false});
+  for (int h = 0; h < 3; ++h) {
+    for (int i = 0; i < 2; ++i) {
+      add(f, "http://h" + std::to_string(h) + ":80",
+          "http://h" + std::to_string(h) + "/" + std::to_string(i));
+    }
+  }
+  std::vector<std::string> order;
+  for (int i = 0; i < 3; ++i) {
+    auto l = f.next_ready(t0);
+    ASSERT_TRUE(l);
+    order.push_back(l->entry.url);
+    f.finish(l->host);
+  }
+  EXPECT_FALSE(f.next_ready(t0 + 500ms));
+  EXPECT_EQ(order, (std::vector<std::string>{"http://h0/0", "http://h1/0", "http://h2/0"}));
+  EXPECT_EQ(f.next_ready(t0 + 1s)->entry.url, "http://h0/1");
+}
+
+TEST(Frontier, UrlHashIsStable) {
+  EXPECT_EQ(url_hash("http://example.com/"), url_hash("http://example.com/"));
+  EXPECT_NE(url_hash("http://example.com/a"), url_hash("http://example.com/b"));
+}

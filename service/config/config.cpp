@@ -248,6 +248,8 @@ class validator {
                 {"fetch", [&](const json& v, const std::string& k) { fetch(v, k, c.fetch); }},
                 {"network", [&](const json& v, const std::string& k) { network(v, k, c.network); }},
                 {"output", [&](const json& v, const std::string& k) { output(v, k, c.output); }},
+                {"sitemaps",
+                 [&](const json& v, const std::string& k) { sitemaps(v, k, c.sitemaps); }},
                 {"state", [&](const json& v, const std::string& k) { state(v, k, c.state); }},
                 {"api", [&](const json& v, const std::string& k) { api(v, k, c.api); }},
             });
@@ -403,6 +405,7 @@ class validator {
                 {"max_depth", integer(s.max_depth, 0, 1000000)},
                 {"max_pages", integer(s.max_pages, 0, max_pages_limit)},
                 {"max_url_length", integer(s.max_url_length, 16, 65536)},
+                {"max_pages_per_host", integer(s.max_pages_per_host, 0, max_pages_limit)},
             });
   }
 
@@ -418,6 +421,8 @@ class validator {
                 {"max_tries", integer(l.max_tries, 1, 100)},
                 {"max_retry_after_ms", integer(l.max_retry_after_ms, 0, 86400000)},
                 {"max_body_bytes", integer(l.max_body_bytes, 1, max_body_limit)},
+                {"adaptive", boolean(l.adaptive)},
+                {"adaptive_max_delay_ms", integer(l.adaptive_max_delay_ms, 0, 3600000)},
             });
   }
 
@@ -551,6 +556,16 @@ class validator {
         });
   }
 
+  void sitemaps(const json& v, const std::string& path, sitemaps_config& s) {
+    section(v, path,
+            {
+                {"enabled", boolean(s.enabled)},
+                {"max_files", integer(s.max_files, 0, 100000)},
+                {"max_urls", integer(s.max_urls, 0, max_pages_limit)},
+                {"max_bytes", integer(s.max_bytes, 1, max_body_limit)},
+            });
+  }
+
   void state(const json& v, const std::string& path, state_config& s) {
     section(v, path, {{"dir", string(s.dir)}});
   }
@@ -624,7 +639,8 @@ json to_json(const crawl_config& c) {
         {"exclude", c.scope.exclude},
         {"max_depth", c.scope.max_depth},
         {"max_pages", c.scope.max_pages},
-        {"max_url_length", c.scope.max_url_length}}},
+        {"max_url_length", c.scope.max_url_length},
+        {"max_pages_per_host", c.scope.max_pages_per_host}}},
       {"limits",
        {{"concurrency", c.limits.concurrency},
         {"per_host", c.limits.per_host},
@@ -634,7 +650,9 @@ json to_json(const crawl_config& c) {
         {"max_redirects", c.limits.max_redirects},
         {"max_tries", c.limits.max_tries},
         {"max_retry_after_ms", c.limits.max_retry_after_ms},
-        {"max_body_bytes", c.limits.max_body_bytes}}},
+        {"max_body_bytes", c.limits.max_body_bytes},
+        {"adaptive", c.limits.adaptive},
+        {"adaptive_max_delay_ms", c.limits.adaptive_max_delay_ms}}},
       {"robots",
        {{"obey", c.robots.obey},
         {"user_agent", c.robots.user_agent},
@@ -648,6 +666,11 @@ json to_json(const crawl_config& c) {
        {{"allow_private", c.network.allow_private},
         {"resolve", pairs_to_object(c.network.resolve)}}},
       {"output", {{"path", c.output.path}, {"fields", c.output.fields}}},
+      {"sitemaps",
+       {{"enabled", c.sitemaps.enabled},
+        {"max_files", c.sitemaps.max_files},
+        {"max_urls", c.sitemaps.max_urls},
+        {"max_bytes", c.sitemaps.max_bytes}}},
       {"state", {{"dir", c.state.dir}}},
       {"api", {{"listen", c.api.listen}, {"token", c.api.token}, {"data_dir", c.api.data_dir}}},
   };

@@ -22,6 +22,7 @@ struct scope_config {
   int max_depth = 10;
   std::int64_t max_pages = 0;  // 0: no limit
   int max_url_length = 2048;
+  std::int64_t max_pages_per_host = 0;  // 0: no limit; bounds spider traps on one host
   bool operator==(const scope_config&) const = default;
 };
 
@@ -35,6 +36,10 @@ struct limits_config {
   int max_tries = 3;
   std::int64_t max_retry_after_ms = 300000;
   std::int64_t max_body_bytes = 10485760;
+  // AutoThrottle: a host's start spacing follows its response time, between delay_ms and
+  // adaptive_max_delay_ms.
+  bool adaptive = false;
+  std::int64_t adaptive_max_delay_ms = 60000;
   bool operator==(const limits_config&) const = default;
 };
 
@@ -69,6 +74,14 @@ struct output_config {
   bool operator==(const output_config&) const = default;
 };
 
+struct sitemaps_config {
+  bool enabled = false;       // read sitemaps named in robots.txt (else /sitemap.xml)
+  int max_files = 100;        // sitemap files (indexes included) fetched per crawl
+  std::int64_t max_urls = 100000;  // URLs taken from sitemaps per crawl
+  std::int64_t max_bytes = 52428800;  // decoded size of one sitemap file
+  bool operator==(const sitemaps_config&) const = default;
+};
+
 struct state_config {
   std::string dir;  // empty: in memory only
   bool operator==(const state_config&) const = default;
@@ -91,6 +104,7 @@ struct crawl_config {
   fetch_config fetch;
   network_config network;
   output_config output;
+  sitemaps_config sitemaps;
   state_config state;
   api_config api;
   bool operator==(const crawl_config&) const = default;
@@ -124,7 +138,8 @@ load_result parse_text(std::string_view text, std::string_view origin_name);
 load_result load_file(const std::string& path);
 // (config/document.hpp parses without validating, for callers that merge documents.)
 
-// Every key, defaults included; from_json(to_json(c)).config == c.
+// Every key, defaults included; from_json(to_json(c)).config == c. (Include
+// <nlohmann/json.hpp> to use the result: this header only forward-declares json.)
 nlohmann::json to_json(const crawl_config& c);
 // RFC 7386 JSON Merge Patch: objects merge deeply, null deletes, anything else replaces
 // (arrays too, so `--include` replaces the file's list).

@@ -21,7 +21,10 @@
 #include "fetch/fetcher.hpp"
 #include "frontier/frontier.hpp"
 #include "record/record.hpp"
+#include "robots/robots_directives.hpp"
 #include "robots/robots_rules.hpp"
+#include "robots/sitemap.hpp"
+#include "fetch/decoder.hpp"
 #include "scope/scope.hpp"
 #include "url/url.hpp"
 
@@ -50,6 +53,29 @@ asio::awaitable<parsed_page> parse_on_pool(std::string body, std::string url,
     if (header_charset) cs = *header_charset;
     out.facts = extract::extract_html(body, url, cs, opt);
   }
+  co_return out;
+}
+
+// Runs on the parse pool: a sitemap body (gzipped or not) to its locations.
+asio::awaitable<parsed_page> parse_sitemap_on_pool(std::string body, std::string url,
+                                                   std::size_t max_bytes) {
+  parsed_page out;
+  out.sha256 = record::sha256_hex(body);
+  std::string xml;
+  if (robots::looks_gzipped(body)) {
+    // Served as a .gz file without Content-Encoding: undo it here, with the same cap.
+    fetch::body_decoder gunzip({fetch::content_coding::gzip}, max_bytes);
+    gunzip.feed(body, xml);
+    gunzip.finish(xml);
+  } else {
+    xml = std::move(body);
+  }
+  auto map = robots::parse_sitemap(xml);
+  url::resolver base(url);
+  for (auto& loc : map.locations) {
+    if (auto abs = base.resolve(loc)) out.facts.links.push_back({std::move(*abs), true});
+  }
+  out.facts.page_nofollow = map.is_index;  // reused as "these links are sitemaps"
   co_return out;
 }
 
@@ -110,6 +136,14 @@ struct crawler::impl {
     int attempts = 0;
   };
 
+  // How one host has been answering: drives error backoff, adaptive spacing and the budget.
+  struct host_health {
+    int consecutive_failures = 0;
+    double latency_ms = -1;            // smoothed response time; < 0 until the first response
+    std::int64_t started_pages = 0;    // page requests that got or may get a response
+    milliseconds floor{0};             // delay_ms or Crawl-delay, whichever is larger
+  };
+
   asio::any_io_executor ex;
   config::crawl_config cfg;
   line_writer write;
@@ -122,6 +156,10 @@ struct crawler::impl {
   std::string product_token;
   extract::options extract_opt;
   std::vector<host_robots> robots_by_host;
+  std::vector<host_health> health_by_host;
+  std::int64_t sitemap_files = 0;
+  std::int64_t sitemap_urls = 0;
+  std::unordered_set<frontier::host_id> sitemap_hosts;
   std::unordered_set<std::uint64_t> filtered_urls;
   std::mt19937_64 rng{std::random_device{}()};
 
@@ -134,6 +172,7 @@ struct crawler::impl {
   std::size_t seeds = 0;
   bool dirty = false;
   bool stopping = false;
+  bool paused = false;
   bool hard_stop = false;
   std::optional<steady::time_point> cancel_at;
 
@@ -192,6 +231,64 @@ struct crawler::impl {
     wake_timer.cancel();
   }
 
+  host_health& health_of(frontier::host_id h) {
+    if (health_by_host.size() <= h) {
+      health_by_host.resize(h + 1);
+      health_by_host[h].floor = milliseconds(cfg.limits.delay_ms);
+    }
+    return health_by_host[h];
+  }
+
+  // ---- per-host politeness -------------------------------------------------------------------
+
+  // A page request is about to start on the host: keeps scope.max_pages_per_host.
+  void count_page_start(frontier::host_id h) {
+    if (cfg.scope.max_pages_per_host <= 0) return;
+    auto& hh = health_of(h);
+    if (++hh.started_pages >= cfg.scope.max_pages_per_host) front.park_host(h);
+  }
+
+  // A page request ended without a response (or will be tried again): its budget slot is free.
+  void uncount_page_start(frontier::host_id h) {
+    if (cfg.scope.max_pages_per_host <= 0) return;
+    auto& hh = health_of(h);
+    if (hh.started_pages > 0) --hh.started_pages;
+    if (hh.started_pages < cfg.scope.max_pages_per_host && front.parked(h)) front.unpark_host(h);
+  }
+
+  // Errors that say the host is struggling (not that one page is broken) back the whole host
+  // off exponentially; a good answer clears it. With limits.adaptive the start spacing follows
+  // the host's response time (AutoThrottle: latency / per_host, smoothed).
+  void note_host_outcome(frontier::host_id h, const fetch::fetch_result& res) {
+    auto& hh = health_of(h);
+    bool struggling = false;
+    if (res.error) {
+      struggling = *res.error == error_kind::dns || *res.error == error_kind::connect ||
+                   *res.error == error_kind::timeout;
+    } else if (res.has_response) {
+      struggling = res.status == 429 || (res.status >= 500 && res.status <= 599);
+    }
+    if (struggling) {
+      ++hh.consecutive_failures;
+      double penalty = 250.0 * std::pow(2.0, std::min(hh.consecutive_failures - 1, 10));
+      penalty = std::min(penalty, 8000.0);
+      front.block_host_until(h, steady::now() + milliseconds(static_cast<long long>(penalty)));
+    } else if (res.has_response) {
+      hh.consecutive_failures = 0;
+    }
+    if (cfg.limits.adaptive && res.has_response) {
+      double latency = std::chrono::duration<double, std::milli>(res.elapsed).count();
+      hh.latency_ms = hh.latency_ms < 0 ? latency : (hh.latency_ms + latency) / 2;
+      double target = hh.latency_ms / std::max(1, cfg.limits.per_host);
+      // Errors never shorten the spacing.
+      if (struggling) target = std::max(target, static_cast<double>(hh.floor.count()) * 2);
+      double upper = static_cast<double>(cfg.limits.adaptive_max_delay_ms);
+      double delay = std::clamp(target, static_cast<double>(hh.floor.count()),
+                                std::max(upper, static_cast<double>(hh.floor.count())));
+      front.set_host_delay(h, milliseconds(static_cast<long long>(delay)));
+    }
+  }
+
   host_robots& robots_of(frontier::host_id h) {
     if (robots_by_host.size() <= h) robots_by_host.resize(h + 1);
     return robots_by_host[h];
@@ -225,6 +322,39 @@ struct crawler::impl {
     if (!e.referrer.empty()) r.referrer = e.referrer;
     r.fetched_at = std::chrono::system_clock::now();
     return r;
+  }
+
+  // ---- sitemaps ----------------------------------------------------------------------------
+
+  // A sitemap file bypasses scope (robots.txt may point at another host) but not the limits.
+  void admit_sitemap(const std::string& location, int depth, const std::string& referrer) {
+    if (!cfg.sitemaps.enabled || sitemap_files >= cfg.sitemaps.max_files) return;
+    auto normalized = url::normalize(location);
+    if (!normalized || !scope_rules.seed_length_ok(*normalized)) return;
+    if (!front.mark_seen(*normalized)) return;
+    auto parts = url::split(*normalized);
+    if (!parts) return;
+    ++sitemap_files;
+    frontier::url_entry e;
+    e.url = std::move(*normalized);
+    e.host = front.host_for(url::host_key(*parts));
+    e.depth = depth;
+    e.redirects_left = cfg.limits.max_redirects;
+    e.referrer = referrer;
+    e.target = std::move(parts->target);
+    e.sitemap = true;
+    enqueue(std::move(e));
+  }
+
+  // The sitemaps a host announces in robots.txt, else its /sitemap.xml; once per host.
+  void admit_host_sitemaps(frontier::host_id host, const std::vector<std::string>& listed) {
+    if (!cfg.sitemaps.enabled || !sitemap_hosts.insert(host).second) return;
+    const std::string& key = front.host_key(host);
+    if (listed.empty()) {
+      admit_sitemap(key + "/sitemap.xml", 0, key + "/robots.txt");
+    } else {
+      for (const auto& l : listed) admit_sitemap(l, 0, key + "/robots.txt");
+    }
   }
 
   // ---- admission -------------------------------------------------------------------------
@@ -299,8 +429,11 @@ struct crawler::impl {
           fetcher.cancel_all();
         }
       } else {
-        if (open_requests == 0 && parsing == 0 && (front.idle() || budget_spent())) break;
-        while (open_requests < static_cast<std::size_t>(cfg.limits.concurrency) &&
+        if (open_requests == 0 && parsing == 0 &&
+            (front.idle() || budget_spent() || !front.next_wakeup())) {
+          break;
+        }
+        while (!paused && open_requests < static_cast<std::size_t>(cfg.limits.concurrency) &&
                page_budget_left()) {
           auto l = front.next_ready(now);
           if (!l) break;
@@ -309,13 +442,14 @@ struct crawler::impl {
             asio::co_spawn(ex, fetch_robots(l->host), detached_logged("robots fetch"));
           } else {
             ++open_pages;
+            count_page_start(l->host);
             asio::co_spawn(ex, fetch_page(std::move(l->entry)), detached_logged("page fetch"));
           }
         }
       }
       if (dirty) continue;
       std::optional<steady::time_point> wake_at;
-      if (!stopping) wake_at = front.next_wakeup();
+      if (!stopping && !paused) wake_at = front.next_wakeup();
       if (cancel_at && (!wake_at || *cancel_at < *wake_at)) wake_at = cancel_at;
       wake_timer.expires_at(wake_at ? *wake_at : steady::time_point::max());
       co_await wake_timer.async_wait(use_tuple);
@@ -403,7 +537,9 @@ struct crawler::impl {
       hr.rules = robots::rules::parse(res.body, product_token);
       if (auto cd = hr.rules.crawl_delay()) {
         auto capped = std::min<long long>(cd->count(), cfg.robots.max_crawl_delay_ms);
-        front.set_host_delay(host, milliseconds(capped));
+        auto& hh = health_of(host);
+        hh.floor = std::max(hh.floor, milliseconds(capped));
+        front.set_host_delay(host, hh.floor);
       }
     } else if (res.status >= 400 && res.status <= 499 && res.status != 429) {
       hr.rules = robots::rules::allow_all();
@@ -417,6 +553,7 @@ struct crawler::impl {
 
     if (settled) {
       hr.known = true;
+      if (!hr.failure) admit_host_sitemaps(host, hr.rules.sitemaps());
       front.robots_ready(host);
       auto refused = front.remove_if(
           host, [&](const frontier::url_entry& e) { return robots_refusal(host, e).has_value(); });
@@ -435,7 +572,9 @@ struct crawler::impl {
     auto parts = url::split(e.url);
     fetch::fetch_result res;
     if (parts) {
-      res = co_await fetcher.async_fetch(*parts);
+      std::optional<std::size_t> cap;
+      if (e.sitemap) cap = static_cast<std::size_t>(cfg.sitemaps.max_bytes);
+      res = co_await fetcher.async_fetch(*parts, cap);
     } else {
       res.error = error_kind::other;
       res.message = "not a fetchable URL";
@@ -444,14 +583,17 @@ struct crawler::impl {
     --open_requests;
     --open_pages;
     front.finish(e.host);
+    note_host_outcome(e.host, res);
 
     if (res.error != error_kind::cancelled) {
       if (auto delay = retry_delay(res, e.attempts, e.host)) {
+        uncount_page_start(e.host);
         front.retry(std::move(e), steady::now() + *delay);
         wake();
         co_return;
       }
     }
+    if (!res.has_response) uncount_page_start(e.host);
 
     record::fetch_record r;
     r.url = e.url;
@@ -481,7 +623,33 @@ struct crawler::impl {
     if (!html && header_charset) {
       if (auto canonical = extract::canonical_charset(*header_charset)) r.charset = *canonical;
     }
-    if (res.has_response && (!res.body.empty())) {
+    if (e.sitemap && res.has_response && res.status >= 200 && res.status <= 299 &&
+        !res.body.empty()) {
+      ++parsing;
+      auto parsed = co_await asio::co_spawn(
+          pool,
+          parse_sitemap_on_pool(std::move(res.body), e.url,
+                                static_cast<std::size_t>(cfg.sitemaps.max_bytes)),
+          asio::use_awaitable);
+      --parsing;
+      r.sha256 = std::move(parsed.sha256);
+      bool index = parsed.facts.page_nofollow;
+      r.links.reserve(parsed.facts.links.size());
+      for (auto& l : parsed.facts.links) {
+        if (!stopping) {
+          if (index) {
+            std::int64_t before = sitemap_files;
+            admit_sitemap(l.url, e.depth, e.url);
+            if (sitemap_files != before) ++r.new_links;
+          } else if (sitemap_urls < cfg.sitemaps.max_urls &&
+                     admit(l.url, e.depth + 1, cfg.limits.max_redirects, e.url)) {
+            ++sitemap_urls;
+            ++r.new_links;
+          }
+        }
+        r.links.push_back(std::move(l.url));
+      }
+    } else if (res.has_response && (!res.body.empty())) {
       ++parsing;
       auto parsed = co_await asio::co_spawn(
           pool, parse_on_pool(std::move(res.body), e.url, header_charset, html, extract_opt),
@@ -524,7 +692,11 @@ struct crawler::impl {
       return;
     }
     // A redirect target keeps its source's depth (SPEC "Redirects").
-    admit(*target, e.depth, e.redirects_left - 1, e.url);
+    if (e.sitemap) {
+      admit_sitemap(*target, e.depth, e.url);
+    } else {
+      admit(*target, e.depth, e.redirects_left - 1, e.url);
+    }
   }
 };
 
@@ -554,6 +726,8 @@ std::vector<std::string> crawler::admit_seeds(const std::vector<std::string>& se
     }
     m.scope_rules.add_seed_host(parts->host);
     ++m.seeds;
+    // Without robots.txt there is no Sitemap: line to read; /sitemap.xml is the convention.
+    if (!m.cfg.robots.obey) m.admit_host_sitemaps(m.front.host_for(url::host_key(*parts)), {});
     if (!m.front.mark_seen(*normalized)) continue;
     frontier::url_entry e;
     e.url = *normalized;
@@ -588,6 +762,15 @@ void crawler::stop_now() {
 }
 
 bool crawler::stopping() const { return impl_->stopping; }
+
+void crawler::pause() { impl_->paused = true; }
+
+void crawler::resume() {
+  impl_->paused = false;
+  impl_->wake();
+}
+
+bool crawler::paused() const { return impl_->paused; }
 
 crawl_stats crawler::stats() const {
   const impl& m = *impl_;

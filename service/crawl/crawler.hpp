@@ -41,6 +41,10 @@ class crawler {
   // Cancels every open request at once.
   void stop_now();
   bool stopping() const;
+  // Paused: no new request starts; open ones finish. Resume picks up where it left.
+  void pause();
+  void resume();
+  bool paused() const;
 
   crawl_stats stats() const;
 

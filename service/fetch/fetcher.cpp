@@ -291,7 +291,7 @@ struct fetcher::impl {
   template <class Stream>
   asio::awaitable<exchange_end> exchange(Stream& stream, connection& c, const url::parts& t,
                                          bool reused, steady::time_point deadline,
-                                         fetch_result& r) {
+                                         std::size_t max_body, fetch_result& r) {
     http::request<http::empty_body> req{http::verb::get, t.target, 11};
     bool default_port = (t.scheme == "http" && t.port == 80) || (t.scheme == "https" && t.port == 443);
     req.set(http::field::host, default_port ? t.host : t.host + ":" + std::to_string(t.port));
@@ -342,9 +342,9 @@ struct fetcher::impl {
     if (auto it = res.find(http::field::content_encoding); it != res.end()) {
       if (auto parsed = parse_content_encoding(it->value())) codings = std::move(*parsed);
     }
-    body_decoder decoder(std::move(codings), s.max_body_bytes);
+    body_decoder decoder(std::move(codings), max_body);
     if (auto length = parser.content_length()) {
-      r.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, s.max_body_bytes)));
+      r.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, max_body)));
     }
 
     std::array<char, 16384> chunk;
@@ -395,8 +395,10 @@ fetcher::fetcher(asio::any_io_executor ex, fetch_settings settings)
 
 fetcher::~fetcher() = default;
 
-asio::awaitable<fetch_result> fetcher::async_fetch(url::parts t) {
+asio::awaitable<fetch_result> fetcher::async_fetch(url::parts t,
+                                                   std::optional<std::size_t> max_body) {
   impl& m = *impl_;
+  std::size_t cap = max_body.value_or(m.s.max_body_bytes);
   fetch_result r;
   auto start = steady::now();
   if (m.cancelled) {
@@ -415,8 +417,8 @@ asio::awaitable<fetch_result> fetcher::async_fetch(url::parts t) {
       reused = false;
     }
     m.active.insert(c.get());
-    exchange_end end = c->tls ? co_await m.exchange(*c->tls, *c, t, reused, deadline, r)
-                              : co_await m.exchange(*c->plain, *c, t, reused, deadline, r);
+    exchange_end end = c->tls ? co_await m.exchange(*c->tls, *c, t, reused, deadline, cap, r)
+                              : co_await m.exchange(*c->plain, *c, t, reused, deadline, cap, r);
     m.active.erase(c.get());
     r.peer = c->peer;
     if (end == exchange_end::resend) {

@@ -59,7 +59,9 @@ class fetcher {
   fetcher& operator=(const fetcher&) = delete;
 
   // GET the target. The executor of the awaiting coroutine must be the fetcher's executor.
-  boost::asio::awaitable<fetch_result> async_fetch(url::parts target);
+  // max_body overrides the settings' body cap for this request (sitemaps are larger).
+  boost::asio::awaitable<fetch_result> async_fetch(url::parts target,
+                                                   std::optional<std::size_t> max_body = {});
 
   // Ends every open request now (their results get kind `cancelled`) and refuses new ones.
   void cancel_all();

@@ -48,7 +48,7 @@ void frontier::push(url_entry e) {
 }
 
 bool frontier::has_work(const host_state& h) const {
-  if (h.robots == robots_state::fetching) return false;
+  if (h.robots == robots_state::fetching || h.parked) return false;
   if (h.open >= opt_.per_host) return false;
   // An unknown robots.txt is itself work: the robots lease comes first.
   return !h.queue.empty();
@@ -132,6 +132,18 @@ void frontier::block_host_until(host_id id, time_point until) {
   h.blocked_until = std::max(h.blocked_until, until);
   reschedule(id);
 }
+
+void frontier::park_host(host_id id) {
+  hosts_.at(id).parked = true;
+  reschedule(id);
+}
+
+void frontier::unpark_host(host_id id) {
+  hosts_.at(id).parked = false;
+  reschedule(id);
+}
+
+bool frontier::parked(host_id id) const { return hosts_.at(id).parked; }
 
 void frontier::set_host_delay(host_id id, duration d) {
   host_state& h = hosts_.at(id);

@@ -32,6 +32,7 @@ struct url_entry {
   int attempts = 0;       // attempts already made (retries carry them)
   std::string referrer;   // empty: none
   std::string target;     // path + query, as sent on the request line
+  bool sitemap = false;   // a sitemap file: its <loc> values are the links
 };
 
 enum class lease_kind { page, robots };
@@ -65,7 +66,8 @@ class frontier {
 
   // The next request that may start at `now`, or nullopt. Counts it open on its host.
   std::optional<lease> next_ready(time_point now);
-  // When the next lease could become available (nullopt: none until something changes).
+  // When the next lease could become available (nullopt: none until something changes, for
+  // example when every queued URL sits on a parked host).
   std::optional<time_point> next_wakeup() const;
 
   // The request of a lease ended (response, failure or cancellation).
@@ -74,6 +76,10 @@ class frontier {
   void retry(url_entry e, time_point at);
   // Holds every request to the host until `until` (Retry-After, backoff after errors).
   void block_host_until(host_id h, time_point until);
+  // No more requests start on the host; its URLs stay queued (a per-host page budget).
+  void park_host(host_id h);
+  void unpark_host(host_id h);
+  bool parked(host_id h) const;
   // Start spacing for one host (Crawl-delay; the larger of it and the global delay applies).
   void set_host_delay(host_id h, duration d);
 
@@ -103,6 +109,7 @@ class frontier {
     time_point blocked_until{};
     duration delay{0};
     robots_state robots = robots_state::unknown;
+    bool parked = false;
     std::optional<time_point> scheduled_at;  // key in ready_ when scheduled
   };
   struct waiting_retry {

@@ -175,3 +175,20 @@ TEST(Frontier, UrlHashIsStable) {
   EXPECT_EQ(url_hash("http://example.com/"), url_hash("http://example.com/"));
   EXPECT_NE(url_hash("http://example.com/a"), url_hash("http://example.com/b"));
 }
+
+TEST(Frontier, ParkedHostKeepsItsQueueAndStopsScheduling) {
+  frontier f({.per_host = 2, .delay = 0s, .robots_gate = false});
+  add(f, "http://a:80", "http://a/1");
+  add(f, "http://a:80", "http://a/2");
+  add(f, "http://b:80", "http://b/1");
+  f.park_host(f.host_for("http://a:80"));
+  EXPECT_TRUE(f.parked(f.host_for("http://a:80")));
+  auto l = f.next_ready(t0);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->entry.url, "http://b/1");
+  f.finish(l->host);
+  EXPECT_FALSE(f.next_ready(t0 + 1h));
+  // Nothing can become ready: the crawl may end with the parked URLs still queued.
+  EXPECT_FALSE(f.next_wakeup());
+  EXPECT_EQ(f.queued(), 2u);
+}

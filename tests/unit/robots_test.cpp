@@ -506,3 +506,81 @@ TEST(robots_robustness, random_bodies_and_targets) {
 }
 
 }  // namespace
+
+#include "robots/robots_directives.hpp"
+
+TEST(RobotsDirectives, XRobotsTagForms) {
+  using trawler::robots::apply_x_robots_tag;
+  using trawler::robots::directives;
+  directives d;
+  apply_x_robots_tag("noindex", "trawler", d);
+  EXPECT_TRUE(d.noindex);
+  EXPECT_FALSE(d.nofollow);
+  directives both;
+  apply_x_robots_tag("NoIndex, NOFOLLOW", "trawler", both);
+  EXPECT_TRUE(both.noindex && both.nofollow);
+  directives none;
+  apply_x_robots_tag("none", "trawler", none);
+  EXPECT_TRUE(none.noindex && none.nofollow);
+  directives ours;
+  apply_x_robots_tag("Trawler: nofollow", "trawler", ours);
+  EXPECT_TRUE(ours.nofollow);
+  directives theirs;
+  apply_x_robots_tag("googlebot: noindex, nofollow", "trawler", theirs);
+  EXPECT_FALSE(theirs.noindex || theirs.nofollow);
+  directives valued;
+  apply_x_robots_tag("unavailable_after: 25 Jun 2010 15:00:00 PST", "trawler", valued);
+  EXPECT_FALSE(valued.noindex || valued.nofollow);
+  directives other;
+  apply_x_robots_tag("noarchive, nosnippet", "trawler", other);
+  EXPECT_FALSE(other.noindex || other.nofollow);
+}
+
+TEST(RobotsDirectives, MetaTokens) {
+  trawler::robots::directives d;
+  trawler::robots::apply_meta_token("nofollow", d);
+  EXPECT_TRUE(d.nofollow);
+  EXPECT_FALSE(d.noindex);
+  trawler::robots::apply_meta_token(" none ", d);
+  EXPECT_TRUE(d.noindex);
+}
+
+#include "robots/sitemap.hpp"
+
+TEST(Sitemap, UrlsetLocationsWithEntitiesAndCdata) {
+  auto s = trawler::robots::parse_sitemap(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n"
+      "  <url><loc>https://example.com/a?x=1&amp;y=2</loc><lastmod>2024-01-01</lastmod></url>\n"
+      "  <url><loc>\n   https://example.com/b\n  </loc></url>\n"
+      "  <url><loc><![CDATA[https://example.com/c?p=</q>]]></loc></url>\n"
+      "  <url><loc>https://example.com/&#x4E2D;&#25991;</loc></url>\n"
+      "  <url><loc></loc></url>\n"
+      "</urlset>\n");
+  EXPECT_FALSE(s.is_index);
+  EXPECT_EQ(s.locations,
+            (std::vector<std::string>{"https://example.com/a?x=1&y=2", "https://example.com/b",
+                                      "https://example.com/c?p=</q>",
+                                      "https://example.com/\u4e2d\u6587"}));
+}
+
+TEST(Sitemap, IndexNamespacedTagsAndLimit) {
+  auto s = trawler::robots::parse_sitemap(
+      "<sm:sitemapindex xmlns:sm=\"http://www.sitemaps.org/schemas/sitemap/0.9\">"
+      "<sm:sitemap><sm:loc>https://example.com/s1.xml.gz</sm:loc></sm:sitemap>"
+      "<sm:sitemap><sm:loc>https://example.com/s2.xml</sm:loc></sm:sitemap>"
+      "<sm:sitemap><sm:loc>https://example.com/s3.xml</sm:loc></sm:sitemap>"
+      "</sm:sitemapindex>",
+      2);
+  EXPECT_TRUE(s.is_index);
+  EXPECT_EQ(s.locations, (std::vector<std::string>{"https://example.com/s1.xml.gz",
+                                                   "https://example.com/s2.xml"}));
+}
+
+TEST(Sitemap, BrokenXmlYieldsWhatCanBeRead) {
+  auto s = trawler::robots::parse_sitemap("<urlset><url><loc>http://a/1</loc><url><loc>http://a/2");
+  EXPECT_EQ(s.locations, (std::vector<std::string>{"http://a/1"}));
+  EXPECT_TRUE(trawler::robots::parse_sitemap("").locations.empty());
+  EXPECT_TRUE(trawler::robots::looks_gzipped(std::string("\x1f\x8b\x08", 3)));
+  EXPECT_FALSE(trawler::robots::looks_gzipped("<?xml"));
+}

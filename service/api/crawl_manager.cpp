@@ -1,0 +1,518 @@
+#include "api/crawl_manager.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "api/service_paths.hpp"
+#include "common/log.hpp"
+#include "crawl/crawler.hpp"
+#include "metrics/histogram.hpp"
+#include "metrics/prometheus.hpp"
+#include "record/record.hpp"
+#include "sink/jsonl_sink.hpp"
+
+namespace trawler::api {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct crawl_manager::timer_holder {
+  explicit timer_holder(asio::any_io_executor ex) : timer(std::move(ex)) {}
+  asio::steady_timer timer;
+};
+
+struct crawl_manager::entry {
+  std::string id;
+  crawl_state state = crawl_state::running;
+  config::crawl_config cfg;  // paths absolute
+  fs::path dir;
+  std::string created_at;
+  std::optional<std::string> finished_at;
+  std::optional<std::string> error;
+  std::optional<sink::jsonl_sink> sink;
+  std::unique_ptr<crawl::crawler> crawler;
+  bool live = false;          // run() has not returned
+  crawl::crawl_stats stats;   // the last stats taken (final once run() returned)
+  // The crawler does not feed it yet; it is exposed so /metrics has the series.
+  metrics::histogram fetch_duration;
+};
+
+namespace {
+
+std::string now_rfc3339() { return record::rfc3339_utc(std::chrono::system_clock::now()); }
+
+json config_json(const config::crawl_config& cfg) {
+  json j = config::to_json(cfg);
+  j.erase("api");  // the service's settings, not the crawl's (and it holds the token)
+  return j;
+}
+
+std::uint64_t u64(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+
+// The stats object of a crawl.json back into counters, for /metrics after a restart.
+crawl::crawl_stats stats_from_json(const json& j) {
+  crawl::crawl_stats s;
+  if (!j.is_object()) return s;
+  s.pages = u64(j, "pages");
+  if (auto st = j.find("status"); st != j.end() && st->is_object()) {
+    const char* names[] = {"2xx", "3xx", "4xx", "5xx"};
+    for (std::size_t i = 0; i < 4; ++i) s.status_classes[i] = u64(*st, names[i]);
+  }
+  if (auto errs = j.find("errors"); errs != j.end() && errs->is_object()) {
+    for (const auto& [k, v] : errs->items()) {
+      auto kind = error_kind_from_string(k);
+      if (kind && v.is_number_unsigned()) s.errors[static_cast<std::size_t>(*kind)] = v.get<std::uint64_t>();
+    }
+  }
+  s.bytes = u64(j, "bytes");
+  s.seen = u64(j, "seen");
+  s.queued = u64(j, "queued");
+  s.in_flight = u64(j, "in_flight");
+  s.filtered = u64(j, "filtered");
+  s.robots_fetches = u64(j, "robots_fetches");
+  if (auto e = j.find("elapsed_s"); e != j.end() && e->is_number()) s.elapsed_s = e->get<double>();
+  return s;
+}
+
+metrics::crawl_counters counters_of(const crawl::crawl_stats& s) {
+  metrics::crawl_counters c;
+  c.pages = s.pages;
+  c.status_classes = s.status_classes;
+  c.other_status = s.other_status;
+  c.errors = s.errors;
+  c.bytes = s.bytes;
+  c.seen = s.seen;
+  c.queued = s.queued;
+  c.in_flight = s.in_flight;
+  c.filtered = s.filtered;
+  c.robots_fetches = s.robots_fetches;
+  return c;
+}
+
+std::string describe(std::exception_ptr ex) {
+  try {
+    std::rethrow_exception(ex);
+  } catch (const std::exception& e) {
+    return std::string("the crawl stopped on an internal error: ") + e.what();
+  } catch (...) {
+    return "the crawl stopped on an unknown internal error";
+  }
+}
+
+std::string conflict_message(const std::string& id, crawl_state state, std::string_view verb) {
+  return "crawl " + id + " is " + std::string(to_string(state)) + ": it cannot be " +
+         std::string(verb);
+}
+
+}  // namespace
+
+crawl_manager::crawl_manager(asio::any_io_executor ex, manager_options options)
+    : ex_(std::move(ex)),
+      options_(std::move(options)),
+      ticker_(std::make_unique<timer_holder>(ex_)),
+      rng_(std::random_device{}()) {}
+
+crawl_manager::~crawl_manager() = default;
+
+crawl_manager::entry* crawl_manager::find(std::string_view id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+std::string crawl_manager::new_id() {
+  // 48 random bits in 12 hex digits: short enough to type, and a folder that already exists
+  // (a crawl of an earlier run) is never reused.
+  static constexpr char hex[] = "0123456789abcdef";
+  for (;;) {
+    std::uint64_t v = rng_();
+    std::string id(12, '0');
+    for (char& c : id) {
+      c = hex[v & 0xf];
+      v >>= 4;
+    }
+    std::error_code ec;
+    if (!find(id) && !fs::exists(options_.data_dir / id, ec)) return id;
+  }
+}
+
+std::vector<std::string> crawl_manager::load_existing() {
+  std::vector<std::string> warnings;
+  std::error_code ec;
+  fs::directory_iterator it(options_.data_dir, ec);
+  if (ec) {
+    warnings.push_back("cannot list " + options_.data_dir.string() + ": " + ec.message());
+    return warnings;
+  }
+  std::vector<std::unique_ptr<entry>> found;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    std::error_code dir_ec;
+    if (!it->is_directory(dir_ec)) continue;
+    fs::path file = it->path() / crawl_file_name;
+    if (!fs::exists(file, dir_ec)) continue;
+    std::ifstream in(file);
+    json doc = json::parse(in, nullptr, false);
+    std::string name = it->path().filename().string();
+    auto bad = [&](const std::string& why) {
+      warnings.push_back(file.string() + ": " + why + "; crawl " + name + " is not listed");
+    };
+    if (doc.is_discarded() || !doc.is_object()) {
+      bad("not a JSON object");
+      continue;
+    }
+    auto loaded = config::from_json(doc.value("config", json::object()));
+    auto state = crawl_state_from_string(doc.value("state", ""));
+    if (!loaded.ok() || !state || doc.value("id", "") != name || by_id_.count(name)) {
+      bad("unexpected content");
+      continue;
+    }
+    auto e = std::make_unique<entry>();
+    e->id = name;
+    e->cfg = std::move(loaded.config);
+    e->dir = it->path();
+    e->created_at = doc.value("created_at", "");
+    if (auto f = doc.find("finished_at"); f != doc.end() && f->is_string()) e->finished_at = *f;
+    if (auto f = doc.find("error"); f != doc.end() && f->is_string()) e->error = *f;
+    e->stats = stats_from_json(doc.value("stats", json::object()));
+    e->state = *state;
+    if (e->state == crawl_state::running || e->state == crawl_state::paused) {
+      // The service stopped (or died) under it. resume_interrupted() picks these up; their
+      // crawl.json keeps saying running/paused until then, so a later start still knows.
+      e->state = crawl_state::interrupted;
+    }
+    found.push_back(std::move(e));
+  }
+  if (ec) warnings.push_back("cannot list " + options_.data_dir.string() + ": " + ec.message());
+  // RFC 3339 UTC strings of one format sort in time order.
+  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a->created_at < b->created_at;
+  });
+  for (auto& e : found) {
+    by_id_[e->id] = e.get();
+    entries_.push_back(std::move(e));
+  }
+  return warnings;
+}
+
+std::size_t crawl_manager::resume_interrupted() {
+  std::size_t n = 0;
+  for (auto& e : entries_) {
+    if (e->state != crawl_state::interrupted) continue;
+    if (auto err = start_crawl(*e, /*append=*/true)) {
+      log::warn("cannot resume crawl " + e->id + ": " + err->key + ": " + err->message);
+      continue;
+    }
+    e->state = crawl_state::running;
+    save(*e);
+    ++n;
+  }
+  return n;
+}
+
+void crawl_manager::start() { tick(); }
+
+void crawl_manager::tick() {
+  ticker_->timer.expires_after(options_.flush_interval);
+  ticker_->timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || shutting_down_) return;
+    for (auto& e : entries_) {
+      if (!e->live || !e->sink) continue;
+      if (!e->sink->flush() && !e->error) {
+        // Nothing more can be recorded: stop fetching pages whose records would be lost.
+        e->error = "cannot write records: " + e->sink->error();
+        log::error("crawl " + e->id + ": " + *e->error);
+        e->crawler->stop_now();
+      }
+    }
+    tick();
+  });
+}
+
+std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append) {
+  std::string open_error;
+  auto sink = sink::jsonl_sink::open(
+      e.cfg.output.path, append ? sink::open_mode::append : sink::open_mode::truncate, open_error);
+  if (!sink) return api_error{"output.path", open_error};
+  e.sink = std::move(sink);
+  entry* ep = &e;  // entries are never destroyed while the manager lives
+  e.crawler = std::make_unique<crawl::crawler>(
+      ex_, e.cfg, [ep](std::string&& line) { ep->sink->write_line(line); });
+
+  std::optional<api_error> refused;
+  for (std::size_t i = 0; i < e.cfg.seeds.size() && !refused; ++i) {
+    auto problems = e.crawler->admit_seeds({e.cfg.seeds[i]});
+    for (const auto& p : problems) {
+      // Like `trawler crawl`: an unparsable seed refuses the crawl; one over
+      // max_url_length is only counted as filtered.
+      if (p.find("not an http(s) URL") != std::string::npos) {
+        refused = api_error{"seeds[" + std::to_string(i) + "]", p};
+      }
+    }
+  }
+  if (!refused && e.crawler->admitted_seeds() == 0) {
+    refused = api_error{"seeds", "no usable seed (each is longer than scope.max_url_length)"};
+  }
+  if (refused) {
+    e.crawler.reset();
+    e.sink.reset();
+    return refused;
+  }
+
+  e.live = true;
+  std::string id = e.id;
+  asio::co_spawn(ex_, e.crawler->run(),
+                 [this, id](std::exception_ptr ex) { on_run_end(id, ex); });
+  return std::nullopt;
+}
+
+create_result crawl_manager::create(config::crawl_config cfg) {
+  create_result result;
+  if (shutting_down_) {
+    result.status = 503;
+    result.error = api_error{"", "the service is shutting down"};
+    return result;
+  }
+  auto e = std::make_unique<entry>();
+  e->id = new_id();
+  e->dir = options_.data_dir / e->id;
+  e->cfg = std::move(cfg);
+  place_in_crawl_dir(e->cfg, e->dir);
+  e->created_at = now_rfc3339();
+
+  std::error_code ec;
+  fs::create_directories(e->dir, ec);
+  if (!ec) fs::create_directories(fs::path(e->cfg.output.path).parent_path(), ec);
+  if (ec) {
+    result.status = 500;
+    result.error = api_error{"api.data_dir", "cannot create " + e->dir.string() + ": " + ec.message()};
+    fs::remove_all(e->dir, ec);
+    return result;
+  }
+  if (auto err = start_crawl(*e, /*append=*/false)) {
+    // A seed is the client's fault; a file that cannot be opened is the service's.
+    result.status = err->key == "output.path" ? 500 : 400;
+    result.error = std::move(err);
+    fs::remove_all(e->dir, ec);
+    return result;
+  }
+  result.id = e->id;
+  save(*e);
+  log::info("crawl " + e->id + " started, writing " + e->cfg.output.path);
+  by_id_[e->id] = e.get();
+  entries_.push_back(std::move(e));
+  return result;
+}
+
+void crawl_manager::on_run_end(const std::string& id, std::exception_ptr ex) {
+  entry* e = find(id);
+  if (!e) return;
+  e->live = false;
+  e->stats = e->crawler->stats();
+  if (e->sink && !e->sink->flush() && !e->error) {
+    e->error = "cannot write records: " + e->sink->error();
+  }
+  e->sink.reset();  // closes the file: every record is in it
+  if (ex && !e->error) e->error = describe(ex);
+  bool interrupted_by_shutdown =
+      shutting_down_ && !e->error &&
+      (e->state == crawl_state::running || e->state == crawl_state::paused);
+  if (!interrupted_by_shutdown) {
+    if (e->error) {
+      e->state = crawl_state::failed;
+    } else if (e->state != crawl_state::cancelled) {
+      e->state = crawl_state::completed;
+    }
+    e->finished_at = now_rfc3339();
+  }
+  save(*e);
+  log::info("crawl " + id + " " + std::string(to_string(e->state)));
+  // The crawler goes once this handler is done with it (its coroutines have all returned,
+  // run() only returns when none is open); the post keeps destruction out of the
+  // completion's call stack.
+  asio::post(ex_, [this, id] {
+    if (entry* done = find(id)) done->crawler.reset();
+    check_idle();
+  });
+}
+
+void crawl_manager::check_idle() {
+  if (!shutting_down_ || !on_idle_) return;
+  for (const auto& e : entries_) {
+    if (e->live || e->crawler) return;
+  }
+  auto done = std::move(on_idle_);
+  on_idle_ = nullptr;
+  done();
+}
+
+void crawl_manager::shutdown(std::function<void()> on_idle) {
+  if (!shutting_down_) {
+    shutting_down_ = true;
+    ticker_->timer.cancel();
+    on_idle_ = std::move(on_idle);
+    for (auto& e : entries_) {
+      if (e->live) e->crawler->stop(options_.stop_grace);
+    }
+  }
+  asio::post(ex_, [this] { check_idle(); });
+}
+
+void crawl_manager::shutdown_now() {
+  for (auto& e : entries_) {
+    if (e->live) e->crawler->stop_now();
+  }
+}
+
+void crawl_manager::save(const entry& e) const {
+  json doc = {{"id", e.id},
+              {"state", to_string(e.state == crawl_state::interrupted ? crawl_state::running
+                                                                      : e.state)},
+              {"created_at", e.created_at},
+              {"output", e.cfg.output.path},
+              {"config", config_json(e.cfg)},
+              {"stats", (e.live ? e.crawler->stats() : e.stats).to_json()}};
+  if (e.finished_at) doc["finished_at"] = *e.finished_at;
+  if (e.error) doc["error"] = *e.error;
+  // Write then rename, so a crash leaves the old file or the new one, never half of one.
+  fs::path file = e.dir / crawl_file_name;
+  fs::path tmp = e.dir / (std::string(crawl_file_name) + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << doc.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    if (!out) {
+      log::warn("cannot write " + tmp.string());
+      return;
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, file, ec);
+  if (ec) log::warn("cannot write " + file.string() + ": " + ec.message());
+}
+
+crawl_view crawl_manager::view_of(const entry& e) const {
+  crawl_view v;
+  v.id = e.id;
+  v.state = e.state;
+  v.stats = (e.live ? e.crawler->stats() : e.stats).to_json();
+  v.config = config_json(e.cfg);
+  v.output = e.cfg.output.path;
+  v.created_at = e.created_at;
+  v.finished_at = e.finished_at;
+  v.error = e.error;
+  return v;
+}
+
+std::vector<crawl_view> crawl_manager::list() const {
+  std::vector<crawl_view> out;
+  out.reserve(entries_.size());
+  for (const auto& e : entries_) out.push_back(view_of(*e));
+  return out;
+}
+
+std::optional<crawl_view> crawl_manager::get(std::string_view id) const {
+  entry* e = find(id);
+  if (!e) return std::nullopt;
+  return view_of(*e);
+}
+
+change_result crawl_manager::pause(std::string_view id) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, crawl_state::failed, ""};
+  auto next = e->live ? next_state(e->state, crawl_action::pause) : std::nullopt;
+  if (!next) return {change_outcome::conflict, e->state, conflict_message(e->id, e->state, "paused")};
+  if (e->state != *next) {
+    e->crawler->pause();
+    e->state = *next;
+    save(*e);
+  }
+  return {change_outcome::ok, e->state, ""};
+}
+
+change_result crawl_manager::resume(std::string_view id) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, crawl_state::failed, ""};
+  auto next = e->live ? next_state(e->state, crawl_action::resume) : std::nullopt;
+  if (!next) {
+    return {change_outcome::conflict, e->state, conflict_message(e->id, e->state, "resumed")};
+  }
+  if (e->state != *next) {
+    e->crawler->resume();
+    e->state = *next;
+    save(*e);
+  }
+  return {change_outcome::ok, e->state, ""};
+}
+
+change_result crawl_manager::cancel(std::string_view id) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, crawl_state::failed, ""};
+  auto next = next_state(e->state, crawl_action::cancel);
+  if (!next || (!e->live && e->state != crawl_state::interrupted &&
+                e->state != crawl_state::cancelled)) {
+    return {change_outcome::conflict, e->state, conflict_message(e->id, e->state, "cancelled")};
+  }
+  if (e->state != *next) {
+    bool was_interrupted = e->state == crawl_state::interrupted;
+    e->state = *next;
+    if (e->live) {
+      // Open requests get the grace period; the crawl is final when run() returns.
+      e->crawler->stop(options_.stop_grace);
+    } else if (was_interrupted) {
+      e->finished_at = now_rfc3339();
+    }
+    save(*e);
+  }
+  return {change_outcome::ok, e->state, ""};
+}
+
+seeds_result crawl_manager::add_seeds(std::string_view id, const std::vector<std::string>& urls) {
+  seeds_result r;
+  entry* e = find(id);
+  if (!e) {
+    r.outcome = change_outcome::not_found;
+    return r;
+  }
+  r.state = e->state;
+  if (!e->live || !next_state(e->state, crawl_action::add_seeds)) {
+    r.outcome = change_outcome::conflict;
+    r.message = conflict_message(e->id, e->state, "given seeds");
+    return r;
+  }
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    // One at a time, so each problem maps to its index.
+    auto problems = e->crawler->admit_seeds({urls[i]});
+    if (problems.empty()) {
+      ++r.accepted;
+      e->cfg.seeds.push_back(urls[i]);  // saved: a resumed crawl knows all its seeds
+    } else {
+      r.rejected.push_back(api_error{"urls[" + std::to_string(i) + "]", problems.front()});
+    }
+  }
+  if (r.accepted > 0) save(*e);
+  return r;
+}
+
+std::string crawl_manager::metrics_text() const {
+  std::vector<metrics::crawl_snapshot> snaps;
+  snaps.reserve(entries_.size());
+  for (const auto& e : entries_) {
+    metrics::crawl_snapshot s;
+    s.id = e->id;
+    s.state = std::string(to_string(e->state));
+    s.counters = counters_of(e->live ? e->crawler->stats() : e->stats);
+    s.fetch_duration = e->fetch_duration;
+    snaps.push_back(std::move(s));
+  }
+  return metrics::render_prometheus(snaps);
+}
+
+}  // namespace trawler::api

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "api/crawl_registry.hpp"
+
+namespace trawler::api {
+
+struct manager_options {
+  std::filesystem::path data_dir;  // absolute; each crawl lives in <data_dir>/<id>/
+  // How often records reach the files, so a reader of a slow crawl sees them.
+  std::chrono::milliseconds flush_interval{500};
+  // What a cancel or the service's shutdown gives open requests before cancelling them.
+  std::chrono::milliseconds stop_grace{3000};
+};
+
+// The real crawl_registry: crawlers on the API's executor (the one I/O thread), each with its
+// own JSONL sink under <data_dir>/<id>/, and <data_dir>/<id>/crawl.json (config, state,
+// final stats) rewritten at each state change so a restarted service lists its old crawls.
+// Every member is called on that executor's thread.
+class crawl_manager final : public crawl_registry {
+ public:
+  crawl_manager(boost::asio::any_io_executor ex, manager_options options);
+  ~crawl_manager() override;
+  crawl_manager(const crawl_manager&) = delete;
+  crawl_manager& operator=(const crawl_manager&) = delete;
+
+  // Lists the crawls found in data_dir (their crawl.json). Finished ones keep their state and
+  // stats; ones that were running or paused when the service stopped become `interrupted`.
+  // Returns a warning per folder that could not be read. Call before start().
+  std::vector<std::string> load_existing();
+
+  // Restarts the interrupted crawls, appending to their outputs. This is the resume hook:
+  // only sound once the crawler restores its frontier and seen set from state.dir, else the
+  // pages already recorded are fetched (and recorded) again. Returns how many restarted.
+  std::size_t resume_interrupted();
+
+  // Starts the periodic flush.
+  void start();
+
+  // Graceful stop of every live crawl (SPEC "Stopping"); `on_idle` runs once all of them have
+  // returned, their records are flushed and their crawl.json saved with the state they had
+  // (running or paused: unfinished, to be resumed at the next start).
+  void shutdown(std::function<void()> on_idle);
+  // A second signal: cancel every open request now.
+  void shutdown_now();
+
+  create_result create(config::crawl_config cfg) override;
+  std::vector<crawl_view> list() const override;
+  std::optional<crawl_view> get(std::string_view id) const override;
+  change_result pause(std::string_view id) override;
+  change_result resume(std::string_view id) override;
+  change_result cancel(std::string_view id) override;
+  seeds_result add_seeds(std::string_view id, const std::vector<std::string>& urls) override;
+  std::string metrics_text() const override;
+
+ private:
+  struct entry;
+
+  entry* find(std::string_view id) const;
+  std::string new_id();
+  // Opens the sink, builds the crawler, admits the seeds and spawns run(); the error names
+  // the key at fault.
+  std::optional<api_error> start_crawl(entry& e, bool append);
+  void on_run_end(const std::string& id, std::exception_ptr ex);
+  void tick();
+  void save(const entry& e) const;
+  crawl_view view_of(const entry& e) const;
+  void check_idle();
+
+  struct timer_holder;
+
+  boost::asio::any_io_executor ex_;
+  manager_options options_;
+  std::vector<std::unique_ptr<entry>> entries_;  // creation order
+  std::map<std::string, entry*, std::less<>> by_id_;
+  std::unique_ptr<timer_holder> ticker_;
+  std::mt19937_64 rng_;
+  bool shutting_down_ = false;
+  std::function<void()> on_idle_;
+};
+
+}  // namespace trawler::api

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/crawl_state.hpp"
+#include "config/crawl_config.hpp"
+
+// What the routes need from whoever owns the crawls. The real one is crawl_manager; the
+// unit tests use a fake. Every call happens on the thread that serves the API.
+namespace trawler::api {
+
+// A problem with a request, reported as {"error":{"message":…,"key":…}}.
+struct api_error {
+  std::string key;  // dotted config key or request field ("limits.concurrency", "urls"); may be ""
+  std::string message;
+};
+
+struct crawl_view {
+  std::string id;
+  crawl_state state = crawl_state::running;
+  nlohmann::json stats = nlohmann::json::object();  // SPEC stats object
+  nlohmann::json config = nlohmann::json::object();  // the effective config, paths resolved
+  std::string output;                                // absolute path of the records file
+  std::string created_at;                            // RFC 3339 UTC
+  std::optional<std::string> finished_at;            // when it completed, failed or was cancelled
+  std::optional<std::string> error;                  // why it failed
+};
+
+struct create_result {
+  std::string id;                   // set on success
+  std::optional<api_error> error;   // set on failure
+  int status = 400;                 // HTTP status for the failure (500: the service's fault)
+};
+
+enum class change_outcome { ok, not_found, conflict };
+
+struct change_result {
+  change_outcome outcome = change_outcome::ok;
+  crawl_state state = crawl_state::running;  // the state after the call (when found)
+  std::string message;                       // why, for conflict
+};
+
+struct seeds_result {
+  change_outcome outcome = change_outcome::ok;
+  crawl_state state = crawl_state::running;
+  std::size_t accepted = 0;           // seeds admitted (a URL already seen counts, changes nothing)
+  std::vector<api_error> rejected;    // unusable URLs: key "urls[i]"
+  std::string message;                // why, for conflict
+};
+
+class crawl_registry {
+ public:
+  virtual ~crawl_registry() = default;
+
+  // `cfg` is validated, has seeds, and its output.path / state.dir passed
+  // check_service_paths (relative to the crawl's folder, or defaults).
+  virtual create_result create(config::crawl_config cfg) = 0;
+  // Every crawl, oldest first.
+  virtual std::vector<crawl_view> list() const = 0;
+  virtual std::optional<crawl_view> get(std::string_view id) const = 0;
+  virtual change_result pause(std::string_view id) = 0;
+  virtual change_result resume(std::string_view id) = 0;
+  virtual change_result cancel(std::string_view id) = 0;
+  virtual seeds_result add_seeds(std::string_view id, const std::vector<std::string>& urls) = 0;
+  // Prometheus text for GET /metrics.
+  virtual std::string metrics_text() const = 0;
+};
+
+}  // namespace trawler::api

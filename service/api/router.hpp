@@ -1,0 +1,59 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "api/crawl_registry.hpp"
+#include "api/http_message.hpp"
+
+namespace trawler::api {
+
+// Which handler a route runs.
+enum class route_id { healthz, metrics, create, list, get, pause, resume, cancel, seeds };
+
+// One row of the route table: the method and the path template ("{id}" matches one
+// non-empty path segment). The table is the router's only source of truth: dispatch walks
+// it, and the contract test compares it with proto-free-api/openapi.yaml.
+struct route {
+  std::string_view method;
+  std::string_view path;
+  route_id id;
+};
+
+struct router_options {
+  // Bearer token; empty: no authentication. GET /healthz never needs it.
+  std::string token;
+  // The service config's crawl keys (no seeds, no api): a posted config is merged onto them
+  // (RFC 7386), so the service's file sets the defaults of every crawl.
+  nlohmann::json defaults = nlohmann::json::object();
+};
+
+// The control API (SPEC "Control API") as a pure function of the request: authentication,
+// routing, body checks and JSON rendering; crawls are the registry's business.
+class router {
+ public:
+  router(crawl_registry& registry, router_options options);
+
+  response handle(const request& req);
+
+  static std::span<const route> routes() noexcept;
+
+ private:
+  response dispatch(const route& r, const request& req, std::string_view id);
+  response create(const request& req);
+  response list() const;
+  response get(std::string_view id) const;
+  response change(route_id which, std::string_view id);
+  response seeds(const request& req, std::string_view id);
+
+  crawl_registry& registry_;
+  router_options options_;
+};
+
+// {"error":{"message":message,"key":key}} ("key" left out when empty).
+response error_response(int status, std::string_view message, std::string_view key = {});
+
+}  // namespace trawler::api

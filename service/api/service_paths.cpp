@@ -1,0 +1,92 @@
+#include "api/service_paths.hpp"
+
+namespace trawler::api {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_default_output(const std::string& p) { return p.empty() || p == "-"; }
+
+// The lexically normal relative path a checked value stands for.
+fs::path normal_output(const config::crawl_config& cfg) {
+  if (is_default_output(cfg.output.path)) return fs::path(default_output_name);
+  return fs::path(cfg.output.path).lexically_normal();
+}
+
+fs::path normal_state(const config::crawl_config& cfg) {
+  if (cfg.state.dir.empty()) return fs::path(default_state_name);
+  return fs::path(cfg.state.dir).lexically_normal();
+}
+
+// True when `inner` is `outer` or lies below it (both lexically normal and relative).
+bool within(const fs::path& inner, const fs::path& outer) {
+  auto o = outer.begin();
+  auto i = inner.begin();
+  for (; o != outer.end(); ++o, ++i) {
+    if (o->empty()) continue;  // the empty last element of "dir/"
+    if (i == inner.end() || *i != *o) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> relative_path_problem(std::string_view path) {
+  if (path.find('\0') != std::string_view::npos) return "must not contain a NUL character";
+  fs::path p(path);
+  if (p.is_absolute() || p.has_root_directory() || p.has_root_name()) {
+    return "must be relative to the crawl's folder, got an absolute path \"" + std::string(path) +
+           "\"";
+  }
+  fs::path n = p.lexically_normal();
+  if (!n.empty() && *n.begin() == "..") {
+    return "must stay inside the crawl's folder, \"" + std::string(path) + "\" leaves it";
+  }
+  return std::nullopt;
+}
+
+std::optional<api_error> check_service_paths(const config::crawl_config& cfg) {
+  if (!is_default_output(cfg.output.path)) {
+    if (auto problem = relative_path_problem(cfg.output.path)) {
+      return api_error{"output.path", *problem};
+    }
+    fs::path n = normal_output(cfg);
+    if (n == "." || !n.has_filename()) {
+      return api_error{"output.path", "must name a file inside the crawl's folder, got \"" +
+                                          cfg.output.path + "\""};
+    }
+    if (n == fs::path(crawl_file_name)) {
+      return api_error{"output.path", "\"" + std::string(crawl_file_name) +
+                                          "\" is the service's own file in the crawl's folder"};
+    }
+  }
+  if (!cfg.state.dir.empty()) {
+    if (auto problem = relative_path_problem(cfg.state.dir)) {
+      return api_error{"state.dir", *problem};
+    }
+    fs::path n = normal_state(cfg);
+    if (n == "." || n == "./") {
+      return api_error{"state.dir", "must be a folder inside the crawl's folder, not the folder "
+                                    "itself"};
+    }
+    if (n == fs::path(crawl_file_name)) {
+      return api_error{"state.dir", "\"" + std::string(crawl_file_name) +
+                                        "\" is the service's own file in the crawl's folder"};
+    }
+  }
+  if (within(normal_output(cfg), normal_state(cfg))) {
+    return api_error{"output.path", "must not be inside state.dir (\"" +
+                                        normal_state(cfg).string() + "\")"};
+  }
+  return std::nullopt;
+}
+
+void place_in_crawl_dir(config::crawl_config& cfg, const fs::path& crawl_dir) {
+  fs::path out = normal_output(cfg);
+  fs::path state = normal_state(cfg);
+  cfg.output.path = (crawl_dir / out).lexically_normal().string();
+  cfg.state.dir = (crawl_dir / state).lexically_normal().string();
+}
+
+}  // namespace trawler::api

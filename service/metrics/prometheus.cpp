@@ -1,0 +1,208 @@
+#include "metrics/prometheus.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <vector>
+
+namespace trawler::metrics {
+
+namespace {
+
+constexpr std::string_view status_class_names[] = {"2xx", "3xx", "4xx", "5xx"};
+// The SPEC's crawl states, always exposed (as 0 when no crawl is in one) so a query on a
+// state never sees a missing series.
+constexpr std::string_view spec_states[] = {"running", "paused", "completed", "cancelled",
+                                            "failed"};
+
+void append_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;  // 24 bytes always hold a 64-bit integer
+  out.append(buf, end);
+}
+
+void append_double(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "NaN";
+  } else if (std::isinf(v)) {
+    out += v > 0 ? "+Inf" : "-Inf";
+  } else {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    (void)ec;  // 32 bytes always hold the shortest form of a double
+    out.append(buf, end);
+  }
+}
+
+void append_escaped_label(std::string& out, std::string_view v) {
+  for (char c : v) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
+void family(std::string& out, std::string_view name, std::string_view type,
+            std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;  // our own texts: no backslash or newline to escape
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+// `name{crawl="id"`: the caller adds any further labels and the closing brace.
+void series_start(std::string& out, std::string_view name, const crawl_snapshot& c) {
+  out += name;
+  out += "{crawl=\"";
+  append_escaped_label(out, c.id);
+  out += '"';
+}
+
+void sample(std::string& out, std::string_view name, const crawl_snapshot& c, std::uint64_t v) {
+  series_start(out, name, c);
+  out += "} ";
+  append_uint(out, v);
+  out += '\n';
+}
+
+void labelled_sample(std::string& out, std::string_view name, const crawl_snapshot& c,
+                     std::string_view label, std::string_view value, std::uint64_t v) {
+  series_start(out, name, c);
+  out += ',';
+  out += label;
+  out += "=\"";
+  append_escaped_label(out, value);
+  out += "\"} ";
+  append_uint(out, v);
+  out += '\n';
+}
+
+template <typename Get>
+void counter_family(std::string& out, std::span<const crawl_snapshot> crawls,
+                    std::string_view name, std::string_view type, std::string_view help, Get get) {
+  family(out, name, type, help);
+  for (const auto& c : crawls) sample(out, name, c, get(c.counters));
+}
+
+}  // namespace
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  append_escaped_label(out, value);
+  return out;
+}
+
+std::string format_value(double value) {
+  std::string out;
+  append_double(out, value);
+  return out;
+}
+
+std::string format_value(std::uint64_t value) {
+  std::string out;
+  append_uint(out, value);
+  return out;
+}
+
+std::string render_prometheus(std::span<const crawl_snapshot> crawls) {
+  std::string out;
+  out.reserve(2048 + crawls.size() * 2048);
+
+  family(out, "trawler_crawls", "gauge", "Crawls known to the service, by state.");
+  std::vector<std::string_view> states(std::begin(spec_states), std::end(spec_states));
+  for (const auto& c : crawls) {
+    bool known = false;
+    for (auto s : states) known = known || s == c.state;
+    if (!known) states.push_back(c.state);
+  }
+  for (auto s : states) {
+    std::uint64_t n = 0;
+    for (const auto& c : crawls) n += c.state == s ? 1 : 0;
+    out += "trawler_crawls{state=\"";
+    append_escaped_label(out, s);
+    out += "\"} ";
+    append_uint(out, n);
+    out += '\n';
+  }
+
+  counter_family(out, crawls, "trawler_pages_total", "counter",
+                 "Fetches that got an HTTP response (robots.txt excluded).",
+                 [](const crawl_counters& k) { return k.pages; });
+
+  family(out, "trawler_responses_total", "counter", "Responses by status class.");
+  for (const auto& c : crawls) {
+    for (std::size_t i = 0; i < std::size(status_class_names); ++i) {
+      labelled_sample(out, "trawler_responses_total", c, "class", status_class_names[i],
+                      c.counters.status_classes[i]);
+    }
+    labelled_sample(out, "trawler_responses_total", c, "class", "other",
+                    c.counters.other_status);
+  }
+
+  family(out, "trawler_errors_total", "counter", "Records with an error, by error kind.");
+  for (const auto& c : crawls) {
+    for (std::size_t i = 0; i < std::size(all_error_kinds); ++i) {
+      labelled_sample(out, "trawler_errors_total", c, "kind", to_string(all_error_kinds[i]),
+                      c.counters.errors[i]);
+    }
+  }
+
+  counter_family(out, crawls, "trawler_bytes_total", "counter",
+                 "Response body bytes after content decoding.",
+                 [](const crawl_counters& k) { return k.bytes; });
+  counter_family(out, crawls, "trawler_filtered_urls_total", "counter",
+                 "URLs dropped by scope or length rules.",
+                 [](const crawl_counters& k) { return k.filtered; });
+  counter_family(out, crawls, "trawler_robots_fetches_total", "counter",
+                 "robots.txt requests.", [](const crawl_counters& k) { return k.robots_fetches; });
+  counter_family(out, crawls, "trawler_frontier_queued", "gauge",
+                 "URLs waiting in the frontier.", [](const crawl_counters& k) { return k.queued; });
+  counter_family(out, crawls, "trawler_seen_urls", "gauge",
+                 "Distinct URLs admitted to the frontier.",
+                 [](const crawl_counters& k) { return k.seen; });
+  counter_family(out, crawls, "trawler_open_requests", "gauge",
+                 "Requests in flight, robots.txt included.",
+                 [](const crawl_counters& k) { return k.in_flight; });
+
+  constexpr std::string_view h = "trawler_fetch_duration_seconds";
+  family(out, h, "histogram", "Time of each fetch attempt, connect to last byte.");
+  for (const auto& c : crawls) {
+    const histogram& hist = c.fetch_duration;
+    for (std::size_t i = 0; i <= histogram::upper_bounds.size(); ++i) {
+      series_start(out, "trawler_fetch_duration_seconds_bucket", c);
+      out += ",le=\"";
+      if (i < histogram::upper_bounds.size()) {
+        append_double(out, histogram::upper_bounds[i]);
+      } else {
+        out += "+Inf";
+      }
+      out += "\"} ";
+      append_uint(out, hist.cumulative(i));
+      out += '\n';
+    }
+    series_start(out, "trawler_fetch_duration_seconds_sum", c);
+    out += "} ";
+    append_double(out, hist.sum());
+    out += '\n';
+    sample(out, "trawler_fetch_duration_seconds_count", c, hist.count());
+  }
+  return out;
+}
+
+}  // namespace trawler::metrics

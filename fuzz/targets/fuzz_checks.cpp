@@ -1,5 +1,8 @@
 #include "fuzz_checks.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+#include <set>
 #include <vector>
 
 namespace trawler::fuzz {
@@ -74,6 +77,29 @@ std::string printable(std::string_view s) {
   out += '"';
   if (s.size() > max_shown) out += "... (" + std::to_string(s.size()) + " bytes)";
   return out;
+}
+
+void abort_on(const finding& f, const char* target) {
+  if (!f) return;
+  if (const char* ignore = std::getenv("TRAWLER_FUZZ_IGNORE")) {
+    static std::set<std::string> shown;
+    std::string_view list(ignore);
+    while (!list.empty()) {
+      const std::size_t bar = list.find('|');
+      const std::string_view item = list.substr(0, bar);
+      if (!item.empty() && f->find(item) != std::string::npos) {
+        if (shown.emplace(item).second)
+          std::fprintf(stderr, "==trawler-fuzz== %s: ignoring findings with \"%.*s\": %s\n",
+                       target, static_cast<int>(item.size()), item.data(), f->c_str());
+        return;
+      }
+      if (bar == std::string_view::npos) break;
+      list.remove_prefix(bar + 1);
+    }
+  }
+  std::fprintf(stderr, "\n==trawler-fuzz== %s invariant violated: %s\n", target, f->c_str());
+  std::fflush(stderr);
+  std::abort();
 }
 
 }  // namespace trawler::fuzz

@@ -102,8 +102,8 @@ finding check_record_impl(std::string_view data) {
   r.truncated = (h & 4) != 0;
   r.new_links = static_cast<int>((h >> 40) % 50);
   r.elapsed_ms = static_cast<double>(static_cast<std::int64_t>(h)) / 1e9;  // negative too
-  // Any time from 1970 to the end of year 9999.
-  const auto ms = static_cast<std::int64_t>(h % 253402300800000ull);
+  // Any time from 1970 to 2255 (system_clock counts nanoseconds in 64 bits: it ends in 2262).
+  const auto ms = static_cast<std::int64_t>(h % 9'000'000'000'000ull);
   r.fetched_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
   r.content_type = record::media_type(part(4));
   r.charset = record::charset_param(part(4));

@@ -3,7 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "app/bench_command.hpp"
 #include "app/crawl_command.hpp"
+#include "app/serve_command.hpp"
 #include "common/version.hpp"
 #include "config/cli.hpp"
 #include "config/crawl_config.hpp"
@@ -48,9 +50,10 @@ int main(int argc, char** argv) {
       return validate(opts);
     case trawler::config::command::crawl:
       return trawler::app::run_crawl(opts);
+    case trawler::config::command::bench:
+      return trawler::app::run_bench(opts);
     case trawler::config::command::serve:
-      std::cerr << "trawler: serve: the control API service is not part of this build yet\n";
-      return 1;
+      return trawler::app::run_serve(opts);
   }
   return 1;
 }

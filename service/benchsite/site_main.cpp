@@ -2,6 +2,9 @@
 // Prints the seed URL on stdout once listening; on stop, writes what was served (--stats).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <sys/resource.h>
+
+#include <nlohmann/json.hpp>
 
 #include <charconv>
 #include <csignal>
@@ -109,8 +112,18 @@ int main(int argc, char** argv) {
       if (ec) return;
       server.stop();
       if (!stats_path.empty()) {
+        // The server's own cost, so a driver can tell it apart from the crawler's.
+        rusage self{};
+        getrusage(RUSAGE_SELF, &self);
+        auto seconds = [](const timeval& tv) {
+          return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
+        };
+        auto j = nlohmann::json::parse(server.stats().to_json());
+        j["cpu_user_s"] = seconds(self.ru_utime);
+        j["cpu_sys_s"] = seconds(self.ru_stime);
+        j["rss_kb"] = self.ru_maxrss;
         std::ofstream out(stats_path, std::ios::trunc);
-        out << server.stats().to_json() << '\n';
+        out << j.dump() << '\n';
       }
       io.stop();
     });

@@ -27,6 +27,7 @@ enum class action {
   listen,
   progress_on,
   progress_off,
+  bench_value,  // an integer of cli_options::bench; `pointer` names the field
   quiet,
   verbose,
   help,
@@ -78,12 +79,27 @@ constexpr flag_spec serve_flags[] = {
     {"version", 0, value_kind::none, action::version, ""},
 };
 
+// `pointer` names the bench_options field (see bench_field_of), not a config key.
+constexpr flag_spec bench_flags[] = {
+    {"pages", 0, value_kind::integer, action::bench_value, "/pages"},
+    {"hosts", 0, value_kind::integer, action::bench_value, "/hosts"},
+    {"page-bytes", 0, value_kind::integer, action::bench_value, "/page_bytes"},
+    {"links", 0, value_kind::integer, action::bench_value, "/links"},
+    {"concurrency", 0, value_kind::integer, action::bench_value, "/concurrency"},
+    {"delay-ms", 0, value_kind::integer, action::bench_value, "/delay_ms"},
+    {"quiet", 'q', value_kind::none, action::quiet, ""},
+    {"verbose", 'v', value_kind::none, action::verbose, ""},
+    {"help", 'h', value_kind::none, action::help, ""},
+    {"version", 0, value_kind::none, action::version, ""},
+};
+
 constexpr flag_spec validate_flags[] = {
     {"help", 'h', value_kind::none, action::help, ""},
     {"version", 0, value_kind::none, action::version, ""},
 };
 
-constexpr std::string_view command_hint = "use crawl, serve, validate, --version or --help";
+constexpr std::string_view command_hint =
+    "use crawl, serve, validate, bench, --version or --help";
 
 std::string json_quoted(std::string_view s) {
   return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
@@ -109,6 +125,21 @@ std::optional<std::int64_t> parse_integer(std::string_view s) {
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
   return n;
+}
+
+struct bench_field {
+  int bench_options::*member;
+  std::int64_t min;
+  std::int64_t max;
+};
+
+bench_field bench_field_of(std::string_view name) {
+  if (name == "/pages") return {&bench_options::pages, 1, 10'000'000};
+  if (name == "/hosts") return {&bench_options::hosts, 1, 10'000};
+  if (name == "/page_bytes") return {&bench_options::page_bytes, 0, 10'000'000};
+  if (name == "/links") return {&bench_options::links, 0, 100'000};
+  if (name == "/concurrency") return {&bench_options::concurrency, 1, 100'000};
+  return {&bench_options::delay_ms, 0, 600'000};
 }
 
 bool looks_like_long_flag(std::string_view s) {
@@ -151,6 +182,10 @@ class cli_parser {
           fail(positionals[i], "unexpected argument; validate takes one FILE");
         }
       }
+    } else if (first == "bench") {
+      result_.options.cmd = command::bench;
+      parse_flags(bench_flags, positionals);
+      for (const auto& p : positionals) fail(p, "unexpected argument; bench takes no URLs");
     } else if (first.size() > 1 && first[0] == '-') {
       fail(first, "unknown option; " + std::string(command_hint));
     } else {
@@ -317,6 +352,17 @@ class cli_parser {
       case action::progress_off:
         o.progress = false;
         break;
+      case action::bench_value: {
+        const auto n = parse_integer(value);
+        const bench_field field = bench_field_of(spec.pointer);
+        if (!n || *n < field.min || *n > field.max) {
+          fail(shown, "must be an integer from " + std::to_string(field.min) + " to " +
+                          std::to_string(field.max) + ", got " + json_quoted(value));
+          return;
+        }
+        o.bench.*field.member = static_cast<int>(*n);
+        break;
+      }
       case action::quiet:
         o.verbosity = -1;
         break;
@@ -374,6 +420,7 @@ std::string usage_text() {
   trawler crawl [options] [SEED_URL...]     run one crawl to the end, then exit
   trawler serve [--config FILE] [--listen HOST:PORT]   run the control API service
   trawler validate FILE                     check a config file and exit
+  trawler bench [options]                   crawl a generated local site, print the speed
   trawler --version | --help
 
 crawl options (each overrides the same config key; seeds add to the config's seeds):
@@ -400,6 +447,14 @@ crawl options (each overrides the same config key; seeds add to the config's see
   -v, --verbose           more logs (-vv: debug)
       --progress, --no-progress   live progress line on stderr (default: when a terminal)
   -h, --help              this text
+
+bench options (the site runs in a child process on 127.0.0.1):
+      --pages N           pages of the generated site (default 5000)
+      --hosts H           virtual hosts the pages are spread over (default 1)
+      --page-bytes B      size of each page (default 28000)
+      --links L           links to pages of the site on each page (default 34)
+      --concurrency C     limits.concurrency of the crawl (default 16)
+      --delay-ms D        the site waits D ms before each response (default 0)
 
 A flag's value may follow it or an "=" (-o out.jsonl, --max-pages=5); when a flag is
 repeated, the last one wins, except --include, --exclude and --resolve, which add up.

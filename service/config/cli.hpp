@@ -13,7 +13,18 @@
 
 namespace trawler::config {
 
-enum class command { crawl, serve, validate, version, help };
+enum class command { crawl, serve, validate, bench, version, help };
+
+// `trawler bench` (the generated site it crawls, and how).
+struct bench_options {
+  int pages = 5000;
+  int hosts = 1;
+  int page_bytes = 28000;
+  int links = 34;
+  int concurrency = 16;
+  int delay_ms = 0;  // the site's delay before each response (not a politeness delay)
+  bool operator==(const bench_options&) const = default;
+};
 
 struct cli_options {
   command cmd = command::help;
@@ -27,6 +38,7 @@ struct cli_options {
   std::optional<std::string> listen;      // serve --listen HOST:PORT (also in overrides)
   int verbosity = 0;                      // -q: -1; each -v: +1 (-vv: 2); the last of -q/-v wins
   std::optional<bool> progress;           // --progress / --no-progress, last wins
+  bench_options bench;                    // bench flags
 };
 
 struct cli_result {

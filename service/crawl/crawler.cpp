@@ -611,6 +611,12 @@ struct crawler::impl {
     std::optional<std::string> ct_header = res.header("content-type");
     if (ct_header) r.content_type = record::media_type(*ct_header);
     if (fields.headers) r.headers = res.headers;
+    robots::directives directives;
+    for (const auto& [name, value] : res.headers) {
+      if (name == "x-robots-tag") robots::apply_x_robots_tag(value, product_token, directives);
+    }
+    // A header nofollow covers every link; meta and rel=nofollow are applied by the extractor.
+    bool header_nofollow = directives.nofollow && !cfg.fetch.follow_nofollow;
 
     if (res.has_response && !res.error && res.status >= 300 && res.status <= 399) {
       handle_redirect(e, res, r);
@@ -663,9 +669,11 @@ struct crawler::impl {
         if (fields.canonical) r.canonical = std::move(f.canonical);
         if (fields.meta_robots) r.meta_robots = std::move(f.meta_robots);
         if (fields.text) r.text = std::move(f.text);
+        for (const auto& token : f.meta_robots) robots::apply_meta_token(token, directives);
         r.links.reserve(f.links.size());
         for (auto& l : f.links) {
-          if (l.follow && !stopping && admit(l.url, e.depth + 1, cfg.limits.max_redirects, e.url)) {
+          if (l.follow && !header_nofollow && !stopping &&
+              admit(l.url, e.depth + 1, cfg.limits.max_redirects, e.url)) {
             ++r.new_links;
           }
           r.links.push_back(std::move(l.url));
@@ -674,6 +682,8 @@ struct crawler::impl {
     } else if (res.has_response && !res.error) {
       r.sha256 = record::sha256_hex("");
     }
+    r.noindex = directives.noindex;
+    r.nofollow = directives.nofollow;
     r.fetched_at = std::chrono::system_clock::now();
     emit(r);
     wake();

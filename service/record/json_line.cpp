@@ -240,6 +240,10 @@ std::string to_json_line(const fetch_record& r, const output_fields& f) {
   }
   w.key("new_links");
   w.integer(r.new_links);
+  w.key("noindex");
+  w.boolean(r.noindex);
+  w.key("nofollow");
+  w.boolean(r.nofollow);
   if (f.title) {
     w.key("title");
     w.optional_string(r.title);

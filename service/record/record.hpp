@@ -35,6 +35,9 @@ struct fetch_record {
   std::vector<std::string> links;
   int new_links = 0;
   std::optional<std::string> title;
+  // Indexing directives from X-Robots-Tag and <meta name=robots>.
+  bool noindex = false;
+  bool nofollow = false;
   // Optional output fields.
   // Response headers as received, in any case and with repeats: to_json_line lowercases the
   // names and joins repeated ones with ", " in arrival order (SPEC "Record fields").

@@ -4,8 +4,8 @@ namespace trawler::state {
 
 namespace {
 
-// Callers may hand in weak hashes (std::hash of an integer is the identity; tests use
-// deliberately bad ones), so the slot comes from a finalizer mix (MurmurHash3 fmix64).
+// Callers may hand in weak hashes (tests use deliberately bad ones), so the slot comes from a
+// finalizer mix (MurmurHash3 fmix64).
 std::uint64_t mix(std::uint64_t h) noexcept {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
@@ -26,30 +26,30 @@ std::size_t url_index::home(std::uint64_t hash) const noexcept {
   return static_cast<std::size_t>(mix(hash)) & (slots_.size() - 1);
 }
 
-std::uint64_t url_index::find(std::uint64_t hash) const noexcept {
-  if (slots_.empty()) return none;
+const url_index::entry* url_index::find(std::uint64_t hash) const noexcept {
+  if (slots_.empty()) return nullptr;
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t i = home(hash);; i = (i + 1) & mask) {
     const slot& s = slots_[i];
-    if (s.value == none) return none;
-    if (s.hash == hash) return s.value;
+    if (s.e.value == none) return nullptr;
+    if (s.hash == hash) return &s.e;
   }
 }
 
-void url_index::set(std::uint64_t hash, std::uint64_t value) {
+void url_index::set(std::uint64_t hash, entry e) {
   if (slots_.empty() || over_load(size_ + 1, slots_.size())) {
     rehash(slots_.empty() ? 1024 : slots_.size() * 2);
   }
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t i = home(hash);; i = (i + 1) & mask) {
     slot& s = slots_[i];
-    if (s.value == none) {
-      s = slot{hash, value};
+    if (s.e.value == none) {
+      s = slot{hash, e};
       ++size_;
       return;
     }
     if (s.hash == hash) {
-      s.value = value;
+      s.e = e;
       return;
     }
   }
@@ -62,13 +62,13 @@ void url_index::reserve(std::size_t entries) {
 }
 
 void url_index::rehash(std::size_t capacity) {
-  std::vector<slot> old(capacity, slot{0, none});
+  std::vector<slot> old(capacity, slot{0, entry{none, 0}});
   old.swap(slots_);
   const std::size_t mask = capacity - 1;
   for (const slot& s : old) {
-    if (s.value == none) continue;
+    if (s.e.value == none) continue;
     std::size_t i = home(s.hash);
-    while (slots_[i].value != none) i = (i + 1) & mask;
+    while (slots_[i].e.value != none) i = (i + 1) & mask;
     slots_[i] = s;
   }
 }

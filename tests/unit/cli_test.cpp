@@ -396,10 +396,12 @@ TEST(CliValidate, TakesOneFile) {
 
 TEST(CliUsage, MentionsEverySubcommandAndEveryFlagItDescribesParses) {
   const std::string usage = usage_text();
-  for (std::string word : {"crawl", "serve", "validate", "--version", "--help", "SEED_URL"}) {
+  for (std::string word :
+       {"crawl", "serve", "validate", "bench", "--version", "--help", "SEED_URL"}) {
     EXPECT_NE(usage.find(word), std::string::npos) << word;
   }
-  // Every long flag the help text shows is accepted by crawl (or serve, for --listen).
+  // Every long flag the help text shows is accepted by crawl (or serve, for --listen; or
+  // bench, for the site's shape).
   const std::regex flag_re("--[a-z][a-z-]*");
   std::set<std::string> flags;
   for (auto it = std::sregex_iterator(usage.begin(), usage.end(), flag_re);
@@ -409,7 +411,10 @@ TEST(CliUsage, MentionsEverySubcommandAndEveryFlagItDescribesParses) {
   EXPECT_GE(flags.size(), 25u);
   for (const std::string& flag : flags) {
     const bool serve_only = flag == "--listen";
-    const cli_result r = parse({serve_only ? "serve" : "crawl", flag + "=1"});
+    const bool bench_only =
+        flag == "--pages" || flag == "--hosts" || flag == "--page-bytes" || flag == "--links";
+    const cli_result r =
+        parse({serve_only ? "serve" : bench_only ? "bench" : "crawl", flag + "=1"});
     for (const auto& e : r.errors) {
       EXPECT_NE(e.message.rfind("unknown option", 0), 0u) << flag;
     }
@@ -422,6 +427,101 @@ TEST(CliUsage, MentionsEverySubcommandAndEveryFlagItDescribesParses) {
         "--no-progress",   "--listen"}) {
     EXPECT_EQ(flags.count(flag), 1u) << flag;
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// bench
+
+TEST(CliBench, DefaultsWithoutFlags) {
+  const cli_options o = parse_ok({"bench"});
+  EXPECT_EQ(o.cmd, command::bench);
+  const trawler::config::bench_options b = o.bench;
+  EXPECT_EQ(b.pages, 5000);
+  EXPECT_EQ(b.hosts, 1);
+  EXPECT_EQ(b.page_bytes, 28000);
+  EXPECT_EQ(b.links, 34);
+  EXPECT_EQ(b.concurrency, 16);
+  EXPECT_EQ(b.delay_ms, 0);
+  // The bench flags are not config keys: nothing leaks into a crawl config.
+  EXPECT_EQ(o.overrides, json::object());
+  EXPECT_TRUE(o.seeds.empty());
+  EXPECT_EQ(parse_ok({"crawl"}).bench, trawler::config::bench_options{});
+}
+
+TEST(CliBench, EveryFlagBothForms) {
+  const cli_options spaced = parse_ok({"bench", "--pages", "20000", "--hosts", "8", "--page-bytes",
+                                       "1000", "--links", "12", "--concurrency", "64",
+                                       "--delay-ms", "50"});
+  const cli_options equals =
+      parse_ok({"bench", "--pages=20000", "--hosts=8", "--page-bytes=1000", "--links=12",
+                "--concurrency=64", "--delay-ms=50"});
+  for (const cli_options& o : {spaced, equals}) {
+    EXPECT_EQ(o.cmd, command::bench);
+    EXPECT_EQ(o.bench.pages, 20000);
+    EXPECT_EQ(o.bench.hosts, 8);
+    EXPECT_EQ(o.bench.page_bytes, 1000);
+    EXPECT_EQ(o.bench.links, 12);
+    EXPECT_EQ(o.bench.concurrency, 64);
+    EXPECT_EQ(o.bench.delay_ms, 50);
+    EXPECT_EQ(o.overrides, json::object());
+  }
+  EXPECT_EQ(parse_ok({"bench", "--pages", "5", "--pages=7"}).bench.pages, 7);  // last wins
+  EXPECT_EQ(parse_ok({"bench", "-q"}).verbosity, -1);
+  EXPECT_EQ(parse_ok({"bench", "-vv"}).verbosity, 2);
+  EXPECT_EQ(parse_ok({"bench", "--pages", "3", "--help"}).cmd, command::help);
+  EXPECT_EQ(parse_ok({"bench", "--version"}).cmd, command::version);
+}
+
+TEST(CliBench, RangeEdgesAreAccepted) {
+  const cli_options low = parse_ok({"bench", "--pages=1", "--hosts=1", "--page-bytes=0",
+                                    "--links=0", "--concurrency=1", "--delay-ms=0"});
+  EXPECT_EQ(low.bench.pages, 1);
+  EXPECT_EQ(low.bench.page_bytes, 0);
+  EXPECT_EQ(low.bench.links, 0);
+  EXPECT_EQ(low.bench.concurrency, 1);
+  const cli_options high =
+      parse_ok({"bench", "--pages=10000000", "--hosts=10000", "--page-bytes=10000000",
+                "--links=100000", "--concurrency=100000", "--delay-ms=600000"});
+  EXPECT_EQ(high.bench.pages, 10000000);
+  EXPECT_EQ(high.bench.hosts, 10000);
+  EXPECT_EQ(high.bench.page_bytes, 10000000);
+  EXPECT_EQ(high.bench.links, 100000);
+  EXPECT_EQ(high.bench.concurrency, 100000);
+  EXPECT_EQ(high.bench.delay_ms, 600000);
+}
+
+TEST(CliBench, BadValuesNameTheFlagAndTheRange) {
+  EXPECT_EQ(only_error(parse({"bench", "--pages", "0"})).text(),
+            "--pages: must be an integer from 1 to 10000000, got \"0\"");
+  EXPECT_EQ(only_error(parse({"bench", "--pages=10000001"})).key, "--pages");
+  EXPECT_EQ(only_error(parse({"bench", "--hosts=0"})).key, "--hosts");
+  EXPECT_EQ(only_error(parse({"bench", "--hosts=10001"})).key, "--hosts");
+  EXPECT_EQ(only_error(parse({"bench", "--page-bytes=-1"})).key, "--page-bytes");
+  EXPECT_EQ(only_error(parse({"bench", "--page-bytes=10000001"})).key, "--page-bytes");
+  EXPECT_EQ(only_error(parse({"bench", "--links=-1"})).key, "--links");
+  EXPECT_EQ(only_error(parse({"bench", "--concurrency=0"})).key, "--concurrency");
+  EXPECT_EQ(only_error(parse({"bench", "--delay-ms=-5"})).key, "--delay-ms");
+  EXPECT_EQ(only_error(parse({"bench", "--delay-ms=600001"})).key, "--delay-ms");
+  EXPECT_EQ(only_error(parse({"bench", "--concurrency", "fast"})).text(),
+            "--concurrency: must be an integer from 1 to 100000, got \"fast\"");
+  // Larger than an int, and than an int64: still a range error, never a wrapped value.
+  EXPECT_EQ(only_error(parse({"bench", "--pages=4294967297"})).key, "--pages");
+  EXPECT_EQ(only_error(parse({"bench", "--pages=99999999999999999999"})).key, "--pages");
+  EXPECT_EQ(only_error(parse({"bench", "--links="})).key, "--links");
+  EXPECT_EQ(only_error(parse({"bench", "--pages"})).text(), "--pages: missing value");
+  // A bad value leaves the default in place.
+  EXPECT_EQ(parse({"bench", "--pages=0"}).options.bench.pages, 5000);
+}
+
+TEST(CliBench, RefusesUrlsAndCrawlOnlyFlags) {
+  EXPECT_EQ(only_error(parse({"bench", "http://a.test/"})).key, "http://a.test/");
+  const config_error crawl_flag = only_error(parse({"bench", "--max-pages=3"}));
+  EXPECT_EQ(crawl_flag.key, "--max-pages");
+  EXPECT_TRUE(crawl_flag.message.starts_with("unknown option")) << crawl_flag.message;
+  EXPECT_EQ(only_error(parse({"bench", "-o"})).key, "-o");
+  // ...and the site's shape is no crawl flag.
+  EXPECT_EQ(only_error(parse({"crawl", "--hosts=3"})).key, "--hosts");
+  EXPECT_EQ(only_error(parse({"serve", "--pages=3"})).key, "--pages");
 }
 
 // ---------------------------------------------------------------------------------------

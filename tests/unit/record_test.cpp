@@ -99,7 +99,7 @@ TEST(RecordJson, MinimalRecordHasAllRequiredFieldsWithNulls) {
   EXPECT_FALSE(j.contains("text"));
   EXPECT_FALSE(j.contains("canonical"));
   EXPECT_FALSE(j.contains("meta_robots"));
-  EXPECT_EQ(j.size(), 17u);
+  EXPECT_EQ(j.size(), 19u);
 }
 
 TEST(RecordJson, FullRecordEveryField) {
@@ -124,7 +124,7 @@ TEST(RecordJson, FullRecordEveryField) {
   EXPECT_EQ(j.at("meta_robots"), json({"noindex", "nofollow"}));
   const json expected_headers = {{"content-type", "text/html"}, {"set-cookie", "a=1, b=2"}};
   EXPECT_EQ(j.at("headers"), expected_headers);
-  EXPECT_EQ(j.size(), 21u);
+  EXPECT_EQ(j.size(), 23u);
 }
 
 TEST(RecordJson, FieldOrderFollowsTheSpecTable) {
@@ -189,7 +189,7 @@ TEST(RecordJson, OptionalFieldsAbsentWhenNotSelected) {
   EXPECT_FALSE(j.contains("canonical"));
   EXPECT_FALSE(j.contains("meta_robots"));
   EXPECT_TRUE(j.contains("new_links"));  // always present
-  EXPECT_EQ(j.size(), 15u);
+  EXPECT_EQ(j.size(), 17u);
 }
 
 TEST(RecordJson, OptionalFieldsEmptyForms) {

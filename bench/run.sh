@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# bench/run.sh: crawl the generated benchmark site with trawler and, when installed, wget2
+# and Scrapy (and wrk as the load-tool ceiling in the latency scenario), at the same
+# concurrency in the same run, and print medians of pages/s, CPU ms per page (user+sys),
+# peak RSS, completeness against the ground truth, duplicate fetches and 404s, with the
+# ratios to trawler. See bench/README.md.
+#
+#   bench/run.sh [--build DIR] [--runs N] [--scenarios "lan latency"]
+#                [--tools "trawler wget2 scrapy wrk"] [--pages N] [--scrapy-pages N]
+#                [--out DIR] [--quick] [--no-extras]
+#
+# Scenarios:
+#   lan      1 host,  concurrency 16, no delay
+#   latency  8 hosts, concurrency 64, 50 ms per response: netem (25 ms each way) when the
+#            kernel has it, else the site's own per-response delay (the output says which)
+# The site server counts every request, so completeness, duplicates and wrong URLs (404s)
+# come from the server, never from a tool's own report.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+BUILD=${BUILD:-$ROOT/build/release}
+RUNS=3
+SCENARIOS="lan latency"
+TOOLS="trawler wget2 scrapy wrk"
+PAGES=20000
+SCRAPY_PAGES=""
+PAGE_BYTES=28000
+LINKS=34
+OUT=""
+EXTRAS=1
+WRK_SECONDS=20
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) BUILD=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --scenarios) SCENARIOS=$2; shift 2 ;;
+    --tools) TOOLS=$2; shift 2 ;;
+    --pages) PAGES=$2; shift 2 ;;
+    --scrapy-pages) SCRAPY_PAGES=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --quick) PAGES=2000; RUNS=1; WRK_SECONDS=5; shift ;;
+    --no-extras) EXTRAS=0; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+SCRAPY_PAGES=${SCRAPY_PAGES:-$PAGES}
+OUT=${OUT:-$HERE/out/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT"
+RUNS_FILE=$OUT/runs.jsonl
+: > "$RUNS_FILE"
+
+for bin in trawler trawler-bench-site; do
+  if [ ! -x "$BUILD/$bin" ]; then
+    echo "run.sh: $BUILD/$bin is missing; build it first:" >&2
+    echo "  cmake --preset release && cmake --build --preset release --target trawler \\" >&2
+    echo "      trawler-bench-site trawler-bench-parse trawler-bench-frontier-memory" >&2
+    exit 2
+  fi
+done
+if [ ! -x /usr/bin/time ]; then
+  echo "run.sh: /usr/bin/time is missing (Debian: apt-get install time)" >&2
+  exit 2
+fi
+
+have() { command -v "$1" > /dev/null 2>&1; }
+SCRAPY=""
+if have scrapy; then SCRAPY=scrapy; elif python3 -c 'import scrapy' 2> /dev/null; then SCRAPY="python3 -m scrapy"; fi
+tool_available() {
+  case "$1" in
+    trawler) return 0 ;;
+    wget2) have wget2 ;;
+    scrapy) [ -n "$SCRAPY" ] ;;
+    wrk) have wrk ;;
+  esac
+}
+ACTIVE=""
+for t in $TOOLS; do
+  if tool_available "$t"; then
+    ACTIVE="$ACTIVE $t"
+  else
+    case "$t" in
+      wget2) echo "run.sh: wget2 is not installed (Debian: apt-get install wget2): skipped" ;;
+      scrapy) echo "run.sh: Scrapy is not installed (Debian: apt-get install python3-scrapy): skipped" ;;
+      wrk) echo "run.sh: wrk is not installed (Debian: apt-get install wrk): skipped" ;;
+    esac
+  fi
+done
+
+# ---- the machine ---------------------------------------------------------------------------
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "nproc: $(nproc)"
+  lscpu | sed -n '1,15p'
+  echo "memory: $(free -h | awk '/Mem:/ {print $2}')"
+  echo "kernel: $(uname -r)"
+  echo "trawler: $("$BUILD/trawler" --version 2>&1)"
+  echo "gumbo: $(dpkg-query -W -f '${Version}' libgumbo1 2> /dev/null || echo unknown)"
+  have wget2 && echo "wget2: $(wget2 --version 2>&1 | head -1)"
+  [ -n "$SCRAPY" ] && echo "scrapy: $($SCRAPY version 2>&1 | tail -1)"
+  have wrk && echo "wrk: $(wrk -v 2>&1 | head -1)"
+  echo "python3: $(python3 --version 2>&1)"
+  echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt"
+
+# ---- latency: netem or the site's delay ------------------------------------------------------
+NETEM=0
+if ip netns add trawler-bench-probe 2> /dev/null; then
+  if ip netns exec trawler-bench-probe tc qdisc add dev lo root netem delay 1ms 2> /dev/null; then
+    NETEM=1
+  fi
+  ip netns del trawler-bench-probe 2> /dev/null
+fi
+NS=trawler-bench
+NS_ADDR=10.231.77.2
+HOST_ADDR=10.231.77.1
+cleanup_netns() { ip netns del "$NS" 2> /dev/null; ip link del tbench0 2> /dev/null; true; }
+setup_netns() {
+  cleanup_netns
+  ip netns add "$NS" &&
+    ip link add tbench0 type veth peer name tbench1 &&
+    ip link set tbench1 netns "$NS" &&
+    ip addr add "$HOST_ADDR/30" dev tbench0 && ip link set tbench0 up &&
+    ip netns exec "$NS" ip addr add "$NS_ADDR/30" dev tbench1 &&
+    ip netns exec "$NS" ip link set tbench1 up &&
+    ip netns exec "$NS" ip link set lo up &&
+    tc qdisc add dev tbench0 root netem delay 25ms limit 100000 &&
+    ip netns exec "$NS" tc qdisc add dev tbench1 root netem delay 25ms limit 100000
+}
+
+# ---- name resolution for wget2 and Scrapy ----------------------------------------------------
+# trawler takes --resolve; the others resolve through /etc/hosts, so the run adds its names
+# there between markers and takes them out again on exit.
+HOSTS_MARK="# trawler-bench"
+hosts_clear() {
+  if grep -q "$HOSTS_MARK" /etc/hosts 2> /dev/null; then
+    local tmp
+    tmp=$(grep -v "$HOSTS_MARK" /etc/hosts)
+    printf '%s\n' "$tmp" > /etc/hosts
+  fi
+}
+hosts_set() {  # ADDR HOSTS
+  hosts_clear
+  local line="$1" h
+  for ((h = 0; h < $2; h++)); do line="$line host$h.bench"; done
+  echo "$line $HOSTS_MARK" >> /etc/hosts
+}
+SITE_PID=""
+stop_site() {
+  if [ -n "$SITE_PID" ]; then
+    kill -TERM "$SITE_PID" 2> /dev/null
+    wait "$SITE_PID" 2> /dev/null
+    SITE_PID=""
+  fi
+}
+on_exit() { stop_site; hosts_clear; [ "$NETEM" = 1 ] && cleanup_netns; }
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+# ---- one run ---------------------------------------------------------------------------------
+# start_site PAGES HOSTS DELAY_MS TAG: starts the server, sets PORT, ADDR, SEED, TRUTH.
+start_site() {
+  local pages=$1 hosts=$2 delay=$3 tag=$4 bind=127.0.0.1 prefix=""
+  ADDR=127.0.0.1
+  if [ "$USE_NETNS" = 1 ]; then bind=$NS_ADDR; ADDR=$NS_ADDR; prefix="ip netns exec $NS"; delay=0; fi
+  TRUTH=$OUT/truth-$tag.txt
+  : > "$OUT/site.url"
+  $prefix "$BUILD/trawler-bench-site" --bind "$bind" --pages "$pages" --hosts "$hosts" \
+    --page-bytes "$PAGE_BYTES" --links "$LINKS" --delay-ms "$delay" --list "$TRUTH" \
+    --stats "$OUT/site-stats.json" > "$OUT/site.url" 2>> "$OUT/site.log" &
+  SITE_PID=$!
+  for _ in $(seq 1 600); do
+    [ -s "$OUT/site.url" ] && break
+    sleep 0.05
+  done
+  SEED=$(head -1 "$OUT/site.url")
+  PORT=$(sed -E 's#^http://[^:]+:([0-9]+)/$#\1#' <<< "$SEED")
+  [ -n "$SEED" ] || { echo "run.sh: the site did not start (see $OUT/site.log)" >&2; exit 1; }
+  hosts_set "$ADDR" "$hosts"
+}
+
+run_tool() {  # TOOL SCENARIO RUN HOSTS CONCURRENCY DELAY
+  local tool=$1 sc=$2 run=$3 hosts=$4 conc=$5 delay=$6 pages=$PAGES
+  [ "$tool" = scrapy ] && pages=$SCRAPY_PAGES
+  local per_host=$(((conc + hosts - 1) / hosts))
+  local tag=$sc-$tool-$run
+  start_site "$pages" "$hosts" "$delay" "$sc-$pages"
+  local domains="" resolve=() h
+  for ((h = 0; h < hosts; h++)); do
+    domains="$domains${domains:+,}host$h.bench"
+    resolve+=(--resolve "host$h.bench:$PORT:$ADDR")
+  done
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  local time_file=$OUT/$tag.time output="" wrk_out=""
+  rm -f "$OUT/site-stats.json"
+  case "$tool" in
+    trawler)
+      output=$OUT/$tag.jsonl
+      /usr/bin/time -v -o "$time_file" "$BUILD/trawler" crawl "$SEED" --concurrency "$conc" \
+        --per-host "$per_host" --max-depth 1000 --allow-private "${resolve[@]}" -q \
+        --no-progress -o "$output" --stats "$OUT/$tag.stats.json"
+      ;;
+    wget2)
+      local dir
+      dir=$(mktemp -d)
+      local span=()
+      [ "$hosts" -gt 1 ] && span=(--span-hosts "--domains=$domains")
+      (cd "$dir" && /usr/bin/time -v -o "$time_file" wget2 --recursive --level=inf --no-parent \
+        --max-threads="$conc" --no-directories --delete-after --quiet --tries=3 --timeout=30 \
+        "${span[@]}" "$SEED" > "$OUT/$tag.log" 2>&1)
+      rm -rf "$dir"
+      ;;
+    scrapy)
+      output=$OUT/$tag.jsonl
+      /usr/bin/time -v -o "$time_file" $SCRAPY runspider "$HERE/scrapy_spider.py" \
+        -a "start=$SEED" -a "domains=$domains" -s "CONCURRENT_REQUESTS=$conc" \
+        -s "CONCURRENT_REQUESTS_PER_DOMAIN=$per_host" -O "$output:jsonlines" \
+        > "$OUT/$tag.log" 2>&1
+      ;;
+    wrk)
+      wrk_out=$OUT/$tag.txt
+      /usr/bin/time -v -o "$time_file" wrk -t"$(nproc)" -c"$conc" -d"${WRK_SECONDS}s" \
+        --timeout 10s -s "$HERE/wrk_pages.lua" "http://$ADDR:$PORT/" -- "$TRUTH" > "$wrk_out" 2>&1
+      ;;
+  esac
+  stop_site
+  local args=(record --scenario "$sc" --tool "$tool" --run "$run" --time "$time_file"
+    --site "$OUT/site-stats.json" --load "$load")
+  [ -n "$output" ] && args+=(--output "$output")
+  [ -n "$wrk_out" ] && args+=(--wrk "$wrk_out")
+  python3 "$HERE/stats.py" "${args[@]}" >> "$RUNS_FILE"
+  tail -1 "$RUNS_FILE" | python3 "$HERE/stats.py" line
+  # Keep the disk small: the records are checked above, the server's counts are kept.
+  [ -n "$output" ] && [ "$tool" = trawler ] && gzip -f "$output"
+}
+
+for sc in $SCENARIOS; do
+  USE_NETNS=0
+  case "$sc" in
+    lan) hosts=1; conc=16; delay=0 ;;
+    latency)
+      hosts=8; conc=64; delay=50
+      if [ "$NETEM" = 1 ] && setup_netns; then
+        USE_NETNS=1
+        echo "latency: netem, 25 ms each way on a veth pair into namespace $NS" | tee "$OUT/latency-method.txt"
+      else
+        echo "latency: this kernel has no netem (sch_netem); the site waits 50 ms before each response instead" | tee "$OUT/latency-method.txt"
+      fi
+      ;;
+    *) echo "run.sh: unknown scenario $sc" >&2; exit 2 ;;
+  esac
+  echo "== $sc: $hosts host(s), concurrency $conc, delay $delay ms, $PAGES pages of ~$PAGE_BYTES bytes, $LINKS links"
+  for ((run = 1; run <= RUNS; run++)); do
+    for tool in $ACTIVE; do
+      [ "$tool" = wrk ] && [ "$sc" != latency ] && continue
+      run_tool "$tool" "$sc" "$run" "$hosts" "$conc" "$delay"
+    done
+  done
+  [ "$USE_NETNS" = 1 ] && cleanup_netns
+done
+
+# ---- the floor, the memory and trawler bench ------------------------------------------------
+REPORT_ARGS=(report "$RUNS_FILE" --cores "$(nproc)")
+if [ "$EXTRAS" = 1 ]; then
+  if [ -x "$BUILD/trawler-bench-parse" ]; then
+    echo "== Gumbo's own cost on the same pages"
+    "$BUILD/trawler-bench-parse" --pages "$PAGES" --page-bytes "$PAGE_BYTES" --links "$LINKS" \
+      --rounds 3 | tee "$OUT/parse.txt"
+    REPORT_ARGS+=(--parse "$OUT/parse.txt")
+  fi
+  if [ -x "$BUILD/trawler-bench-frontier-memory" ]; then
+    echo "== frontier memory per URL"
+    "$BUILD/trawler-bench-frontier-memory" | tee "$OUT/memory.txt"
+    REPORT_ARGS+=(--memory "$OUT/memory.txt")
+  fi
+  echo "== trawler bench (event-loop lag)"
+  "$BUILD/trawler" bench --pages "$PAGES" --concurrency 16 | tee "$OUT/bench-lan.txt"
+  "$BUILD/trawler" bench --pages "$PAGES" --hosts 8 --concurrency 64 --delay-ms 50 |
+    tee "$OUT/bench-latency.txt"
+  REPORT_ARGS+=(--bench "$OUT/bench-lan.txt" "$OUT/bench-latency.txt")
+fi
+
+echo "== medians of $RUNS run(s)"
+python3 "$HERE/stats.py" "${REPORT_ARGS[@]}" | tee "$OUT/summary.md"
+echo "results in $OUT"

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace trawler::state {
+
+struct output_scan {
+  // URLs with a record, in file order (a URL may repeat). Records whose error kind is
+  // `cancelled` are left out: those URLs are fetched again (SPEC "More edges").
+  std::vector<std::string> recorded;
+  // Non-blank lines that are not a JSON object with a string `url` (skipped).
+  std::size_t invalid_lines = 0;
+  // Bytes after the last '\n' that were cut off the file (a line torn by a crash).
+  std::uint64_t truncated_bytes = 0;
+};
+
+// Scans a JSONL output after a crash and truncates a torn last line, so that appending goes on
+// at a line boundary. The torn line's URL is not in `recorded`: it is no longer in the file.
+// A missing file is an empty output (no error). On a read or truncate failure `error` is set
+// and the result is empty.
+//
+// Lines in the layout trawler writes ({"url":"...","status":...,"error":...} first, '}' last)
+// are read without a full parse, which keeps a million lines well under a second; any other
+// line is parsed as JSON.
+output_scan scan_output(const std::string& path, std::string& error);
+
+}  // namespace trawler::state

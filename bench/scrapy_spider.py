@@ -27,8 +27,10 @@ class BenchSpider(CrawlSpider):
         self.start_urls = [start]
         self.allowed_domains = [d for d in domains.split(",") if d]
         self.rules = (
-            Rule(LinkExtractor(allow_domains=self.allowed_domains), callback="parse_page",
-                 follow=True),
+            # No allow_domains here: Scrapy 2.8 compares it with host:port and so drops every
+            # link to a non-default port. The offsite middleware (allowed_domains, host only)
+            # keeps the crawl on the site.
+            Rule(LinkExtractor(), callback="parse_page", follow=True),
         )
         super().__init__(*args, **kwargs)
 

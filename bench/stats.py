@@ -124,9 +124,11 @@ def derived(rec):
         "load": rec.get("load", ""),
     }
     if rec.get("wrk_rps") is not None:
+        # A load tool asks for pages in a loop: completeness and repeats mean nothing.
         d["pages_s"] = rec["wrk_rps"]
         d["cpu_ms"] = None
         d["complete"] = None
+        d["dups"] = None
     return d
 
 

@@ -35,8 +35,8 @@ finding check_load(const config::load_result& r, std::string_view origin) {
   }
   const auto again = config::from_json(j);
   if (!again.ok())
-    return "to_json of an accepted config (" + std::string(origin) + ") is refused: " +
-           again.errors.front().text();
+    return "to_json of an accepted config (" + std::string(origin) +
+           ") is refused: " + again.errors.front().text();
   if (!(again.config == r.config))
     return "to_json/from_json changed an accepted config (" + std::string(origin) + ")";
   const auto reparsed = config::parse_text(text, "roundtrip.json");

@@ -18,10 +18,10 @@ constexpr std::string_view page_url = "https://example.com/dir/page.html?x=1";
 // Labels a Content-Type header may carry: canonical names, aliases in odd case and spacing,
 // multi-byte and stateful encodings, and labels no decoder knows.
 constexpr std::array<std::string_view, 24> header_charsets = {
-    "utf-8",     " UTF8 ",       "windows-1252", "latin1",     "iso-8859-2", "ISO-8859-8-I",
-    "koi8-r",    "shift_jis",    "euc-jp",       "iso-2022-jp", "gbk",       "gb18030",
-    "big5",      "euc-kr",       "utf-16le",     "UTF-16BE",   "utf-16",     "x-user-defined",
-    "replacement", "iso-2022-kr", "macintosh",   "bogus",      "",           "utf-7",
+    "utf-8",       " UTF8 ",      "windows-1252", "latin1",      "iso-8859-2", "ISO-8859-8-I",
+    "koi8-r",      "shift_jis",   "euc-jp",       "iso-2022-jp", "gbk",        "gb18030",
+    "big5",        "euc-kr",      "utf-16le",     "UTF-16BE",    "utf-16",     "x-user-defined",
+    "replacement", "iso-2022-kr", "macintosh",    "bogus",       "",           "utf-7",
 };
 
 bool is_ascii_whitespace(char c) {
@@ -58,11 +58,13 @@ finding check_facts(const extract::page_facts& f, const extract::options& opt,
   if (f.title) {
     if (f.title->empty()) return "empty title instead of none" + where;
     if (!record::is_valid_utf8(*f.title)) return "title not UTF-8: " + printable(*f.title) + where;
-    if (!is_collapsed(*f.title)) return "title whitespace not collapsed: " + printable(*f.title) + where;
+    if (!is_collapsed(*f.title))
+      return "title whitespace not collapsed: " + printable(*f.title) + where;
   }
   if (f.charset.empty()) return "no charset" + where;
   const auto canonical = extract::canonical_charset(f.charset);
-  if (canonical != f.charset) return "charset is not a canonical name: " + printable(f.charset) + where;
+  if (canonical != f.charset)
+    return "charset is not a canonical name: " + printable(f.charset) + where;
   if (f.canonical && url::normalize(*f.canonical) != *f.canonical)
     return "canonical not normalized: " + printable(*f.canonical) + where;
   bool nofollow_token = false;
@@ -86,8 +88,8 @@ finding check_facts(const extract::page_facts& f, const extract::options& opt,
 
 finding check_extract_impl(std::string_view data) {
   extract::options plain;
-  if (auto f = check_facts(extract::extract_html(data, page_url, std::nullopt, plain), plain,
-                           "none"))
+  if (auto f =
+          check_facts(extract::extract_html(data, page_url, std::nullopt, plain), plain, "none"))
     return f;
   if (data.empty()) return std::nullopt;
 

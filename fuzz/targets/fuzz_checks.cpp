@@ -9,14 +9,18 @@ namespace trawler::fuzz {
 
 namespace {
 
-bool is_hex_upper(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); }
+bool is_hex_upper(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
 
 bool is_unreserved(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
 }
 
-int hex_value(char c) { return c <= '9' ? c - '0' : c - 'A' + 10; }
+int hex_value(char c) {
+  return c <= '9' ? c - '0' : c - 'A' + 10;
+}
 
 }  // namespace
 
@@ -89,8 +93,8 @@ void abort_on(const finding& f, const char* target) {
       const std::string_view item = list.substr(0, bar);
       if (!item.empty() && f->find(item) != std::string::npos) {
         if (shown.emplace(item).second)
-          std::fprintf(stderr, "==trawler-fuzz== %s: ignoring findings with \"%.*s\": %s\n",
-                       target, static_cast<int>(item.size()), item.data(), f->c_str());
+          std::fprintf(stderr, "==trawler-fuzz== %s: ignoring findings with \"%.*s\": %s\n", target,
+                       static_cast<int>(item.size()), item.data(), f->c_str());
         return;
       }
       if (bar == std::string_view::npos) break;

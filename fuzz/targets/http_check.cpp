@@ -31,7 +31,7 @@ struct response {
   unsigned status = 0;
   std::optional<std::string> content_encoding;  // the first Content-Encoding field
   std::optional<std::string> content_type;
-  std::string body;                  // the body bytes as the parser delivered them
+  std::string body;                 // the body bytes as the parser delivered them
   std::vector<std::size_t> pieces;  // sizes of the deliveries, as the fetcher feeds them
 };
 
@@ -114,9 +114,12 @@ struct decoded {
 
 const char* name(body_decoder::status s) {
   switch (s) {
-    case body_decoder::status::ok: return "ok";
-    case body_decoder::status::limit_reached: return "limit_reached";
-    case body_decoder::status::error: return "error";
+    case body_decoder::status::ok:
+      return "ok";
+    case body_decoder::status::limit_reached:
+      return "limit_reached";
+    case body_decoder::status::error:
+      return "error";
   }
   return "?";
 }
@@ -147,7 +150,8 @@ finding decode(const std::vector<fetch::content_coding>& codings, std::string_vi
   d.status = finished;
   d.complete = decoder.stream_complete();
   if (d.out.size() > cap)
-    return "decoded " + std::to_string(d.out.size()) + " bytes over a cap of " + std::to_string(cap);
+    return "decoded " + std::to_string(d.out.size()) + " bytes over a cap of " +
+           std::to_string(cap);
   if (decoder.decoded_bytes() != d.out.size())
     return "decoded_bytes() " + std::to_string(decoder.decoded_bytes()) + " but " +
            std::to_string(d.out.size()) + " bytes appended";
@@ -198,9 +202,8 @@ finding check_http_impl(std::string_view data) {
   std::vector<fetch::content_coding> codings;
   if (a.content_encoding) {
     if (auto parsed = fetch::parse_content_encoding(*a.content_encoding)) {
-      const auto real = std::count_if(parsed->begin(), parsed->end(), [](auto c) {
-        return c != fetch::content_coding::identity;
-      });
+      const auto real = std::count_if(parsed->begin(), parsed->end(),
+                                      [](auto c) { return c != fetch::content_coding::identity; });
       if (static_cast<std::size_t>(real) > fetch::max_content_codings)
         return "parse_content_encoding accepted " + std::to_string(real) + " codings";
       codings = std::move(*parsed);
@@ -246,9 +249,8 @@ finding check_http_impl(std::string_view data) {
   } else if (!prefix_consistent(as_read.out, capped.out)) {
     return "a smaller cap gave other bytes before an error" + about;
   }
-  const bool identity = std::all_of(codings.begin(), codings.end(), [](auto c) {
-    return c == fetch::content_coding::identity;
-  });
+  const bool identity = std::all_of(codings.begin(), codings.end(),
+                                    [](auto c) { return c == fetch::content_coding::identity; });
   if (identity && as_read.out != std::string_view(a.body).substr(0, decoded_cap))
     return "identity decoding changed the body" + about;
   return std::nullopt;

@@ -35,7 +35,9 @@ bool is_tchar(char c) {
          extra.find(c) != std::string_view::npos;
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 // "YYYY-MM-DDTHH:MM:SS.mmmZ" back to milliseconds since the epoch; -1 when malformed.
 std::int64_t parse_rfc3339_ms(std::string_view s) {
@@ -61,8 +63,8 @@ std::int64_t parse_rfc3339_ms(std::string_view s) {
 finding expect_string(const json& j, const char* key, std::string_view written) {
   const std::string want = record::repair_utf8(written);
   if (!j.contains(key) || !j[key].is_string() || j[key].get<std::string>() != want)
-    return std::string("field ") + key + " is not the repaired input " + printable(want) +
-           ": " + (j.contains(key) ? printable(j[key].dump()) : "missing");
+    return std::string("field ") + key + " is not the repaired input " + printable(want) + ": " +
+           (j.contains(key) ? printable(j[key].dump()) : "missing");
   return std::nullopt;
 }
 
@@ -139,8 +141,9 @@ finding check_record_impl(std::string_view data) {
   if (streaming.hex_final() != *r.sha256) return std::string("streaming sha256 differs");
 
   record::output_fields fields;  // links and title
-  if (h & 8) fields = record::output_fields::from_names(
-                 {"links", "title", "headers", "text", "canonical", "meta_robots"});
+  if (h & 8)
+    fields = record::output_fields::from_names(
+        {"links", "title", "headers", "text", "canonical", "meta_robots"});
   const std::string line = record::to_json_line(r, fields);
   if (line.empty() || line.back() != '\n' || line.find('\n') != line.size() - 1)
     return "not exactly one line: " + printable(line);

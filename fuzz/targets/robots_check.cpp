@@ -12,8 +12,8 @@ namespace trawler::fuzz {
 namespace {
 
 constexpr std::array<std::string_view, 8> fixed_targets = {
-    "/", "/robots.txt", "/a/b.html?c=d&e", "/%7Efoo/bar%2fbaz", "/*$", "/fish.php?id=1$",
-    "/ツ/%E3%83%84", "",
+    "/",   "/robots.txt",     "/a/b.html?c=d&e", "/%7Efoo/bar%2fbaz",
+    "/*$", "/fish.php?id=1$", "/ツ/%E3%83%84",   "",
 };
 
 // The reference matcher is quadratic: keep it to sizes it does in well under a millisecond.
@@ -126,7 +126,8 @@ finding check_robots_impl(std::string_view data) {
   const std::string token = robots::product_token(body.substr(0, body.find('\n')));
   if (auto f = check_rules(body, token, targets)) return f;
   const auto none = robots::rules::disallow_all();
-  if (!none.allowed("/robots.txt") || none.allowed("/")) return std::string("disallow_all is wrong");
+  if (!none.allowed("/robots.txt") || none.allowed("/"))
+    return std::string("disallow_all is wrong");
   return check_patterns(body, targets);
 }
 

@@ -12,12 +12,9 @@ namespace {
 // Bases a crawler meets: deep paths with queries, userinfo and ports, IPv6, IDNA hosts,
 // encoded paths, a path-less authority, and one that is no URL at all.
 constexpr std::array<std::string_view, 6> fixed_bases = {
-    "http://example.com/a/b/c?q=1",
-    "https://user:pw@www.Example.org:8443/dir/page.html?x=%7e#frag",
-    "http://[2001:db8::1]/",
-    "https://xn--bcher-kva.example/%7Euser/a%20b/;p?q",
-    "http://192.168.0.1:8080",
-    "mailto:someone@example.com",
+    "http://example.com/a/b/c?q=1", "https://user:pw@www.Example.org:8443/dir/page.html?x=%7e#frag",
+    "http://[2001:db8::1]/",        "https://xn--bcher-kva.example/%7Euser/a%20b/;p?q",
+    "http://192.168.0.1:8080",      "mailto:someone@example.com",
 };
 
 std::string show(std::string_view what, std::string_view in, std::string_view out) {

@@ -334,7 +334,11 @@ void crawl_manager::on_run_end(const std::string& id, std::exception_ptr ex) {
     e->finished_at = now_rfc3339();
   }
   save(*e);
-  log::info("crawl " + id + " " + std::string(to_string(e->state)));
+  if (interrupted_by_shutdown) {
+    log::info("crawl " + id + " stopped with the service, unfinished");
+  } else {
+    log::info("crawl " + id + " " + std::string(to_string(e->state)));
+  }
   // The crawler goes once this handler is done with it (its coroutines have all returned,
   // run() only returns when none is open); the post keeps destruction out of the
   // completion's call stack.

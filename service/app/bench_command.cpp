@@ -203,19 +203,25 @@ int run_bench(const config::cli_options& opts) {
   cfg.limits.concurrency = b.concurrency;
   // Every host may use its share of the open requests, so the concurrency is reachable.
   cfg.limits.per_host = (b.concurrency + b.hosts - 1) / b.hosts;
+  // The hostN.bench names are separate registrable domains; every link stays on the site.
+  cfg.scope.mode = "any";
+  // Every page is reachable, but not necessarily within the default depth of 10.
+  cfg.scope.max_depth = 1000;
   cfg.network.allow_private = true;
   for (int h = 0; h < b.hosts; ++h) {
     cfg.network.resolve.emplace_back(benchsite::site::host_name(h) + ":" + port, "127.0.0.1");
   }
 
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  std::printf("trawler bench: %d pages of ~%d bytes, %d links each, %d host%s; concurrency %d (%d per "
-        "host); server delay %d ms\n",
-        b.pages, b.page_bytes, b.links, b.hosts, b.hosts == 1 ? "" : "s", b.concurrency,
-        cfg.limits.per_host, b.delay_ms);
-  std::printf("  site: a child process on 127.0.0.1:%s, not counted below; records: made, then "
-        "discarded\n",
-        port.c_str());
+  std::printf(
+      "trawler bench: %d pages of ~%d bytes, %d links each, %d host%s; concurrency %d (%d per "
+      "host); server delay %d ms\n",
+      b.pages, b.page_bytes, b.links, b.hosts, b.hosts == 1 ? "" : "s", b.concurrency,
+      cfg.limits.per_host, b.delay_ms);
+  std::printf(
+      "  site: a child process on 127.0.0.1:%s, not counted below; records: made, then "
+      "discarded\n",
+      port.c_str());
   std::fflush(stdout);
 
   std::uint64_t record_lines = 0;
@@ -265,27 +271,28 @@ int run_bench(const config::cli_options& opts) {
   auto& lags = lag.samples_ms();
   std::sort(lags.begin(), lags.end());
 
-  std::printf("pages      %llu with a response (%llu 2xx), %llu errors, %.1f MB, %llu records, "
-        "in %.2f s\n",
-        static_cast<unsigned long long>(s.pages),
-        static_cast<unsigned long long>(s.status_classes[0]),
-        static_cast<unsigned long long>(s.error_total()), static_cast<double>(s.bytes) / 1e6,
-        static_cast<unsigned long long>(record_lines), wall);
+  std::printf(
+      "pages      %llu with a response (%llu 2xx), %llu errors, %.1f MB, %llu records, "
+      "in %.2f s\n",
+      static_cast<unsigned long long>(s.pages),
+      static_cast<unsigned long long>(s.status_classes[0]),
+      static_cast<unsigned long long>(s.error_total()), static_cast<double>(s.bytes) / 1e6,
+      static_cast<unsigned long long>(record_lines), wall);
   std::printf("pages/s    %.1f\n", static_cast<double>(s.pages) / wall);
   std::printf("CPU/page   %.3f ms (user %.3f + sys %.3f); %.2f of %u cores busy\n",
-        (user + sys) / pages * 1e3, user / pages * 1e3, sys / pages * 1e3, (user + sys) / wall,
-        cores);
+              (user + sys) / pages * 1e3, user / pages * 1e3, sys / pages * 1e3,
+              (user + sys) / wall, cores);
   std::printf("peak RSS   %.1f MB\n", static_cast<double>(after.ru_maxrss) / 1024.0);
   std::printf("loop lag   p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu samples of a 10 ms timer)\n",
-        percentile(lags, 0.50), percentile(lags, 0.99), lags.empty() ? 0.0 : lags.back(),
-        lags.size());
+              percentile(lags, 0.50), percentile(lags, 0.99), lags.empty() ? 0.0 : lags.back(),
+              lags.size());
   if (served.is_object()) {
     const auto distinct = served.value("distinct_pages", 0ull);
-    std::printf("site       %llu of %d pages served, %llu duplicate fetches, %llu not found; its CPU "
-          "%.3f ms/page\n",
-          distinct, b.pages, served.value("duplicate_fetches", 0ull),
-          served.value("not_found", 0ull),
-          (seconds(server.ru_utime) + seconds(server.ru_stime)) / pages * 1e3);
+    std::printf(
+        "site       %llu of %d pages served, %llu duplicate fetches, %llu not found; its CPU "
+        "%.3f ms/page\n",
+        distinct, b.pages, served.value("duplicate_fetches", 0ull), served.value("not_found", 0ull),
+        (seconds(server.ru_utime) + seconds(server.ru_stime)) / pages * 1e3);
   }
   if (failed) {
     std::cerr << "trawler: bench: the crawl failed\n";

@@ -16,6 +16,8 @@
 #include "common/log.hpp"
 #include "crawl/crawler.hpp"
 #include "sink/jsonl_sink.hpp"
+#include "state/crawl_state.hpp"
+#include "state/output_scan.hpp"
 
 namespace trawler::app {
 
@@ -52,20 +54,60 @@ int run_crawl(const config::cli_options& opts) {
                  "the config)\n";
     return 2;
   }
+  // With a state dir, records reach the output only after the state that produced them is
+  // committed: a kill between the two then loses nothing (the output is the truth on resume).
+  std::unique_ptr<state::crawl_state> store;
+  bool resuming = false;
   if (!cfg.state.dir.empty()) {
-    log::warn("state.dir is set, but this build keeps crawl state in memory only");
+    std::string error;
+    store = state::crawl_state::open(cfg.state.dir, error);
+    if (!store) {
+      std::cerr << "trawler: state.dir: " << error << "\n";
+      return 2;
+    }
+    resuming = store->resumed();
+    if (resuming && cfg.output.path != "-") {
+      auto scan = state::scan_output(cfg.output.path, error);
+      if (!error.empty()) {
+        std::cerr << "trawler: output.path: " << error << "\n";
+        return 2;
+      }
+      store->reconcile(scan.recorded);
+      if (scan.truncated_bytes > 0) {
+        log::warn("output ended in a torn line; cut " + std::to_string(scan.truncated_bytes) +
+                  " bytes before appending");
+      }
+    }
   }
 
   std::string open_error;
-  auto sink = sink::jsonl_sink::open(cfg.output.path, sink::open_mode::truncate, open_error);
+  auto sink = sink::jsonl_sink::open(
+      cfg.output.path, resuming ? sink::open_mode::append : sink::open_mode::truncate, open_error);
   if (!sink) {
     std::cerr << "trawler: output.path: " << open_error << "\n";
     return 2;
   }
 
   asio::io_context io(1);
-  crawl::crawler crawler(io.get_executor(), cfg,
-                         [&sink](std::string&& line) { sink->write_line(line); });
+  std::vector<std::string> held_lines;
+  crawl::crawler crawler(io.get_executor(), cfg, [&](std::string&& line) {
+    if (store) {
+      held_lines.push_back(std::move(line));
+    } else {
+      sink->write_line(line);
+    }
+  });
+  // Commits the state, then writes the records it covers.
+  auto checkpoint = [&] {
+    if (store) {
+      std::string error;
+      if (!store->checkpoint(error)) log::error("state checkpoint failed: " + error);
+      for (const auto& l : held_lines) sink->write_line(l);
+      held_lines.clear();
+    }
+    sink->flush();
+  };
+  if (store) crawler.attach_state(*store);
   auto problems = crawler.admit_seeds(cfg.seeds);
   for (const auto& p : problems) std::cerr << "trawler: " << p << "\n";
   if (crawler.admitted_seeds() == 0) {
@@ -100,14 +142,14 @@ int run_crawl(const config::cli_options& opts) {
   };
   arm_signals();
 
-  // Flushes whole lines to the output twice a second and redraws the progress line.
+  // Checkpoints and flushes whole lines four times a second, and redraws the progress line.
   asio::steady_timer ticker(io);
   bool progress_drawn = false;
   std::function<void()> tick = [&] {
-    ticker.expires_after(std::chrono::milliseconds(500));
+    ticker.expires_after(std::chrono::milliseconds(250));
     ticker.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      sink->flush();
+      checkpoint();
       if (progress) {
         std::cerr << "\r\033[K" << crawler.stats().progress_line() << std::flush;
         progress_drawn = true;
@@ -134,7 +176,8 @@ int run_crawl(const config::cli_options& opts) {
   });
   io.run();
 
-  sink->flush();
+  if (store && crawler.completed()) store->set_finished(true);
+  checkpoint();
   if (progress_drawn) std::cerr << "\r\033[K";
   auto stats = crawler.stats();
   if (opts.stats_path) {

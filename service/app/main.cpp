@@ -1,3 +1,4 @@
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -35,6 +36,8 @@ int validate(const trawler::config::cli_options& opts) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed stdout must surface as a write error on the sink, not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = trawler::config::parse_cli(args);
   if (!parsed.ok()) return usage_error(parsed.errors);

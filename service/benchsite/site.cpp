@@ -26,12 +26,12 @@ class splitmix {
 };
 
 constexpr std::array<std::string_view, 48> words = {
-    "crawler", "harbour", "net",     "boat",    "tide",     "anchor",  "sail",    "current",
-    "depth",   "signal",  "link",    "page",    "archive",  "index",   "river",   "lantern",
-    "compass", "chart",   "island",  "weather", "rope",     "deck",    "wave",    "keel",
-    "the",     "of",      "and",     "a",       "to",       "in",      "is",      "for",
-    "with",    "on",      "that",    "by",      "from",     "at",      "café",    "naïve",
-    "résumé",  "über",    "straße",  "météo",   "coöp",     "façade",  "año",     "déjà"};
+    "crawler", "harbour", "net",    "boat",    "tide",    "anchor", "sail",  "current",
+    "depth",   "signal",  "link",   "page",    "archive", "index",  "river", "lantern",
+    "compass", "chart",   "island", "weather", "rope",    "deck",   "wave",  "keel",
+    "the",     "of",      "and",    "a",       "to",      "in",     "is",    "for",
+    "with",    "on",      "that",   "by",      "from",    "at",     "café",  "naïve",
+    "résumé",  "über",    "straße", "météo",   "coöp",    "façade", "año",   "déjà"};
 
 constexpr int filler_count = 16;
 constexpr std::size_t nav_links = 6;
@@ -143,8 +143,9 @@ std::string make_filler(std::uint64_t seed, std::size_t bytes, std::vector<std::
         break;
       }
       case 2: {
-        html += "<table class=\"data\">\n<thead><tr><th>Name</th><th>Depth</th><th>Tide</th>"
-                "<th>Notes</th></tr></thead>\n<tbody>\n";
+        html +=
+            "<table class=\"data\">\n<thead><tr><th>Name</th><th>Depth</th><th>Tide</th>"
+            "<th>Notes</th></tr></thead>\n<tbody>\n";
         const std::uint64_t rows = 3 + rng.below(4);
         for (std::uint64_t r = 0; r < rows; ++r) {
           html += "<tr><td>";
@@ -168,8 +169,9 @@ std::string make_filler(std::uint64_t seed, std::size_t bytes, std::vector<std::
         html += "</p></blockquote>\n";
         break;
       case 4:
-        html += "<div class=\"row\"><div class=\"col col-md-8\"><div class=\"card\">"
-                "<div class=\"card-body\"><p class=\"card-text\">";
+        html +=
+            "<div class=\"row\"><div class=\"col col-md-8\"><div class=\"card\">"
+            "<div class=\"card-body\"><p class=\"card-text\">";
         append_sentence_run(html, rng, 150 + rng.below(250));
         html += "</p></div></div></div></div>\n";
         break;
@@ -244,7 +246,8 @@ site::site(site_options opt) : opt_(opt) {
   fillers_.resize(filler_count);
   for (int f = 0; f < filler_count; ++f) {
     auto& fl = fillers_[static_cast<std::size_t>(f)];
-    fl.html = make_filler(opt_.seed * 7919 + static_cast<std::uint64_t>(f), opt_.page_bytes, fl.cuts);
+    fl.html =
+        make_filler(opt_.seed * 7919 + static_cast<std::uint64_t>(f), opt_.page_bytes, fl.cuts);
   }
   for (int i = 0; i < opt_.pages; ++i) render(i);
 }
@@ -349,7 +352,8 @@ void site::render(int i) {
   to.push_back(h);
   while (static_cast<int>(to.size()) < opt_.links) {
     if (rng.below(4) != 0) {
-      to.push_back(static_cast<int>(rng.below(static_cast<std::uint64_t>(on_host))) * opt_.hosts + h);
+      to.push_back(static_cast<int>(rng.below(static_cast<std::uint64_t>(on_host))) * opt_.hosts +
+                   h);
     } else {
       to.push_back(static_cast<int>(rng.below(static_cast<std::uint64_t>(n))));
     }

@@ -40,7 +40,9 @@ class site {
   int host_of(int page) const { return page % opt_.hosts; }
   // Path and query of a page as a client sends it ("/", "/s3/p12.html",
   // "/catalog?section=4&item=27").
-  const std::string& target(int page) const { return pages_[static_cast<std::size_t>(page)].target; }
+  const std::string& target(int page) const {
+    return pages_[static_cast<std::size_t>(page)].target;
+  }
   // Absolute URL of a page, as a normalizing crawler records it.
   std::string url(int page) const;
   // Every page's absolute URL, page 0 (the seed) first: the ground truth of a full crawl.

@@ -1,8 +1,8 @@
 // trawler-bench-site: serves the benchmark site (benchsite/site.hpp) until SIGINT or SIGTERM.
 // Prints the seed URL on stdout once listening; on stop, writes what was served (--stats).
+#include <sys/resource.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <sys/resource.h>
 
 #include <nlohmann/json.hpp>
 

@@ -82,8 +82,8 @@ struct response {
   std::size_t body_size = 0;
 };
 
-void build_response(const site& s, server_stats& st, std::string_view host,
-                    std::string_view target, bool keep_alive, bool head_only, response& out) {
+void build_response(const site& s, server_stats& st, std::string_view host, std::string_view target,
+                    bool keep_alive, bool head_only, response& out) {
   // Absolute-form targets (a client talking to us as a proxy) name the host themselves.
   if (target.starts_with("http://")) {
     const std::string_view rest = target.substr(7);
@@ -170,8 +170,8 @@ asio::awaitable<void> site_server::impl::session(std::shared_ptr<impl> self, tcp
     const auto& req = parser.get();
     ++self->stats.requests;
     const bool keep_alive = req.keep_alive();
-    build_response(*self->pages, self->stats, req[http::field::host], req.target(),
-                   keep_alive, req.method() == http::verb::head, res);
+    build_response(*self->pages, self->stats, req[http::field::host], req.target(), keep_alive,
+                   req.method() == http::verb::head, res);
     if (self->opt.delay.count() > 0) {
       delay.expires_after(self->opt.delay);
       co_await delay.async_wait(use_tuple);  // only stop() ends it early

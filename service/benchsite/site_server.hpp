@@ -23,7 +23,7 @@ struct server_stats {
   std::uint64_t robots = 0;          // /robots.txt requests
   std::uint64_t not_found = 0;       // targets that are no page: wrong URLs
   std::uint64_t body_bytes = 0;
-  std::vector<std::uint32_t> hits;  // per page: times served
+  std::vector<std::uint32_t> hits;             // per page: times served
   std::vector<std::string> not_found_samples;  // the first few wrong targets
 
   std::uint64_t distinct_pages() const;

@@ -98,8 +98,7 @@ constexpr flag_spec validate_flags[] = {
     {"version", 0, value_kind::none, action::version, ""},
 };
 
-constexpr std::string_view command_hint =
-    "use crawl, serve, validate, bench, --version or --help";
+constexpr std::string_view command_hint = "use crawl, serve, validate, bench, --version or --help";
 
 std::string json_quoted(std::string_view s) {
   return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);

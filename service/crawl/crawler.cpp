@@ -26,6 +26,7 @@
 #include "robots/sitemap.hpp"
 #include "fetch/decoder.hpp"
 #include "scope/scope.hpp"
+#include "state/crawl_state.hpp"
 #include "url/url.hpp"
 
 namespace trawler::crawl {
@@ -175,6 +176,8 @@ struct crawler::impl {
   bool paused = false;
   bool hard_stop = false;
   std::optional<steady::time_point> cancel_at;
+  state::crawl_state* store = nullptr;
+  bool completed = false;
 
   static scope::rules scope_rules_of(const config::crawl_config& c) {
     scope::rules r;
@@ -309,6 +312,8 @@ struct crawler::impl {
     if (r.error) ++counters.errors[static_cast<std::size_t>(*r.error)];
     counters.bytes += r.size;
     ++counters.records;
+    // A cancelled URL is fetched again on resume (SPEC "More edges").
+    if (store && r.error != error_kind::cancelled) store->recorded(r.url);
     write(record::to_json_line(r, fields));
   }
 
@@ -332,6 +337,7 @@ struct crawler::impl {
     auto normalized = url::normalize(location);
     if (!normalized || !scope_rules.seed_length_ok(*normalized)) return;
     if (!front.mark_seen(*normalized)) return;
+    if (store) store->admitted({*normalized, depth, cfg.limits.max_redirects, referrer});
     auto parts = url::split(*normalized);
     if (!parts) return;
     ++sitemap_files;
@@ -394,6 +400,7 @@ struct crawler::impl {
       return false;
     }
     front.mark_seen(link);
+    if (store) store->admitted({link, depth, redirects_left, referrer});
     frontier::url_entry e;
     e.url = link;
     e.host = front.host_for(url::host_key(*parts));
@@ -431,6 +438,7 @@ struct crawler::impl {
       } else {
         if (open_requests == 0 && parsing == 0 &&
             (front.idle() || budget_spent() || !front.next_wakeup())) {
+          completed = front.idle();
           break;
         }
         while (!paused && open_requests < static_cast<std::size_t>(cfg.limits.concurrency) &&
@@ -736,9 +744,11 @@ std::vector<std::string> crawler::admit_seeds(const std::vector<std::string>& se
     }
     m.scope_rules.add_seed_host(parts->host);
     ++m.seeds;
+    if (m.front.was_seen(*normalized)) continue;  // crawled before this resume
     // Without robots.txt there is no Sitemap: line to read; /sitemap.xml is the convention.
     if (!m.cfg.robots.obey) m.admit_host_sitemaps(m.front.host_for(url::host_key(*parts)), {});
     if (!m.front.mark_seen(*normalized)) continue;
+    if (m.store) m.store->admitted({*normalized, 0, m.cfg.limits.max_redirects, ""});
     frontier::url_entry e;
     e.url = *normalized;
     e.host = m.front.host_for(url::host_key(*parts));
@@ -749,6 +759,26 @@ std::vector<std::string> crawler::admit_seeds(const std::vector<std::string>& se
   }
   return problems;
 }
+
+void crawler::attach_state(state::crawl_state& st) {
+  impl& m = *impl_;
+  m.store = &st;
+  st.for_each_url([&](std::string_view url, bool) { m.front.mark_seen(url); });
+  for (auto& p : st.pending()) {
+    auto parts = url::split(p.url);
+    if (!parts) continue;
+    frontier::url_entry e;
+    e.url = std::move(p.url);
+    e.host = m.front.host_for(url::host_key(*parts));
+    e.depth = p.depth;
+    e.redirects_left = p.redirects_left;
+    e.referrer = std::move(p.referrer);
+    e.target = std::move(parts->target);
+    m.enqueue(std::move(e));
+  }
+}
+
+bool crawler::completed() const { return impl_->completed; }
 
 std::size_t crawler::admitted_seeds() const { return impl_->seeds; }
 

@@ -15,6 +15,10 @@
 // The orchestrator: seeds -> frontier -> robots gate -> fetch -> extract (on the parse pool)
 // -> record -> links back into the frontier. All crawl state lives on one executor (the I/O
 // thread); only parsing and hashing run on the pool.
+namespace trawler::state {
+class crawl_state;
+}
+
 namespace trawler::crawl {
 
 class crawler {
@@ -26,6 +30,11 @@ class crawler {
   ~crawler();
   crawler(const crawler&) = delete;
   crawler& operator=(const crawler&) = delete;
+
+  // Persists admissions and records in `st` (which must outlive the crawler) and resumes
+  // from it: every URL it knows is seen, the ones without a record are queued again. Call
+  // before admit_seeds() so seeds already crawled are not fetched again.
+  void attach_state(state::crawl_state& st);
 
   // Seeds that could not be used (unparsable or over max_url_length), with the reason; call
   // before run(). An empty result means every seed was admitted.
@@ -45,6 +54,8 @@ class crawler {
   void pause();
   void resume();
   bool paused() const;
+  // run() returned because the work ran out (not a stop, not max_pages): nothing is left.
+  bool completed() const;
 
   crawl_stats stats() const;
 

@@ -1,11 +1,8 @@
 #include "extract/extract.hpp"
 
-#include <gumbo.h>
-
-#include <cstring>
-#include <memory>
 #include <unordered_map>
 
+#include "extract/gumbo_document.hpp"
 #include "extract/nesting_guard.hpp"
 #include "record/utf8.hpp"
 #include "url/url.hpp"
@@ -14,26 +11,13 @@ namespace trawler::extract {
 
 namespace {
 
-struct gumbo_output_deleter {
-  void operator()(GumboOutput* output) const noexcept {
-    gumbo_destroy_output(&kGumboDefaultOptions, output);
-  }
-};
-using gumbo_output_ptr = std::unique_ptr<GumboOutput, gumbo_output_deleter>;
-
-gumbo_output_ptr parse(std::string_view utf8) {
-  GumboOptions options = kGumboDefaultOptions;
-  // Parse errors are of no use to us, and recording them costs time and memory on the
-  // broken pages that have thousands.
-  options.max_errors = 0;
-  return gumbo_output_ptr(gumbo_parse_with_options(&options, utf8.data(), utf8.size()));
-}
-
 bool is_ascii_whitespace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_ascii_whitespace(s.front())) s.remove_prefix(1);
@@ -103,15 +87,42 @@ class text_builder {
 // else (blocks, table cells, list items, br...) separates words.
 bool is_inline(GumboTag tag) {
   switch (tag) {
-    case GUMBO_TAG_A: case GUMBO_TAG_ABBR: case GUMBO_TAG_B: case GUMBO_TAG_BDI:
-    case GUMBO_TAG_BDO: case GUMBO_TAG_BIG: case GUMBO_TAG_CITE: case GUMBO_TAG_CODE:
-    case GUMBO_TAG_DATA: case GUMBO_TAG_DEL: case GUMBO_TAG_DFN: case GUMBO_TAG_EM:
-    case GUMBO_TAG_FONT: case GUMBO_TAG_I: case GUMBO_TAG_INS: case GUMBO_TAG_KBD:
-    case GUMBO_TAG_LABEL: case GUMBO_TAG_MARK: case GUMBO_TAG_NOBR: case GUMBO_TAG_Q:
-    case GUMBO_TAG_RP: case GUMBO_TAG_RT: case GUMBO_TAG_RUBY: case GUMBO_TAG_S:
-    case GUMBO_TAG_SAMP: case GUMBO_TAG_SMALL: case GUMBO_TAG_SPAN: case GUMBO_TAG_STRIKE:
-    case GUMBO_TAG_STRONG: case GUMBO_TAG_SUB: case GUMBO_TAG_SUP: case GUMBO_TAG_TIME:
-    case GUMBO_TAG_TT: case GUMBO_TAG_U: case GUMBO_TAG_VAR: case GUMBO_TAG_WBR:
+    case GUMBO_TAG_A:
+    case GUMBO_TAG_ABBR:
+    case GUMBO_TAG_B:
+    case GUMBO_TAG_BDI:
+    case GUMBO_TAG_BDO:
+    case GUMBO_TAG_BIG:
+    case GUMBO_TAG_CITE:
+    case GUMBO_TAG_CODE:
+    case GUMBO_TAG_DATA:
+    case GUMBO_TAG_DEL:
+    case GUMBO_TAG_DFN:
+    case GUMBO_TAG_EM:
+    case GUMBO_TAG_FONT:
+    case GUMBO_TAG_I:
+    case GUMBO_TAG_INS:
+    case GUMBO_TAG_KBD:
+    case GUMBO_TAG_LABEL:
+    case GUMBO_TAG_MARK:
+    case GUMBO_TAG_NOBR:
+    case GUMBO_TAG_Q:
+    case GUMBO_TAG_RP:
+    case GUMBO_TAG_RT:
+    case GUMBO_TAG_RUBY:
+    case GUMBO_TAG_S:
+    case GUMBO_TAG_SAMP:
+    case GUMBO_TAG_SMALL:
+    case GUMBO_TAG_SPAN:
+    case GUMBO_TAG_STRIKE:
+    case GUMBO_TAG_STRONG:
+    case GUMBO_TAG_SUB:
+    case GUMBO_TAG_SUP:
+    case GUMBO_TAG_TIME:
+    case GUMBO_TAG_TT:
+    case GUMBO_TAG_U:
+    case GUMBO_TAG_VAR:
+    case GUMBO_TAG_WBR:
     case GUMBO_TAG_UNKNOWN:  // custom elements are inline by default
       return true;
     default:
@@ -122,9 +133,15 @@ bool is_inline(GumboTag tag) {
 // Subtrees whose text is never shown.
 bool is_hidden(GumboTag tag) {
   switch (tag) {
-    case GUMBO_TAG_HEAD: case GUMBO_TAG_TITLE: case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE:
-    case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_IFRAME:
-    case GUMBO_TAG_NOEMBED: case GUMBO_TAG_NOFRAMES:
+    case GUMBO_TAG_HEAD:
+    case GUMBO_TAG_TITLE:
+    case GUMBO_TAG_SCRIPT:
+    case GUMBO_TAG_STYLE:
+    case GUMBO_TAG_NOSCRIPT:
+    case GUMBO_TAG_TEMPLATE:
+    case GUMBO_TAG_IFRAME:
+    case GUMBO_TAG_NOEMBED:
+    case GUMBO_TAG_NOFRAMES:
       return true;
     default:
       return false;
@@ -275,7 +292,8 @@ utf8_body decode_body(std::string_view body, std::optional<std::string_view> hea
   if (const auto b = sniff_bom(body)) {
     charset = b->charset;
     body.remove_prefix(b->length);
-  } else if (auto from_header = header_charset ? canonical_charset(*header_charset) : std::nullopt) {
+  } else if (auto from_header =
+                 header_charset ? canonical_charset(*header_charset) : std::nullopt) {
     charset = std::move(*from_header);
   } else if (auto from_meta = sniff_meta_charset(body)) {
     charset = std::move(*from_meta);
@@ -348,17 +366,27 @@ page_facts extract_html(std::string_view body, std::string_view page_url,
   page_facts facts;
   utf8_body html = decode_body(body, header_charset, facts.charset);
 
-  const auto excess = excess_nesting(html.view, opt.max_nesting);
-  if (!excess.empty()) {
-    if (html.owned.empty()) html.owned.assign(html.view);
-    for (const auto& r : excess) std::memset(html.owned.data() + r.begin, ' ', r.end - r.begin);
+  if (const auto excess = excess_nesting(html.view, opt.max_nesting); !excess.empty()) {
+    // Each run of adjacent excess tags becomes one space: the words around them stay apart,
+    // and the parser is not handed megabytes of whitespace to walk through at full depth.
+    std::string flat;
+    flat.reserve(html.view.size());
+    std::size_t pos = 0;
+    for (const auto& r : excess) {
+      if (r.begin > pos || pos == 0) {
+        flat.append(html.view.substr(pos, r.begin - pos));
+        flat += ' ';
+      }
+      pos = r.end;
+    }
+    flat.append(html.view.substr(pos));
+    html.owned = std::move(flat);
     html.view = html.owned;
   }
 
-  const gumbo_output_ptr output = parse(html.view);
-  if (!output) return facts;
+  const gumbo_document doc(html.view);
   walker walk(facts, opt);
-  walk.run(output->document);
+  walk.run(doc.document());
 
   std::optional<std::string> base;
   if (walk.base_href) base = url::resolve(page_url, *walk.base_href);

@@ -24,8 +24,8 @@ struct page_facts {
   // <meta http-equiv=refresh>, resolved against the first <base href>. First occurrence
   // order, no repeats; a URL found several times is followable if any occurrence is.
   std::vector<link> links;
-  std::optional<std::string> title;  // first <title>, whitespace collapsed and trimmed
-  std::string charset;               // lowercase WHATWG name used to decode the body
+  std::optional<std::string> title;      // first <title>, whitespace collapsed and trimmed
+  std::string charset;                   // lowercase WHATWG name used to decode the body
   std::optional<std::string> canonical;  // first <link rel=canonical href>, resolved
   std::vector<std::string> meta_robots;  // lowercase tokens of <meta name=robots content>
   bool page_nofollow = false;            // meta robots nofollow or none
@@ -35,7 +35,7 @@ struct page_facts {
 struct options {
   bool want_text = false;
   bool follow_nofollow = false;
-  // Elements nested deeper than this are flattened before parsing (see nesting_guard.hpp):
+  // Start tags nesting deeper than this are dropped before parsing (see nesting_guard.hpp):
   // Chrome's parser cap, far above real pages.
   std::size_t max_nesting = 512;
 };

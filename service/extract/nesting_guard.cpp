@@ -1,50 +1,196 @@
 #include "extract/nesting_guard.hpp"
 
+#include <array>
 #include <cstdint>
-#include <cstring>
 #include <unordered_map>
 
+// The model follows the HTML tree construction rules closely enough to never be far below the
+// depth Gumbo builds: where it cannot tell, it keeps an element open (overestimates). Sources
+// of depth it tracks: the stack of open elements, with the implied end tags of p, li, dd/dt,
+// td/th, tr, tbody, option, headings, ruby, button and form, end tags that stop at "special"
+// elements or scope boundaries; and the list of active formatting elements (b, i, font, ...),
+// which the parser reopens ("reconstructs") after a block closed them, so it is counted per
+// tag name until a matching end tag, and restored when a marker element (td, object, ...)
+// closes.
 namespace trawler::extract {
 
 namespace {
 
-enum kind : std::uint8_t {
-  ordinary,
-  void_element,  // never pushed (also html/head/body, which never nest)
-  raw_text,      // content is text up to the matching end tag
-  plaintext,     // the rest of the document is text
-  foreign_root,  // svg, math: self-closing syntax is honoured inside
+enum flag : std::uint32_t {
+  void_element = 1u << 0,  // never pushed (also html, head, body: they never nest)
+  raw_text = 1u << 1,      // content is text up to the matching end tag
+  plaintext = 1u << 2,     // the rest of the document is text
+  foreign_root = 1u << 3,  // svg, math: self-closing syntax is honoured inside
+  special = 1u << 4,       // the HTML standard's "special" category
+  scope = 1u << 5,         // boundary of "has an element in scope"
+  table_scope = 1u << 6,   // boundary of "has an element in table scope"
+  marker = 1u << 7,        // pushes a marker on the list of active formatting elements
+  closes_p = 1u << 8,      // a start tag that closes an open <p>
+  keep = 1u << 9,          // carries links: never blanked
+  formatting = 1u << 10,   // goes on the list of active formatting elements
 };
 
 enum family : std::uint8_t {
   no_family,
-  f_p,        // a new <p> closes an open p
+  f_p,
   f_li,
   f_dd_dt,
-  f_option,
-  f_optgroup,
   f_cell,     // td, th
   f_row,      // tr
   f_section,  // thead, tbody, tfoot
-  f_ruby,     // rb, rt, rp, rtc
-  f_a,        // a new <a> closes an open a
+  f_option,
+  f_optgroup,
+  f_heading,  // h1..h6
+  f_ruby,     // rb, rp, rt, rtc
   f_button,
-  f_form,     // a nested <form> is ignored
-  f_nobr,
-  f_heading,  // h1..h6 close an open heading
+  f_form,
+  f_select,
 };
 
 struct tag_info {
-  kind k = ordinary;
+  std::uint32_t flags = 0;
   family fam = no_family;
-  bool closes_p = false;  // block elements that close an open <p>
-  bool keep = false;      // carries links: never blanked
+  std::uint8_t format_index = 0;  // which counter, for formatting elements
+  bool has(std::uint32_t f) const { return (flags & f) != 0; }
 };
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+struct entry {
+  std::string_view name;
+  tag_info info;
+};
 
-// FNV-1a of the lowercased name: tags are compared by hash (a collision only misplaces an end
-// tag in the model).
+constexpr std::uint32_t block = special | closes_p;
+
+constexpr entry known_tags[] = {
+    // void and raw-text elements
+    {"area", {void_element | special | keep}},
+    {"base", {void_element | special | keep}},
+    {"basefont", {void_element | special}},
+    {"bgsound", {void_element | special}},
+    {"br", {void_element | special}},
+    {"col", {void_element | special}},
+    {"embed", {void_element | special}},
+    {"frame", {void_element | special | keep}},
+    {"hr", {void_element | special | closes_p}},
+    {"image", {void_element}},
+    {"img", {void_element | special}},
+    {"input", {void_element | special}},
+    {"keygen", {void_element | special}},
+    {"link", {void_element | special | keep}},
+    {"meta", {void_element | special | keep}},
+    {"param", {void_element | special}},
+    {"source", {void_element | special}},
+    {"track", {void_element | special}},
+    {"wbr", {void_element | special}},
+    {"html", {void_element | special}},
+    {"head", {void_element | special}},
+    {"body", {void_element | special}},
+    {"script", {raw_text | special}},
+    {"style", {raw_text | special}},
+    {"textarea", {raw_text | special}},
+    {"title", {raw_text | special | keep}},
+    {"xmp", {raw_text | special | closes_p}},
+    {"iframe", {raw_text | special | keep}},
+    {"noembed", {raw_text | special}},
+    {"noframes", {raw_text | special}},
+    {"plaintext", {plaintext | special | closes_p}},
+    {"svg", {foreign_root | scope}},
+    {"math", {foreign_root | scope}},
+    // elements with implied end tags
+    {"p", {block, f_p}},
+    {"li", {block, f_li}},
+    {"dd", {block, f_dd_dt}},
+    {"dt", {block, f_dd_dt}},
+    {"td", {special | scope | marker, f_cell}},
+    {"th", {special | scope | marker, f_cell}},
+    {"tr", {special, f_row}},
+    {"thead", {special, f_section}},
+    {"tbody", {special, f_section}},
+    {"tfoot", {special, f_section}},
+    {"option", {0, f_option}},
+    {"optgroup", {0, f_optgroup}},
+    {"h1", {block, f_heading}},
+    {"h2", {block, f_heading}},
+    {"h3", {block, f_heading}},
+    {"h4", {block, f_heading}},
+    {"h5", {block, f_heading}},
+    {"h6", {block, f_heading}},
+    {"rb", {0, f_ruby}},
+    {"rp", {0, f_ruby}},
+    {"rt", {0, f_ruby}},
+    {"rtc", {0, f_ruby}},
+    {"button", {special, f_button}},
+    {"form", {block, f_form}},
+    {"select", {special, f_select}},
+    // scope boundaries and markers
+    {"table", {block | scope | table_scope}},
+    {"template", {special | scope | table_scope | marker}},
+    {"caption", {special | scope | marker}},
+    {"applet", {special | scope | marker}},
+    {"marquee", {special | scope | marker}},
+    {"object", {special | scope | marker}},
+    // other special elements
+    {"address", {block}},
+    {"article", {block}},
+    {"aside", {block}},
+    {"blockquote", {block}},
+    {"center", {block}},
+    {"colgroup", {special}},
+    {"details", {block}},
+    {"dialog", {block}},
+    {"dir", {block}},
+    {"div", {block}},
+    {"dl", {block}},
+    {"fieldset", {block}},
+    {"figcaption", {block}},
+    {"figure", {block}},
+    {"footer", {block}},
+    {"frameset", {special}},
+    {"header", {block}},
+    {"hgroup", {block}},
+    {"listing", {block}},
+    {"main", {block}},
+    {"menu", {block}},
+    {"nav", {block}},
+    {"noscript", {special}},
+    {"ol", {block}},
+    {"pre", {block}},
+    {"search", {block}},
+    {"section", {block}},
+    {"summary", {block}},
+    {"ul", {block}},
+    // formatting elements
+    {"a", {formatting | keep, no_family, 0}},
+    {"b", {formatting, no_family, 1}},
+    {"big", {formatting, no_family, 2}},
+    {"code", {formatting, no_family, 3}},
+    {"em", {formatting, no_family, 4}},
+    {"font", {formatting, no_family, 5}},
+    {"i", {formatting, no_family, 6}},
+    {"nobr", {formatting, no_family, 7}},
+    {"s", {formatting, no_family, 8}},
+    {"small", {formatting, no_family, 9}},
+    {"strike", {formatting, no_family, 10}},
+    {"strong", {formatting, no_family, 11}},
+    {"tt", {formatting, no_family, 12}},
+    {"u", {formatting, no_family, 13}},
+};
+constexpr std::size_t formatting_kinds = 14;
+constexpr std::uint8_t a_index = 0;
+constexpr std::uint8_t nobr_index = 7;
+
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+bool is_alpha(char c) {
+  return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+// FNV-1a of the lowercased name: open elements are matched by hash (a collision only
+// misplaces one end tag in the model).
 std::uint64_t name_hash(std::string_view s) {
   std::uint64_t h = 1469598103934665603ULL;
   for (const char c : s) {
@@ -54,113 +200,18 @@ std::uint64_t name_hash(std::string_view s) {
   return h;
 }
 
-struct entry {
-  std::string_view name;
-  tag_info info;
-};
-
-constexpr entry special_tags[] = {
-  {"area", {void_element, no_family, false, true}},
-  {"base", {void_element, no_family, false, true}},
-  {"basefont", {void_element}},
-  {"bgsound", {void_element}},
-  {"br", {void_element}},
-  {"col", {void_element}},
-  {"embed", {void_element}},
-  {"frame", {void_element, no_family, false, true}},
-  {"hr", {void_element, no_family, true}},
-  {"image", {void_element}},
-  {"img", {void_element}},
-  {"input", {void_element}},
-  {"keygen", {void_element}},
-  {"link", {void_element, no_family, false, true}},
-  {"meta", {void_element, no_family, false, true}},
-  {"param", {void_element}},
-  {"source", {void_element}},
-  {"track", {void_element}},
-  {"wbr", {void_element}},
-  {"html", {void_element}},
-  {"head", {void_element}},
-  {"body", {void_element}},
-  {"script", {raw_text}},
-  {"style", {raw_text}},
-  {"textarea", {raw_text}},
-  {"title", {raw_text, no_family, false, true}},
-  {"xmp", {raw_text, no_family, true}},
-  {"iframe", {raw_text, no_family, false, true}},
-  {"noembed", {raw_text}},
-  {"noframes", {raw_text}},
-  {"plaintext", {plaintext}},
-  {"svg", {foreign_root}},
-  {"math", {foreign_root}},
-  {"p", {ordinary, f_p, true}},
-  {"li", {ordinary, f_li, true}},
-  {"dd", {ordinary, f_dd_dt, true}},
-  {"dt", {ordinary, f_dd_dt, true}},
-  {"option", {ordinary, f_option}},
-  {"optgroup", {ordinary, f_optgroup}},
-  {"td", {ordinary, f_cell}},
-  {"th", {ordinary, f_cell}},
-  {"tr", {ordinary, f_row}},
-  {"thead", {ordinary, f_section}},
-  {"tbody", {ordinary, f_section}},
-  {"tfoot", {ordinary, f_section}},
-  {"rb", {ordinary, f_ruby}},
-  {"rt", {ordinary, f_ruby}},
-  {"rp", {ordinary, f_ruby}},
-  {"rtc", {ordinary, f_ruby}},
-  {"a", {ordinary, f_a, false, true}},
-  {"button", {ordinary, f_button}},
-  {"form", {ordinary, f_form, true}},
-  {"nobr", {ordinary, f_nobr}},
-  {"h1", {ordinary, f_heading, true}},
-  {"h2", {ordinary, f_heading, true}},
-  {"h3", {ordinary, f_heading, true}},
-  {"h4", {ordinary, f_heading, true}},
-  {"h5", {ordinary, f_heading, true}},
-  {"h6", {ordinary, f_heading, true}},
-  {"address", {ordinary, no_family, true}},
-  {"article", {ordinary, no_family, true}},
-  {"aside", {ordinary, no_family, true}},
-  {"blockquote", {ordinary, no_family, true}},
-  {"center", {ordinary, no_family, true}},
-  {"details", {ordinary, no_family, true}},
-  {"dialog", {ordinary, no_family, true}},
-  {"dir", {ordinary, no_family, true}},
-  {"div", {ordinary, no_family, true}},
-  {"dl", {ordinary, no_family, true}},
-  {"fieldset", {ordinary, no_family, true}},
-  {"figcaption", {ordinary, no_family, true}},
-  {"figure", {ordinary, no_family, true}},
-  {"footer", {ordinary, no_family, true}},
-  {"header", {ordinary, no_family, true}},
-  {"hgroup", {ordinary, no_family, true}},
-  {"main", {ordinary, no_family, true}},
-  {"menu", {ordinary, no_family, true}},
-  {"nav", {ordinary, no_family, true}},
-  {"ol", {ordinary, no_family, true}},
-  {"pre", {ordinary, no_family, true}},
-  {"listing", {ordinary, no_family, true}},
-  {"section", {ordinary, no_family, true}},
-  {"summary", {ordinary, no_family, true}},
-  {"table", {ordinary, no_family, true}},
-  {"ul", {ordinary, no_family, true}},
-};
-
-// name is lowercase, hash its name_hash().
-tag_info lookup(std::string_view name, std::uint64_t hash) {
+tag_info lookup(std::string_view raw_name, std::uint64_t hash) {
   static const auto by_hash = [] {
     std::unordered_map<std::uint64_t, const entry*> m;
-    for (const auto& e : special_tags) m.emplace(name_hash(e.name), &e);
+    for (const auto& e : known_tags) m.emplace(name_hash(e.name), &e);
     return m;
   }();
   const auto it = by_hash.find(hash);
-  if (it == by_hash.end() || it->second->name != name) return {};
+  if (it == by_hash.end() || it->second->name.size() != raw_name.size()) return {};
+  for (std::size_t i = 0; i < raw_name.size(); ++i)
+    if (lower(raw_name[i]) != it->second->name[i]) return {};
   return it->second->info;
 }
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'; }
-bool is_alpha(char c) { return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
 
 // Position of the '>' closing the tag whose attributes start at i, skipping quoted values.
 std::size_t tag_end(std::string_view s, std::size_t i) {
@@ -187,7 +238,8 @@ std::size_t raw_text_end(std::string_view s, std::size_t from, std::string_view 
     const std::size_t n = i + 2;
     if (s.size() - n < name.size() + 1) return std::string_view::npos;
     bool match = true;
-    for (std::size_t k = 0; k < name.size() && match; ++k) match = lower(s[n + k]) == name[k];
+    for (std::size_t k = 0; k < name.size() && match; ++k)
+      match = lower(s[n + k]) == lower(name[k]);
     const char after = s[n + name.size()];
     if (match && (is_space(after) || after == '/' || after == '>')) {
       const std::size_t end = s.find('>', n + name.size());
@@ -197,64 +249,178 @@ std::size_t raw_text_end(std::string_view s, std::size_t from, std::string_view 
   return std::string_view::npos;
 }
 
-struct open_element {
-  std::uint64_t hash;
-  family fam;
-  bool foreign_root;
-};
-
-// How far down an implied end tag or a misnested end tag looks: enough for real markup
-// (<tr> closing a <td> and its inline content), small enough to keep the pass linear.
-constexpr std::size_t search_window = 8;
+// How far down implied end tags and end tags look. Deeper matches are missed, which only
+// makes the model overestimate; the bounds keep the pass linear.
+constexpr std::size_t implied_window = 16;
+constexpr std::size_t end_tag_window = 64;
 
 class model {
  public:
   explicit model(std::size_t max_depth) : max_depth_(max_depth) {
-    stack_.reserve(max_depth < 4096 ? max_depth : 4096);
+    stack_.reserve(max_depth < 1024 ? max_depth : 1024);
   }
 
   bool in_foreign() const { return foreign_ > 0; }
 
-  // False when the element would be too deep: the caller blanks the tag.
-  bool open(std::uint64_t hash, const tag_info& info) {
-    if (info.fam != no_family) close_family(info.fam);
-    if (info.closes_p) close_family(f_p);
-    if (stack_.size() >= max_depth_) return info.keep;
-    stack_.push_back({hash, info.fam, info.k == foreign_root});
-    if (info.k == foreign_root) ++foreign_;
+  // False when the start tag must be blanked.
+  bool start(std::uint64_t hash, const tag_info& info) {
+    if (info.has(closes_p)) close_family(f_p, scope, stop_rule::button_scope);
+    switch (info.fam) {
+      case f_li:
+      case f_dd_dt:
+        close_family(info.fam, special, stop_rule::list_item);
+        break;
+      case f_cell:
+      case f_row:
+      case f_section:
+        close_family(info.fam, table_scope);
+        break;
+      case f_option:
+        close_top(f_option);
+        break;
+      case f_optgroup:
+        close_top(f_option);
+        if (select_ > 0) close_top(f_optgroup);
+        break;
+      case f_heading:
+        close_top(f_heading);
+        break;
+      case f_ruby:
+        while (close_top(f_ruby)) {
+        }
+        break;
+      case f_button:
+        close_family(f_button, scope);
+        break;
+      case f_form:
+        if (form_open_) return true;  // ignored by the parser: adds nothing
+        break;
+      default:
+        break;
+    }
+    if (info.has(formatting)) {
+      const auto k = info.format_index;
+      if (k == a_index || k == nobr_index) end_formatting(hash, k);  // adoption agency
+      if (!info.has(keep) && formatting_total_ >= max_depth_) return false;
+    }
+    if (stack_.size() >= max_depth_) return info.has(keep);
+    push(hash, info);
     return true;
   }
 
-  void close(std::uint64_t hash) {
+  void end(std::uint64_t hash, const tag_info& info) {
+    if (info.has(formatting)) {
+      end_formatting(hash, info.format_index);
+      return;
+    }
+    if (info.fam == f_form) form_open_ = false;
+    // Special elements close down to a match in scope; others stop at any special element.
+    const std::uint32_t stop = info.has(special) ? scope : special;
     const std::size_t n = stack_.size();
-    for (std::size_t i = 0; i < search_window && i < n; ++i) {
-      if (stack_[n - 1 - i].hash == hash) {
+    for (std::size_t i = 0; i < end_tag_window && i < n; ++i) {
+      const open_element& e = stack_[n - 1 - i];
+      if (e.hash == hash) {
         pop_to(n - 1 - i);
         return;
       }
+      if (e.flags & stop) return;
     }
   }
 
  private:
-  void close_family(family fam) {
+  struct open_element {
+    std::uint64_t hash;
+    std::uint32_t flags;
+    family fam;
+    std::int32_t saved = -1;  // index in saved_ for marker elements
+  };
+  enum class stop_rule { plain, button_scope, list_item };
+
+  void push(std::uint64_t hash, const tag_info& info) {
+    open_element e{hash, info.flags, info.fam};
+    if (info.has(marker)) {
+      e.saved = static_cast<std::int32_t>(saved_.size());
+      saved_.push_back(formatting_);
+    }
+    if (info.has(formatting)) {
+      ++formatting_[info.format_index];
+      ++formatting_total_;
+    }
+    if (info.has(foreign_root)) ++foreign_;
+    if (info.fam == f_select) ++select_;
+    if (info.fam == f_form) form_open_ = true;
+    stack_.push_back(e);
+  }
+
+  void forget(const open_element& e) {
+    if (e.flags & foreign_root) --foreign_;
+    if (e.fam == f_select) --select_;
+    if (e.saved >= 0) {  // closing a marker clears the formatting elements opened after it
+      formatting_ = saved_[static_cast<std::size_t>(e.saved)];
+      saved_.resize(static_cast<std::size_t>(e.saved));
+      formatting_total_ = 0;
+      for (const auto c : formatting_) formatting_total_ += c;
+    }
+  }
+
+  void pop_to(std::size_t index) {
+    for (std::size_t i = stack_.size(); i-- > index;) forget(stack_[i]);
+    stack_.resize(index);
+  }
+
+  // Implied end tag: pops down to an open element of the family unless a boundary comes first
+  // (button scope: also a button; li, dd, dt: any special element but address, div and p).
+  void close_family(family fam, std::uint32_t stop, stop_rule rule = stop_rule::plain) {
+    static const std::uint64_t address = name_hash("address"), div = name_hash("div"),
+                               p = name_hash("p");
     const std::size_t n = stack_.size();
-    for (std::size_t i = 0; i < search_window && i < n; ++i) {
-      if (stack_[n - 1 - i].fam == fam) {
+    for (std::size_t i = 0; i < implied_window && i < n; ++i) {
+      const open_element& e = stack_[n - 1 - i];
+      if (e.fam == fam) {
         pop_to(n - 1 - i);
+        return;
+      }
+      if (rule == stop_rule::button_scope && e.fam == f_button) return;
+      if (e.flags & stop) {
+        if (rule == stop_rule::list_item && (e.hash == address || e.hash == div || e.hash == p))
+          continue;
         return;
       }
     }
   }
 
-  void pop_to(std::size_t index) {
-    for (std::size_t i = index; i < stack_.size(); ++i)
-      if (stack_[i].foreign_root) --foreign_;
-    stack_.resize(index);
+  bool close_top(family fam) {
+    if (stack_.empty() || stack_.back().fam != fam) return false;
+    pop_to(stack_.size() - 1);
+    return true;
+  }
+
+  // An end tag (or <a>, <nobr>) of a formatting element: the adoption agency takes the
+  // element off the list and the stack, but the elements opened inside it stay open.
+  void end_formatting(std::uint64_t hash, std::uint8_t k) {
+    const std::size_t n = stack_.size();
+    for (std::size_t i = 0; i < end_tag_window && i < n; ++i) {
+      const open_element& e = stack_[n - 1 - i];
+      if (e.hash == hash) {
+        stack_.erase(stack_.begin() + static_cast<std::ptrdiff_t>(n - 1 - i));
+        break;
+      }
+      if (e.flags & scope) return;  // not in scope: the parser ignores the end tag
+    }
+    if (formatting_[k] > 0) {
+      --formatting_[k];
+      --formatting_total_;
+    }
   }
 
   std::size_t max_depth_;
   std::vector<open_element> stack_;
+  std::array<std::uint32_t, formatting_kinds> formatting_{};
+  std::size_t formatting_total_ = 0;
+  std::vector<std::array<std::uint32_t, formatting_kinds>> saved_;
   std::size_t foreign_ = 0;
+  std::size_t select_ = 0;
+  bool form_open_ = false;
 };
 
 }  // namespace
@@ -262,7 +428,6 @@ class model {
 std::vector<byte_range> excess_nesting(std::string_view s, std::size_t max_depth) {
   std::vector<byte_range> excess;
   model tree(max_depth);
-  char name_buf[16];
   std::size_t pos = 0;
   while (pos < s.size()) {
     const std::size_t lt = s.find('<', pos);
@@ -290,33 +455,28 @@ std::vector<byte_range> excess_nesting(std::string_view s, std::size_t max_depth
     while (name_end < s.size() && !is_space(s[name_end]) && s[name_end] != '/' &&
            s[name_end] != '>')
       ++name_end;
-    const std::string_view raw_name = s.substr(name_begin, name_end - name_begin);
-    const std::uint64_t hash = name_hash(raw_name);
-    std::string_view name;  // lowercased; long names are never special
-    if (raw_name.size() <= sizeof name_buf) {
-      for (std::size_t i = 0; i < raw_name.size(); ++i) name_buf[i] = lower(raw_name[i]);
-      name = std::string_view(name_buf, raw_name.size());
-    }
+    const std::string_view name = s.substr(name_begin, name_end - name_begin);
+    const std::uint64_t hash = name_hash(name);
+    const tag_info info = lookup(name, hash);
     const std::size_t gt = tag_end(s, name_end);
     if (gt == std::string_view::npos) break;
     pos = gt + 1;
     if (end_tag) {
-      tree.close(hash);
+      tree.end(hash, info);
       continue;
     }
-    const tag_info info = lookup(name, hash);
-    if (info.k == void_element) continue;
+    if (info.has(void_element)) continue;
     const bool self_closing = s[gt - 1] == '/' && gt - 1 >= name_end;
-    if (self_closing && (tree.in_foreign() || info.k == foreign_root)) continue;
+    if (self_closing && (tree.in_foreign() || info.has(foreign_root))) continue;
     if (!tree.in_foreign()) {
-      if (info.k == plaintext) break;
-      if (info.k == raw_text) {
+      if (info.has(plaintext)) break;
+      if (info.has(raw_text)) {
         pos = raw_text_end(s, pos, name);
         if (pos == std::string_view::npos) break;
         continue;
       }
     }
-    if (!tree.open(hash, info)) excess.push_back({lt, gt + 1});
+    if (!tree.start(hash, info)) excess.push_back({lt, gt + 1});
   }
   return excess;
 }

@@ -43,13 +43,27 @@ void append_escaped(std::string& out, std::string_view s) {
       }
       flush();
       switch (c) {
-        case '"': out.append("\\\""); break;
-        case '\\': out.append("\\\\"); break;
-        case '\n': out.append("\\n"); break;
-        case '\r': out.append("\\r"); break;
-        case '\t': out.append("\\t"); break;
-        case '\b': out.append("\\b"); break;
-        case '\f': out.append("\\f"); break;
+        case '"':
+          out.append("\\\"");
+          break;
+        case '\\':
+          out.append("\\\\");
+          break;
+        case '\n':
+          out.append("\\n");
+          break;
+        case '\r':
+          out.append("\\r");
+          break;
+        case '\t':
+          out.append("\\t");
+          break;
+        case '\b':
+          out.append("\\b");
+          break;
+        case '\f':
+          out.append("\\f");
+          break;
         default: {
           static constexpr char hex[] = "0123456789abcdef";
           const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0x0F]};
@@ -107,8 +121,10 @@ class line_writer {
     out_.append(buf, res.ptr);
   }
   void optional_string(const std::optional<std::string>& s) {
-    if (s) string(*s);
-    else null();
+    if (s)
+      string(*s);
+    else
+      null();
   }
   void string_array(const std::vector<std::string>& items) {
     out_ += '[';
@@ -129,11 +145,14 @@ class line_writer {
   bool first_ = true;
 };
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 // Names lowercased, repeats joined with ", " (RFC 9110 section 5.3) in arrival order, each
 // name placed where it first appeared.
-void write_headers(line_writer& w, const std::vector<std::pair<std::string, std::string>>& headers) {
+void write_headers(line_writer& w,
+                   const std::vector<std::pair<std::string, std::string>>& headers) {
   std::string& out = w.out();
   const std::size_t n = headers.size();
   if (n == 0) {
@@ -200,8 +219,10 @@ std::string to_json_line(const fetch_record& r, const output_fields& f) {
   w.key("url");
   w.string(r.url);
   w.key("status");
-  if (r.status) w.integer(*r.status);
-  else w.null();
+  if (r.status)
+    w.integer(*r.status);
+  else
+    w.null();
   w.key("error");
   if (r.error) {
     out.append("{\"kind\":\"");

@@ -8,13 +8,20 @@ output_fields output_fields::from_names(const std::vector<std::string>& names) {
   output_fields f;
   f.links = f.title = false;
   for (const auto& name : names) {
-    if (name == "links") f.links = true;
-    else if (name == "title") f.title = true;
-    else if (name == "headers") f.headers = true;
-    else if (name == "text") f.text = true;
-    else if (name == "canonical") f.canonical = true;
-    else if (name == "meta_robots") f.meta_robots = true;
-    else throw std::invalid_argument("unknown output field \"" + name + "\"");
+    if (name == "links")
+      f.links = true;
+    else if (name == "title")
+      f.title = true;
+    else if (name == "headers")
+      f.headers = true;
+    else if (name == "text")
+      f.text = true;
+    else if (name == "canonical")
+      f.canonical = true;
+    else if (name == "meta_robots")
+      f.meta_robots = true;
+    else
+      throw std::invalid_argument("unknown output field \"" + name + "\"");
   }
   return f;
 }

@@ -25,7 +25,9 @@ void check(int ok, const char* what) {
 
 }  // namespace
 
-void sha256::ctx_deleter::operator()(evp_md_ctx_st* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+void sha256::ctx_deleter::operator()(evp_md_ctx_st* ctx) const noexcept {
+  EVP_MD_CTX_free(ctx);
+}
 
 sha256::sha256() : ctx_(EVP_MD_CTX_new()) {
   if (!ctx_) throw std::runtime_error("EVP_MD_CTX_new failed");

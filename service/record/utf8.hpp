@@ -22,12 +22,16 @@ inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned c
     trail = 1;
   } else if (lead >= 0xE0 && lead <= 0xEF) {
     trail = 2;
-    if (lead == 0xE0) lo = 0xA0;       // overlong
-    else if (lead == 0xED) hi = 0x9F;  // surrogates
+    if (lead == 0xE0)
+      lo = 0xA0;  // overlong
+    else if (lead == 0xED)
+      hi = 0x9F;  // surrogates
   } else if (lead >= 0xF0 && lead <= 0xF4) {
     trail = 3;
-    if (lead == 0xF0) lo = 0x90;       // overlong
-    else if (lead == 0xF4) hi = 0x8F;  // above U+10FFFF
+    if (lead == 0xF0)
+      lo = 0x90;  // overlong
+    else if (lead == 0xF4)
+      hi = 0x8F;  // above U+10FFFF
   } else {
     bad = 1;
     return 0;

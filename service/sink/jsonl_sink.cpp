@@ -15,7 +15,9 @@ namespace trawler::sink {
 
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 // Cuts a partial last line (no trailing '\n') left by a crash in the middle of a write, so the
 // lines appended next are not glued to it. Returns the bytes removed; -1 on a read error.
@@ -71,8 +73,8 @@ std::optional<jsonl_sink> jsonl_sink::open(const std::string& path, open_mode mo
     if (fd >= 0) {
       const off_t dropped = drop_partial_last_line(fd);
       if (dropped > 0)
-        log::warn("output '" + path + "': removed a partial last line (" +
-                  std::to_string(dropped) + " bytes) left by an interrupted run");
+        log::warn("output '" + path + "': removed a partial last line (" + std::to_string(dropped) +
+                  " bytes) left by an interrupted run");
       else if (dropped < 0)
         log::warn("output '" + path + "': could not check its last line: " + errno_text(errno));
     } else if (errno == EACCES) {

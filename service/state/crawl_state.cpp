@@ -9,7 +9,9 @@
 
 namespace trawler::state {
 
-void detail::sqlite_closer::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+void detail::sqlite_closer::operator()(sqlite3* db) const noexcept {
+  sqlite3_close_v2(db);
+}
 void detail::statement_finalizer::operator()(sqlite3_stmt* s) const noexcept {
   sqlite3_finalize(s);
 }
@@ -34,7 +36,9 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE info(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 )sql";
 
-std::uint64_t default_hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+std::uint64_t default_hash(std::string_view s) {
+  return std::hash<std::string_view>{}(s);
+}
 
 // The index's second hash: FNV-1a, independent of std::hash (MurmurHash2 in libstdc++) and of
 // any hash a test injects.
@@ -73,6 +77,10 @@ crawl_state::crawl_state(passkey, std::string dir, std::string path, url_hash ha
 std::unique_ptr<crawl_state> crawl_state::open(const std::string& dir, std::string& error,
                                                url_hash hash) {
   namespace fs = std::filesystem;
+  if (dir.empty()) {
+    error = "state dir is empty";  // empty means "in memory only": the caller should not open
+    return nullptr;
+  }
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
@@ -101,9 +109,9 @@ std::string crawl_state::sqlite_error(std::string_view what) const {
 bool crawl_state::init(std::string& error) {
   const bool existed = std::filesystem::exists(path_);
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path_.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path_.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   db_.reset(raw);
   if (rc != SQLITE_OK) {
     error = sqlite_error("cannot open state");
@@ -179,8 +187,7 @@ bool crawl_state::init(std::string& error) {
     }
   } else if (version != schema_version) {
     error = "cannot open state '" + path_ + "': format " + std::to_string(version) +
-            " is not supported (this trawler writes format " + std::to_string(schema_version) +
-            ")";
+            " is not supported (this trawler writes format " + std::to_string(schema_version) + ")";
     return false;
   }
 
@@ -387,8 +394,10 @@ std::size_t crawl_state::reconcile(const std::vector<std::string>& recorded) {
   for (const auto& url : recorded) {
     if (url.empty()) continue;
     const auto seq = find_seq(url);
-    if (seq == no_seq) unknown.push_back(&url);
-    else has_record[seq] = true;
+    if (seq == no_seq)
+      unknown.push_back(&url);
+    else
+      has_record[seq] = true;
   }
   for (std::uint64_t seq = 0; seq < has_record.size(); ++seq) mark(seq, has_record[seq]);
   std::size_t added = 0;
@@ -452,8 +461,10 @@ bool crawl_state::checkpoint(std::string& error) {
       sqlite3_bind_null(s, 6);
     } else {
       sqlite3_bind_null(s, 5);
-      if (b.referrer_size != 0) bind_text(s, 6, arena_view(b.referrer_offset, b.referrer_size));
-      else sqlite3_bind_null(s, 6);
+      if (b.referrer_size != 0)
+        bind_text(s, 6, arena_view(b.referrer_offset, b.referrer_size));
+      else
+        sqlite3_bind_null(s, 6);
     }
     if (!run(s)) return fail("cannot save state");
   }
@@ -509,9 +520,8 @@ void crawl_state::for_each_row(
 
 void crawl_state::for_each_url(
     const std::function<void(std::string_view url, bool done)>& fn) const {
-  for_each_row([&](std::uint64_t seq, std::string_view url) {
-    fn(url, seq < done_.size() && done_[seq]);
-  });
+  for_each_row(
+      [&](std::uint64_t seq, std::string_view url) { fn(url, seq < done_.size() && done_[seq]); });
 }
 
 std::vector<pending_url> crawl_state::pending() const {

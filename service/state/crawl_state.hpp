@@ -170,7 +170,7 @@ class crawl_state {
 
   url_index index_;  // hash -> seq, or a marker when several URLs have that hash
   std::unordered_map<std::string, std::uint64_t, detail::string_hash, std::equal_to<>>
-      collided_;  // every URL whose hash is shared
+      collided_;            // every URL whose hash is shared
   std::vector<bool> done_;  // by seq
   std::uint64_t next_seq_ = 0;
   std::uint64_t first_buffered_seq_ = 0;

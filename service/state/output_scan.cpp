@@ -83,16 +83,23 @@ void scan_line(std::string_view line, output_scan& out) {
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
   std::string_view url;
   if (const auto kind = fast_line(line, url)) {
-    if (*kind == line_kind::recorded) out.recorded.emplace_back(url);
-    else if (*kind == line_kind::invalid) ++out.invalid_lines;
+    if (*kind == line_kind::recorded)
+      out.recorded.emplace_back(url);
+    else if (*kind == line_kind::invalid)
+      ++out.invalid_lines;
     return;
   }
   std::string parsed_url;
   switch (parsed_line(line, parsed_url)) {
-    case line_kind::recorded: out.recorded.push_back(std::move(parsed_url)); break;
-    case line_kind::invalid: ++out.invalid_lines; break;
+    case line_kind::recorded:
+      out.recorded.push_back(std::move(parsed_url));
+      break;
+    case line_kind::invalid:
+      ++out.invalid_lines;
+      break;
     case line_kind::cancelled:
-    case line_kind::blank: break;
+    case line_kind::blank:
+      break;
   }
 }
 

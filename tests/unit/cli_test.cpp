@@ -413,8 +413,10 @@ TEST(CliUsage, MentionsEverySubcommandAndEveryFlagItDescribesParses) {
     const bool serve_only = flag == "--listen";
     const bool bench_only =
         flag == "--pages" || flag == "--hosts" || flag == "--page-bytes" || flag == "--links";
-    const cli_result r =
-        parse({serve_only ? "serve" : bench_only ? "bench" : "crawl", flag + "=1"});
+    const cli_result r = parse({serve_only   ? "serve"
+                                : bench_only ? "bench"
+                                             : "crawl",
+                                flag + "=1"});
     for (const auto& e : r.errors) {
       EXPECT_NE(e.message.rfind("unknown option", 0), 0u) << flag;
     }
@@ -449,12 +451,11 @@ TEST(CliBench, DefaultsWithoutFlags) {
 }
 
 TEST(CliBench, EveryFlagBothForms) {
-  const cli_options spaced = parse_ok({"bench", "--pages", "20000", "--hosts", "8", "--page-bytes",
-                                       "1000", "--links", "12", "--concurrency", "64",
-                                       "--delay-ms", "50"});
-  const cli_options equals =
-      parse_ok({"bench", "--pages=20000", "--hosts=8", "--page-bytes=1000", "--links=12",
-                "--concurrency=64", "--delay-ms=50"});
+  const cli_options spaced =
+      parse_ok({"bench", "--pages", "20000", "--hosts", "8", "--page-bytes", "1000", "--links",
+                "12", "--concurrency", "64", "--delay-ms", "50"});
+  const cli_options equals = parse_ok({"bench", "--pages=20000", "--hosts=8", "--page-bytes=1000",
+                                       "--links=12", "--concurrency=64", "--delay-ms=50"});
   for (const cli_options& o : {spaced, equals}) {
     EXPECT_EQ(o.cmd, command::bench);
     EXPECT_EQ(o.bench.pages, 20000);

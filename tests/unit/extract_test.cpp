@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -62,8 +64,8 @@ TEST(ExtractLinks, EveryElementKind) {
 TEST(ExtractLinks, FramesetFrames) {
   const auto f = run(R"(<html><frameset cols="50%,50%"><frame src="left.html">
       <frame src="right.html"></frameset></html>)");
-  EXPECT_EQ(urls(f), (strings{"http://example.com/dir/left.html",
-                              "http://example.com/dir/right.html"}));
+  EXPECT_EQ(urls(f),
+            (strings{"http://example.com/dir/left.html", "http://example.com/dir/right.html"}));
 }
 
 TEST(ExtractLinks, LinkElementsOfEveryRel) {
@@ -108,9 +110,9 @@ TEST(ExtractLinks, FragmentRemovedAndDuplicatesMerged) {
 TEST(ExtractLinks, EntitiesInAttributesAreDecoded) {
   const auto f = run(R"(<a href="?a=1&amp;b=2">1</a><a href="/x&#x2F;y&#47;z">2</a>
       <a href="/s?q=a&lt;b">3</a><a href="/e?x=1&copy=2">4</a>)");
-  EXPECT_EQ(urls(f), (strings{"http://example.com/dir/page.html?a=1&b=2",
-                              "http://example.com/x/y/z", "http://example.com/s?q=a%3Cb",
-                              "http://example.com/e?x=1&copy=2"}));
+  EXPECT_EQ(urls(f),
+            (strings{"http://example.com/dir/page.html?a=1&b=2", "http://example.com/x/y/z",
+                     "http://example.com/s?q=a%3Cb", "http://example.com/e?x=1&copy=2"}));
 }
 
 TEST(ExtractLinks, NonAsciiHrefIsPercentEncoded) {
@@ -135,9 +137,9 @@ TEST(ExtractBase, RelativeBaseResolvedAgainstPage) {
 TEST(ExtractBase, AbsoluteBase) {
   const auto f = run(R"(<base href="https://cdn.example.org/root/index.html">
       <a href="x">x</a><a href="?q">q</a><a href="//h2.example/z">z</a>)");
-  EXPECT_EQ(urls(f), (strings{"https://cdn.example.org/root/x",
-                              "https://cdn.example.org/root/index.html?q",
-                              "https://h2.example/z"}));
+  EXPECT_EQ(urls(f),
+            (strings{"https://cdn.example.org/root/x", "https://cdn.example.org/root/index.html?q",
+                     "https://h2.example/z"}));
 }
 
 TEST(ExtractBase, FirstBaseWithHrefWinsAndAppliesToEarlierLinks) {
@@ -157,8 +159,8 @@ TEST(ExtractBase, BaseAlsoAppliesToCanonicalFramesAndRefresh) {
   const auto f = run(R"(<base href="http://b.example/d/"><link rel=canonical href="c">
       <meta http-equiv="refresh" content="0;url=r"><iframe src="i"></iframe>)");
   EXPECT_EQ(f.canonical, "http://b.example/d/c");
-  EXPECT_EQ(urls(f), (strings{"http://b.example/d/c", "http://b.example/d/r",
-                              "http://b.example/d/i"}));
+  EXPECT_EQ(urls(f),
+            (strings{"http://b.example/d/c", "http://b.example/d/r", "http://b.example/d/i"}));
 }
 
 // ---------------------------------------------------------------- nofollow
@@ -203,7 +205,8 @@ TEST(ExtractNofollow, FollowNofollowOption) {
   options opt;
   opt.follow_nofollow = true;
   const auto f = run_with(R"(<meta name=robots content=nofollow>
-      <a href="/1" rel="nofollow">1</a><a href="/2">2</a>)", opt);
+      <a href="/1" rel="nofollow">1</a><a href="/2">2</a>)",
+                          opt);
   EXPECT_TRUE(f.page_nofollow);  // still reported
   ASSERT_EQ(f.links.size(), 2u);
   EXPECT_TRUE(f.links[0].follow);
@@ -213,8 +216,8 @@ TEST(ExtractNofollow, FollowNofollowOption) {
 TEST(ExtractNofollow, RepeatedUrlIsFollowableIfAnyOccurrenceIs) {
   const auto f = run(R"(<a href="/x" rel="nofollow">1</a><a href="/y">2</a><a href="/x">3</a>
       <a href="/y" rel="nofollow">4</a><a href="/z" rel="nofollow">5</a><a href="/z#f" rel=nofollow>6</a>)");
-  EXPECT_EQ(urls(f), (strings{"http://example.com/x", "http://example.com/y",
-                              "http://example.com/z"}));
+  EXPECT_EQ(urls(f),
+            (strings{"http://example.com/x", "http://example.com/y", "http://example.com/z"}));
   EXPECT_TRUE(f.links[0].follow);   // nofollow first, followable later: keeps its place
   EXPECT_TRUE(f.links[1].follow);   // followable first stays followable
   EXPECT_FALSE(f.links[2].follow);  // nofollow everywhere
@@ -268,7 +271,11 @@ TEST(ExtractTitle, CollapsedAndTrimmed) {
   EXPECT_EQ(run("<title>  Hello \n\t  World  </title>").title, "Hello World");
   EXPECT_EQ(run("<title>Fish &amp; Chips &lt;3</title>").title, "Fish & Chips <3");
   EXPECT_EQ(run("<title><b>not bold</b></title>").title, "<b>not bold</b>");
-  EXPECT_EQ(run("<title>caf\xC3\xA9\xC2\xA0" "bar</title>").title, "caf\xC3\xA9\xC2\xA0" "bar");
+  EXPECT_EQ(run("<title>caf\xC3\xA9\xC2\xA0"
+                "bar</title>")
+                .title,
+            "caf\xC3\xA9\xC2\xA0"
+            "bar");
 }
 
 TEST(ExtractTitle, EmptyOrAbsentIsNull) {
@@ -279,8 +286,9 @@ TEST(ExtractTitle, EmptyOrAbsentIsNull) {
 }
 
 TEST(ExtractTitle, FirstTitleWinsAndSvgTitlesDoNotCount) {
-  EXPECT_EQ(run("<body><svg><title>icon</title></svg><title>Real</title><title>Second</title>").title,
-            "Real");
+  EXPECT_EQ(
+      run("<body><svg><title>icon</title></svg><title>Real</title><title>Second</title>").title,
+      "Real");
   EXPECT_EQ(run("<title></title><title>Second</title>").title, std::nullopt);
 }
 
@@ -303,9 +311,9 @@ TEST(ExtractCharset, MetaCharsetOverDefault) {
 }
 
 TEST(ExtractCharset, HttpEquivContentType) {
-  const auto f = run(
-      "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=koi8-r\">"
-      "<title>\xF0\xD2\xC9\xD7\xC5\xD4</title>");
+  const auto f =
+      run("<meta http-equiv=\"Content-Type\" content=\"text/html; charset=koi8-r\">"
+          "<title>\xF0\xD2\xC9\xD7\xC5\xD4</title>");
   EXPECT_EQ(f.charset, "koi8-r");
   EXPECT_EQ(f.title, "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82");  // Привет
 }
@@ -356,7 +364,8 @@ TEST(ExtractCharset, MetaDeclaringUtf16MeansUtf8) {
 }
 
 TEST(ExtractCharset, MetaBeyondTheFirst1024BytesIsNotSeen) {
-  const std::string html = "<!--" + std::string(1100, 'x') + "--><meta charset=\"koi8-r\">"
+  const std::string html = "<!--" + std::string(1100, 'x') +
+                           "--><meta charset=\"koi8-r\">"
                            "<title>caf\xC3\xA9</title>";
   const auto f = run(html);
   EXPECT_EQ(f.charset, "utf-8");
@@ -397,8 +406,7 @@ TEST(ExtractCharset, OtherLegacyEncodings) {
       {"gb2312", "\xD6\xD0\xCE\xC4", "\xE4\xB8\xAD\xE6\x96\x87"},  // 中文
       {"big5", "\xA4\xA4\xA4\xE5", "\xE4\xB8\xAD\xE6\x96\x87"},
       {"euc-kr", "\xC7\xD1\xB1\xB9\xBE\xEE", "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4"},  // 한국어
-      {"koi8-r", "\xF0\xD2\xC9\xD7\xC5\xD4",
-       "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82"},
+      {"koi8-r", "\xF0\xD2\xC9\xD7\xC5\xD4", "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82"},
   };
   for (const auto& t : cases) {
     const auto f = run("<title>" + t.bytes + "</title>", page, std::string_view(t.label));
@@ -427,21 +435,42 @@ TEST(CharsetHelpers, CanonicalNames) {
     std::optional<std::string> name;
   };
   const c cases[] = {
-      {"utf-8", "utf-8"},          {"UTF-8", "utf-8"},          {"utf8", "utf-8"},
-      {" utf-8\n", "utf-8"},       {"unicode-1-1-utf-8", "utf-8"},
-      {"latin1", "windows-1252"},  {"ISO-8859-1", "windows-1252"},
-      {"ascii", "windows-1252"},   {"US-ASCII", "windows-1252"},
-      {"cp1252", "windows-1252"},  {"iso-8859-15", "iso-8859-15"}, {"l9", "iso-8859-15"},
-      {"iso-8859-9", "windows-1254"}, {"tis-620", "windows-874"},
-      {"sjis", "shift_jis"},       {"Shift_JIS", "shift_jis"},  {"windows-31j", "shift_jis"},
-      {"gb2312", "gbk"},           {"GBK", "gbk"},              {"gb18030", "gb18030"},
-      {"big5-hkscs", "big5"},      {"ks_c_5601-1987", "euc-kr"},
-      {"iso-2022-kr", "replacement"}, {"hz-gb-2312", "replacement"},
-      {"utf-16", "utf-16le"},      {"unicodefffe", "utf-16be"}, {"x-user-defined", "x-user-defined"},
-      {"koi8-ru", "koi8-u"},       {"x-mac-ukrainian", "x-mac-cyrillic"},
+      {"utf-8", "utf-8"},
+      {"UTF-8", "utf-8"},
+      {"utf8", "utf-8"},
+      {" utf-8\n", "utf-8"},
+      {"unicode-1-1-utf-8", "utf-8"},
+      {"latin1", "windows-1252"},
+      {"ISO-8859-1", "windows-1252"},
+      {"ascii", "windows-1252"},
+      {"US-ASCII", "windows-1252"},
+      {"cp1252", "windows-1252"},
+      {"iso-8859-15", "iso-8859-15"},
+      {"l9", "iso-8859-15"},
+      {"iso-8859-9", "windows-1254"},
+      {"tis-620", "windows-874"},
+      {"sjis", "shift_jis"},
+      {"Shift_JIS", "shift_jis"},
+      {"windows-31j", "shift_jis"},
+      {"gb2312", "gbk"},
+      {"GBK", "gbk"},
+      {"gb18030", "gb18030"},
+      {"big5-hkscs", "big5"},
+      {"ks_c_5601-1987", "euc-kr"},
+      {"iso-2022-kr", "replacement"},
+      {"hz-gb-2312", "replacement"},
+      {"utf-16", "utf-16le"},
+      {"unicodefffe", "utf-16be"},
+      {"x-user-defined", "x-user-defined"},
+      {"koi8-ru", "koi8-u"},
+      {"x-mac-ukrainian", "x-mac-cyrillic"},
       {"cseucpkdfmtjapanese", "euc-jp"},
-      {"", std::nullopt},          {"   ", std::nullopt},      {"utf-9", std::nullopt},
-      {"utf-8x", std::nullopt},    {"latin-1", std::nullopt},   {"x-bogus", std::nullopt},
+      {"", std::nullopt},
+      {"   ", std::nullopt},
+      {"utf-9", std::nullopt},
+      {"utf-8x", std::nullopt},
+      {"latin-1", std::nullopt},
+      {"x-bogus", std::nullopt},
       {"a-label-much-longer-than-any-real-one", std::nullopt},
   };
   for (const auto& t : cases) EXPECT_EQ(canonical_charset(t.label), t.name) << t.label;
@@ -555,7 +584,8 @@ TEST(ExtractText, VisibleTextExcludesScriptsStylesAndHead) {
       <script>hidden()</script><noscript>no script</noscript><template><p>tpl</p></template>
       <style>.x{}</style><div>Fish &amp; chips</div><ul><li>one</li><li>two</li></ul>
       line<br>break<table><tr><td>cell1</td><td>cell2</td></tr></table>
-      <!-- comment --><textarea>typed</textarea></body></html>)", opt);
+      <!-- comment --><textarea>typed</textarea></body></html>)",
+                          opt);
   EXPECT_EQ(f.text,
             "Heading First para with boldand a link. Fish & chips one two line break cell1 cell2 "
             "typed");
@@ -580,16 +610,16 @@ TEST(ExtractRobustness, BrokenHtml) {
   // Tree order after the parser's repairs: what follows the unclosed <table> is foster-parented
   // before it, so the cell's link comes last. "<p <a href=/5>" is a p with odd attributes, and
   // the first of two href attributes wins.
-  EXPECT_EQ(urls(f), (strings{"http://example.com/1", "http://example.com/2",
-                              "http://example.com/3", "http://example.com/6",
-                              "http://example.com/8", "http://example.com/9",
-                              "http://example.com/4"}));
+  EXPECT_EQ(urls(f),
+            (strings{"http://example.com/1", "http://example.com/2", "http://example.com/3",
+                     "http://example.com/6", "http://example.com/8", "http://example.com/9",
+                     "http://example.com/4"}));
 }
 
 TEST(ExtractRobustness, UnterminatedConstructs) {
-  for (const char* html : {"<a href=\"/x", "<a href=", "<!--", "<script>", "<title>t", "<",
-                           "<![CDATA[", "</", "<a href=\"/y\">&#xFFFFFFFF;&#0;",
-                           "<svg><a href=\"/z\"><p></svg>"}) {
+  for (const char* html :
+       {"<a href=\"/x", "<a href=", "<!--", "<script>", "<title>t", "<", "<![CDATA[", "</",
+        "<a href=\"/y\">&#xFFFFFFFF;&#0;", "<svg><a href=\"/z\"><p></svg>"}) {
     const auto f = run(html);
     EXPECT_EQ(f.charset, "utf-8") << html;
   }
@@ -605,8 +635,8 @@ TEST(ExtractRobustness, NulBytesAndEmptyBody) {
 }
 
 TEST(ExtractRobustness, InvalidPageUrlStillKeepsAbsoluteLinks) {
-  const auto f = run(R"(<a href="relative">r</a><a href="https://abs.example/x">a</a>)",
-                     "not a url");
+  const auto f =
+      run(R"(<a href="relative">r</a><a href="https://abs.example/x">a</a>)", "not a url");
   EXPECT_EQ(urls(f), (strings{"https://abs.example/x"}));
 }
 
@@ -636,12 +666,44 @@ TEST(ExtractRobustness, HundredThousandDeepNesting) {
   }
 }
 
+TEST(ExtractRobustness, HostilePatternsStayBounded) {
+  // Each of these made Gumbo quadratic (seconds to hours) or overflowed its recursive tree
+  // destruction before the nesting guard and the tracked allocations.
+  const char* patterns[] = {"<table><tr><td>",       "<b><div></b>",
+                            "<a href=\"/l\"><div>",  "<p><b class=1><i class=2><u class=3></p>",
+                            "<li><section>",         "<optgroup>",
+                            "<b><i><u><s><div></b>", "<button><font>"};
+  for (const char* pattern : patterns) {
+    std::string html;
+    for (int i = 0; i < 50000; ++i) html += pattern;
+    html += "<a href=\"/end\">end</a>";
+    const auto start = std::chrono::steady_clock::now();
+    const auto f = run(html);
+    const double secs = seconds_since(start);
+    std::cout << "50,000 x " << pattern << ": " << secs << " s\n";
+    const auto got = urls(f);
+    EXPECT_NE(std::find(got.begin(), got.end(), "http://example.com/end"), got.end()) << pattern;
+    EXPECT_LT(secs, 10.0) << pattern;
+  }
+}
+
+TEST(ExtractRobustness, DeepTreeWithoutTheGuardIsReleasedSafely) {
+  // gumbo_destroy_output recurses once per level; 300,000 levels overflowed an 8 MB stack.
+  options opt;
+  opt.max_nesting = std::numeric_limits<std::size_t>::max();
+  std::string html;
+  for (int i = 0; i < 300000; ++i) html += "<object>";
+  html += "<a href=\"/deep\">deep</a>";
+  const auto f = run_with(html, opt);
+  EXPECT_EQ(urls(f), (strings{"http://example.com/deep"}));
+}
+
 TEST(ExtractRobustness, HundredThousandLinks) {
   std::string html = "<html><head><title>Many</title></head><body>";
   html.reserve(3'500'000);
   for (int i = 0; i < 100000; ++i)
-    html += "<a href=\"/p/" + std::to_string(i) + "?x=1&amp;y=2\">link " + std::to_string(i) +
-            "</a>\n";
+    html +=
+        "<a href=\"/p/" + std::to_string(i) + "?x=1&amp;y=2\">link " + std::to_string(i) + "</a>\n";
   const auto start = std::chrono::steady_clock::now();
   const auto f = run(html);
   const double secs = seconds_since(start);
@@ -735,7 +797,8 @@ TEST(ExtractFixture, Article) {
                          "https://video.example.net/embed/42",
                          "https://www.example.com/legal/terms",
                      }));
-  for (const auto& l : f.links) EXPECT_EQ(l.follow, l.url.find("/ads/") == std::string::npos) << l.url;
+  for (const auto& l : f.links)
+    EXPECT_EQ(l.follow, l.url.find("/ads/") == std::string::npos) << l.url;
   EXPECT_NE(f.text.find("Home | News | Partner Menu Contact"), std::string::npos) << f.text;
   EXPECT_NE(f.text.find("First paragraph with a related link."), std::string::npos) << f.text;
   EXPECT_NE(f.text.find("\xC2\xA9 2026 Example \xE2\x80\x94 Terms"), std::string::npos) << f.text;

@@ -157,7 +157,7 @@ TEST(CrawlState, EmptyStoreReopenedIsNotResumed) {
 TEST(CrawlState, ReopenGivesPendingInAdmissionOrderWithAllFields) {
   temp_dir tmp;
   const std::vector<pending_url> expected_pending = {
-      pu("https://a.test/one", 1, 10, "https://a.test/"),      // referrer is an admitted URL
+      pu("https://a.test/one", 1, 10, "https://a.test/"),  // referrer is an admitted URL
       pu("https://a.test/two", 1, 10, "https://a.test/"),
       pu("https://b.test/", 2, 9, "https://elsewhere.test/"),  // referrer never admitted
       pu("https://a.test/moved", 1, 7, "https://a.test/one"),
@@ -180,9 +180,8 @@ TEST(CrawlState, ReopenGivesPendingInAdmissionOrderWithAllFields) {
   EXPECT_EQ(st->size(), 5u);
   EXPECT_EQ(st->pending(), expected_pending);
   const std::vector<std::pair<std::string, bool>> expected_all = {
-      {"https://a.test/", true},      {"https://a.test/one", false},
-      {"https://a.test/two", false},  {"https://b.test/", false},
-      {"https://a.test/moved", false},
+      {"https://a.test/", true},  {"https://a.test/one", false},   {"https://a.test/two", false},
+      {"https://b.test/", false}, {"https://a.test/moved", false},
   };
   EXPECT_EQ(all_urls(*st), expected_all);
 }
@@ -359,16 +358,20 @@ TEST(CrawlState, UrlsSurviveByteForByte) {
 // ---------------------------------------------------------------------------------------------
 // Hash collisions: forced with degenerate hash functions.
 
-std::uint64_t constant_hash(std::string_view) { return 7; }
-std::uint64_t length_hash(std::string_view s) { return s.size(); }
+std::uint64_t constant_hash(std::string_view) {
+  return 7;
+}
+std::uint64_t length_hash(std::string_view s) {
+  return s.size();
+}
 
 class CrawlStateCollisions : public ::testing::TestWithParam<crawl_state::url_hash> {};
 
 TEST_P(CrawlStateCollisions, UrlsWithTheSameHashStayDistinct) {
   temp_dir tmp;
   std::vector<std::string> urls;
-  for (int i = 0; i < 40; ++i) urls.push_back("https://h" + std::to_string(i % 10) + ".test/p" +
-                                              std::to_string(i));
+  for (int i = 0; i < 40; ++i)
+    urls.push_back("https://h" + std::to_string(i % 10) + ".test/p" + std::to_string(i));
   std::vector<pending_url> expected;
   {
     auto st = must_open(tmp.str("s"), GetParam());
@@ -376,8 +379,8 @@ TEST_P(CrawlStateCollisions, UrlsWithTheSameHashStayDistinct) {
     for (std::size_t i = 0; i < urls.size(); ++i) {
       // Referrer: an earlier URL, or text with the same length as an admitted URL but never
       // admitted itself (a hash-only lookup would confuse them).
-      std::string ref = i == 0 ? "" : (i % 5 == 0 ? "https://hX.test/p" + std::to_string(i - 1)
-                                                  : urls[i - 1]);
+      std::string ref =
+          i == 0 ? "" : (i % 5 == 0 ? "https://hX.test/p" + std::to_string(i - 1) : urls[i - 1]);
       st->admitted(pu(urls[i], static_cast<int>(i), 3, ref));
       st->admitted(pu(urls[i], 99, 99));  // duplicate, ignored
       if (i % 3 == 0) st->recorded(urls[i]);
@@ -534,6 +537,12 @@ TEST(CrawlState, DirUnderARegularFileIsAnError) {
   EXPECT_NE(error.find(tmp.str("file/state")), std::string::npos) << error;
 }
 
+TEST(CrawlState, EmptyDirIsAnError) {
+  std::string error;
+  EXPECT_EQ(crawl_state::open("", error), nullptr);
+  EXPECT_FALSE(error.empty());
+}
+
 TEST(CrawlState, UnwritableDirIsAnError) {
   temp_dir tmp;
   const auto dir = tmp.str("ro");
@@ -652,7 +661,9 @@ TEST(CrawlState, ReconcileMakesDoneExactlyTheRecordedSet) {
 TEST(CrawlState, TwentyThousandUrlsAcrossCheckpoints) {
   temp_dir tmp;
   constexpr int n = 20000;
-  auto url = [](int i) { return "https://h" + std::to_string(i % 97) + ".test/" + std::to_string(i); };
+  auto url = [](int i) {
+    return "https://h" + std::to_string(i % 97) + ".test/" + std::to_string(i);
+  };
   {
     auto st = must_open(tmp.str("s"));
     ASSERT_NE(st, nullptr);
@@ -695,9 +706,8 @@ void write_file(const std::string& path, const std::string& content) {
 
 std::string record_line(const std::string& url, const std::string& error_kind = "",
                         const std::string& status = "200") {
-  std::string error = error_kind.empty()
-                          ? "null"
-                          : R"({"kind":")" + error_kind + R"(","message":"m"})";
+  std::string error =
+      error_kind.empty() ? "null" : R"({"kind":")" + error_kind + R"(","message":"m"})";
   return R"({"url":")" + url + R"(","status":)" + status + R"(,"error":)" + error +
          R"(,"redirect":null,"depth":0,"referrer":null,"links":["https://x.test/"],"title":"{\"}"})" +
          "\n";
@@ -712,21 +722,31 @@ TEST(ScanOutput, RecordsCancelledInvalidAndTornTail) {
   body += record_line("https://a.test/dns", "dns", "null");
   body += record_line("https://a.test/404", "", "404");
   body += record_line("https://a.test/cancelledish", "cancelledX");  // not `cancelled`
-  body += "\n";                                                        // blank: ignored
-  body += "   \r\n";                                                   // blank too
-  body += "not json at all\n";                                        // invalid
-  body += R"({"status":200,"error":null})" "\n";                     // no url: invalid
-  body += R"({"url":5,"error":null})" "\n";                          // url not a string
-  body += R"({"url":"","status":200,"error":null})" "\n";            // empty url
-  body += R"([1,2,3])" "\n";                                         // not an object
-  body += R"({"url":"https://a.test/bad-error","error":"dns"})" "\n";  // error not an object
+  body += "\n";                                                      // blank: ignored
+  body += "   \r\n";                                                 // blank too
+  body += "not json at all\n";                                       // invalid
+  body += R"({"status":200,"error":null})"
+          "\n";  // no url: invalid
+  body += R"({"url":5,"error":null})"
+          "\n";  // url not a string
+  body += R"({"url":"","status":200,"error":null})"
+          "\n";  // empty url
+  body += R"([1,2,3])"
+          "\n";  // not an object
+  body += R"({"url":"https://a.test/bad-error","error":"dns"})"
+          "\n";  // error not an object
   // Our layout but cut before the closing brace, in the middle of the file.
-  body += R"({"url":"https://a.test/cut","status":200,"error":null,"redirect":null)" "\n";
+  body += R"({"url":"https://a.test/cut","status":200,"error":null,"redirect":null)"
+          "\n";
   // Other key orders and escapes take the full parse.
-  body += R"({"error":null,"status":200,"url":"https://a.test/sorted"})" "\n";
-  body += R"({"error":{"kind":"cancelled","message":""},"url":"https://a.test/sorted-cancel"})" "\n";
-  body += R"({"url":"https:\/\/a.test\/esc\u0041","status":200,"error":null})" "\n";
-  body += R"({"url":"https://a.test/crlf","status":301,"error":null})" "\r\n";
+  body += R"({"error":null,"status":200,"url":"https://a.test/sorted"})"
+          "\n";
+  body += R"({"error":{"kind":"cancelled","message":""},"url":"https://a.test/sorted-cancel"})"
+          "\n";
+  body += R"({"url":"https:\/\/a.test\/esc\u0041","status":200,"error":null})"
+          "\n";
+  body += R"({"url":"https://a.test/crlf","status":301,"error":null})"
+          "\r\n";
   body += record_line("https://a.test/cancel");  // fetched again after the cancel: recorded
   const std::string torn = R"({"url":"https://a.test/torn","status":200,"err)";
   write_file(path, body + torn);
@@ -735,9 +755,10 @@ TEST(ScanOutput, RecordsCancelledInvalidAndTornTail) {
   const output_scan scan = scan_output(path, error);
   EXPECT_TRUE(error.empty()) << error;
   const std::vector<std::string> expected = {
-      "https://a.test/",        "https://a.test/dns",  "https://a.test/404",
-      "https://a.test/cancelledish", "https://a.test/sorted", "https://a.test/escA",
-      "https://a.test/crlf",    "https://a.test/cancel",
+      "https://a.test/",       "https://a.test/dns",
+      "https://a.test/404",    "https://a.test/cancelledish",
+      "https://a.test/sorted", "https://a.test/escA",
+      "https://a.test/crlf",   "https://a.test/cancel",
   };
   EXPECT_EQ(scan.recorded, expected);
   EXPECT_EQ(scan.invalid_lines, 7u);

@@ -1,0 +1,701 @@
+// The control API end to end: `trawler serve --listen 127.0.0.1:0` as a child process, driven
+// over real HTTP by a small socket client, crawling the in-process test server.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "crawl_harness.hpp"
+#include "support/test_server.hpp"
+
+using namespace trawler::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// ---- a minimal HTTP/1.1 client -----------------------------------------------------------------
+
+struct http_reply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lowercased
+  std::string body;
+  std::string raw;
+
+  json body_json() const {
+    auto j = json::parse(body, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "not JSON: " << body;
+    return j;
+  }
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+class socket_fd {
+ public:
+  explicit socket_fd(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{20, 0};  // a hung server fails the test instead of hanging it
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~socket_fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  socket_fd(const socket_fd&) = delete;
+  socket_fd& operator=(const socket_fd&) = delete;
+
+  bool connected() const { return connected_; }
+  void send_all(const std::string& s) {
+    std::size_t off = 0;
+    while (off < s.size()) {
+      ssize_t n = ::send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      off += static_cast<std::size_t>(n);
+    }
+  }
+  // Reads until the peer closes (or the timeout).
+  std::string read_all() {
+    std::string out;
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+  // Reads until `out` holds `marker` (or the peer closes, or the timeout).
+  std::string read_until(const std::string& marker) {
+    std::string out;
+    char buf[4096];
+    while (out.find(marker) == std::string::npos) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+// One response from the front of `raw` (Content-Length framing, which the service always
+// uses); `rest` gets what follows it.
+http_reply parse_reply(const std::string& raw, std::string* rest = nullptr) {
+  http_reply r;
+  r.raw = raw;
+  auto head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos) return r;
+  std::istringstream head(raw.substr(0, head_end));
+  std::string line;
+  std::getline(head, line);
+  if (line.rfind("HTTP/1.", 0) == 0 && line.size() >= 12) r.status = std::stoi(line.substr(9, 3));
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    r.headers[name] = value;
+  }
+  std::size_t length = raw.size() - head_end - 4;
+  if (r.headers.count("content-length")) length = std::stoul(r.headers["content-length"]);
+  r.body = raw.substr(head_end + 4, length);
+  if (rest) *rest = raw.substr(std::min(raw.size(), head_end + 4 + length));
+  return r;
+}
+
+std::string request_text(const std::string& method, const std::string& target,
+                         const std::string& body, const std::vector<std::string>& headers,
+                         bool close = true) {
+  std::string s = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& h : headers) s += h + "\r\n";
+  if (!body.empty() || method == "POST") s += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (close) s += "Connection: close\r\n";
+  return s + "\r\n" + body;
+}
+
+http_reply http_call(std::uint16_t port, const std::string& method, const std::string& target,
+                     const std::string& body = "", std::vector<std::string> headers = {}) {
+  socket_fd s(port);
+  EXPECT_TRUE(s.connected());
+  if (!body.empty()) headers.push_back("Content-Type: application/json");
+  s.send_all(request_text(method, target, body, headers));
+  return parse_reply(s.read_all());
+}
+
+// ---- the service under test --------------------------------------------------------------------
+
+class service {
+ public:
+  // `config` is the serve config file's content (api.data_dir is added when missing).
+  explicit service(std::string data_dir, json config = json::object(),
+                   std::vector<std::string> extra_args = {})
+      : data_dir_(std::move(data_dir)) {
+    config["api"]["data_dir"] = data_dir_;
+    token_ = config["api"].value("token", "");
+    static int n = 0;
+    config_path_ = data_dir_ + ".serve" + std::to_string(++n) + ".json";
+    std::ofstream(config_path_) << config.dump();
+    std::vector<std::string> argv{trawler_binary(), "serve", "--config", config_path_};
+    if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
+      argv.insert(argv.end(), {"--listen", "127.0.0.1:0"});
+    }
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    proc_.emplace(start_process(argv));
+    const std::string marker = "listening on http://127.0.0.1:";
+    bool up = proc_->wait_for_output(
+        [&](const std::string&, const std::string& err) {
+          auto at = err.find(marker);
+          return at != std::string::npos && err.find('\n', at) != std::string::npos;
+        },
+        20s);
+    std::string err = proc_->err_so_far();
+    if (up) port_ = static_cast<std::uint16_t>(std::stoi(err.substr(err.find(marker) + marker.size())));
+  }
+
+  bool up() const { return port_ != 0; }
+  std::uint16_t port() const { return port_; }
+  running_process& proc() { return *proc_; }
+  const std::string& data_dir() const { return data_dir_; }
+
+  // A call with the configured token (if any).
+  http_reply call(const std::string& method, const std::string& target, const std::string& body = "") {
+    std::vector<std::string> headers;
+    if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
+    return http_call(port_, method, target, body, headers);
+  }
+
+  std::string create(const json& cfg) {
+    auto r = call("POST", "/v1/crawls", cfg.dump());
+    EXPECT_EQ(r.status, 201) << r.raw;
+    return r.body_json().value("id", "");
+  }
+
+  json get(const std::string& id) {
+    auto r = call("GET", "/v1/crawls/" + id);
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return r.body_json();
+  }
+
+  // Polls GET /v1/crawls/{id} until pred holds; returns the last view.
+  json wait_for(const std::string& id, const std::function<bool(const json&)>& pred,
+                std::chrono::milliseconds timeout = 60s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    json v;
+    for (;;) {
+      v = get(id);
+      if (pred(v) || std::chrono::steady_clock::now() > deadline) return v;
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  process_result stop(int sig = SIGTERM) {
+    proc_->signal(sig);
+    return proc_->wait(30s);
+  }
+
+ private:
+  std::string data_dir_;
+  std::string token_;
+  std::string config_path_;
+  std::optional<running_process> proc_;
+  std::uint16_t port_ = 0;
+};
+
+std::string page(const std::vector<std::string>& hrefs) {
+  std::string html = "<!doctype html><html><head><title>t</title></head><body>";
+  for (const auto& h : hrefs) html += "<a href=\"" + h + "\">x</a>";
+  return html + "</body></html>";
+}
+
+// /p0 -> /p1 -> ... -> /p{n-1}, each answered after `delay`: a crawl that takes a while
+// and goes one page at a time.
+void add_slow_chain(test_server& s, int n, std::chrono::milliseconds delay) {
+  for (int i = 0; i < n; ++i) {
+    response r;
+    r.body = page(i + 1 < n ? std::vector<std::string>{"/p" + std::to_string(i + 1)}
+                            : std::vector<std::string>{});
+    r.delay = delay;
+    s.add_page("/p" + std::to_string(i), r);
+  }
+}
+
+json crawl_config(const std::string& seed) {
+  return {{"seeds", {seed}}, {"network", {{"allow_private", true}}}};
+}
+
+std::vector<json> read_records(const std::string& path) {
+  std::vector<json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = json::parse(line, nullptr, false);
+    EXPECT_TRUE(j.is_object()) << "not a whole JSON line: " << line;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::uint64_t stat_pages(const json& view) { return view.at("stats").at("pages").get<std::uint64_t>(); }
+
+// The value of the sample `name{labels}` in Prometheus text, or nullopt.
+std::optional<double> metric(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return std::nullopt;
+}
+
+// Validates a JSON document against a schema in proto-free-api/ with python3-jsonschema.
+std::string validate_against(const json& doc, const std::string& schema_name, const std::string& dir) {
+  std::string file = dir + "/instance-" + schema_name;
+  std::ofstream(file) << doc.dump();
+  std::string schema = std::string(TRAWLER_SOURCE_DIR) + "/proto-free-api/" + schema_name;
+  std::string script =
+      "import json,sys,jsonschema\n"
+      "v=jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))\n"
+      "errs=[e.message for e in v.iter_errors(json.load(open(sys.argv[2])))]\n"
+      "print('\\n'.join(errs[:5]))\n"
+      "sys.exit(1 if errs else 0)\n";
+  auto r = run_process({"python3", "-c", script, schema, file});
+  return r.exit_code == 0 ? "" : r.out + r.err;
+}
+
+// ---- tests ---------------------------------------------------------------------------------------
+
+TEST(Api, CrawlRunsToCompletionAndRecordsEveryPage) {
+  test_server s;
+  std::string b = s.base_url();
+  s.add_html("/", page({"/a", "/b", "/missing"}));
+  s.add_html("/a", page({"/c", "/"}));
+  s.add_html("/b", page({}));
+  s.add_html("/c", page({"/a"}));
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+
+  EXPECT_EQ(svc.call("GET", "/healthz").body_json(), json({{"status", "ok"}}));
+  auto created = svc.call("POST", "/v1/crawls", crawl_config(b + "/").dump());
+  ASSERT_EQ(created.status, 201) << created.raw;
+  std::string id = created.body_json().at("id");
+  EXPECT_EQ(created.body_json().at("state"), "running");
+  EXPECT_EQ(created.header("location"), "/v1/crawls/" + id);
+
+  json v = svc.wait_for(id, [](const json& j) { return j.at("state") != "running"; });
+  ASSERT_EQ(v.at("state"), "completed") << v.dump();
+  EXPECT_TRUE(v.contains("finished_at"));
+  std::string output = v.at("output");
+  EXPECT_EQ(output, dir.path() + "/data/" + id + "/records.jsonl");
+  EXPECT_TRUE(fs::path(output).is_absolute());
+  EXPECT_EQ(v.at("config").at("output").at("path"), output);
+  EXPECT_EQ(v.at("config").at("state").at("dir"), dir.path() + "/data/" + id + "/state");
+  EXPECT_FALSE(v.at("config").contains("api"));  // the service's settings stay private
+
+  auto records = read_records(output);
+  std::map<std::string, int> status_by_url;
+  for (const auto& r : records) status_by_url[r.at("url")] = r.at("status").get<int>();
+  EXPECT_EQ(status_by_url, (std::map<std::string, int>{{b + "/", 200},
+                                                       {b + "/a", 200},
+                                                       {b + "/b", 200},
+                                                       {b + "/c", 200},
+                                                       {b + "/missing", 404}}));
+  EXPECT_EQ(records.size(), 5u);
+  EXPECT_EQ(validate_records_against_schema(output), "");
+
+  EXPECT_EQ(stat_pages(v), 5u);
+  EXPECT_EQ(v.at("stats").at("status").at("2xx"), 4);
+  EXPECT_EQ(v.at("stats").at("status").at("4xx"), 1);
+  EXPECT_EQ(v.at("stats").at("queued"), 0);
+  EXPECT_EQ(validate_against(v.at("stats"), "stats.schema.json", dir.path()), "");
+  EXPECT_EQ(validate_against(v.at("config"), "config.schema.json", dir.path()), "");
+
+  // The list shows it too, and crawl.json keeps it for a restart.
+  auto list = svc.call("GET", "/v1/crawls").body_json();
+  ASSERT_EQ(list.at("crawls").size(), 1u);
+  EXPECT_EQ(list.at("crawls")[0].at("id"), id);
+  EXPECT_EQ(list.at("crawls")[0].at("state"), "completed");
+  std::ifstream meta(dir.path() + "/data/" + id + "/crawl.json");
+  json saved = json::parse(meta, nullptr, false);
+  EXPECT_EQ(saved.value("state", ""), "completed");
+  EXPECT_EQ(saved.at("stats").at("pages"), 5);
+
+  // /metrics: Prometheus text with this crawl's numbers.
+  auto m = svc.call("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u);
+  EXPECT_EQ(metric(m.body, "trawler_pages_total{crawl=\"" + id + "\"}"), 5.0) << m.body;
+  EXPECT_EQ(metric(m.body, "trawler_responses_total{crawl=\"" + id + "\",class=\"4xx\"}"), 1.0);
+  EXPECT_EQ(metric(m.body, "trawler_crawls{state=\"completed\"}"), 1.0);
+  EXPECT_EQ(metric(m.body, "trawler_frontier_queued{crawl=\"" + id + "\"}"), 0.0);
+  EXPECT_TRUE(metric(m.body, "trawler_fetch_duration_seconds_count{crawl=\"" + id + "\"}"));
+  EXPECT_NE(m.body.find("# TYPE trawler_fetch_duration_seconds histogram"), std::string::npos);
+
+  auto r = svc.stop();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(Api, BadRequestsNameTheProblem) {
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  auto key_of = [](const http_reply& r) { return r.body_json().at("error").value("key", ""); };
+
+  json bad = crawl_config("http://127.0.0.1:9/");
+  bad["limits"] = {{"concurrency", "fast"}};
+  auto r = svc.call("POST", "/v1/crawls", bad.dump());
+  EXPECT_EQ(r.status, 400) << r.raw;
+  EXPECT_EQ(key_of(r), "limits.concurrency");
+
+  for (const char* path : {"/etc/passwd", "../escape.jsonl", "a/../../escape.jsonl"}) {
+    json c = crawl_config("http://127.0.0.1:9/");
+    c["output"] = {{"path", path}};
+    r = svc.call("POST", "/v1/crawls", c.dump());
+    EXPECT_EQ(r.status, 400) << path << r.raw;
+    EXPECT_EQ(key_of(r), "output.path") << path;
+  }
+  json st = crawl_config("http://127.0.0.1:9/");
+  st["state"] = {{"dir", "/tmp"}};
+  r = svc.call("POST", "/v1/crawls", st.dump());
+  EXPECT_EQ(key_of(r), "state.dir");
+
+  r = svc.call("POST", "/v1/crawls", crawl_config("ftp://nope/").dump());
+  EXPECT_EQ(r.status, 400) << r.raw;
+  EXPECT_EQ(key_of(r), "seeds[0]");
+  r = svc.call("POST", "/v1/crawls", json({{"network", {{"allow_private", true}}}}).dump());
+  EXPECT_EQ(key_of(r), "seeds");
+  r = svc.call("POST", "/v1/crawls", "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(key_of(r), "config");
+  // Nothing was created by any of these, and no folder was left behind.
+  EXPECT_EQ(svc.call("GET", "/v1/crawls").body_json().at("crawls").size(), 0u);
+  std::size_t folders = 0;
+  for (const auto& e : fs::directory_iterator(svc.data_dir())) folders += e.is_directory();
+  EXPECT_EQ(folders, 0u);
+
+  r = http_call(svc.port(), "POST", "/v1/crawls", crawl_config("http://x/").dump(),
+                {"Content-Type: text/plain"});
+  EXPECT_EQ(r.status, 415) << r.raw;
+  r = svc.call("GET", "/v1/crawls/000000000000");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(r.body_json().at("error").contains("message"));
+  r = svc.call("POST", "/v1/crawls/000000000000/resume");
+  EXPECT_EQ(r.status, 404);
+  r = svc.call("GET", "/v2/nothing");
+  EXPECT_EQ(r.status, 404);
+  r = svc.call("DELETE", "/v1/crawls");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header("allow"), "POST, GET");
+  EXPECT_EQ(svc.stop().exit_code, 0);
+}
+
+TEST(Api, PauseResumeCancelASlowCrawl) {
+  test_server s;
+  add_slow_chain(s, 60, 100ms);
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  std::string id = svc.create(crawl_config(s.base_url() + "/p0"));
+  ASSERT_FALSE(id.empty());
+  std::string base = "/v1/crawls/" + id;
+
+  svc.wait_for(id, [](const json& v) { return stat_pages(v) >= 3; });
+  auto r = svc.call("POST", base + "/pause");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body_json(), json({{"id", id}, {"state", "paused"}}));
+  // The request open at the pause finishes; after that nothing moves.
+  json settled = svc.wait_for(id, [](const json& v) { return v.at("stats").at("in_flight") == 0; });
+  EXPECT_EQ(settled.at("state"), "paused");
+  std::this_thread::sleep_for(300ms);
+  std::uint64_t paused_at = stat_pages(svc.get(id));
+  int hits_at = s.hits("/p" + std::to_string(paused_at));
+  std::this_thread::sleep_for(1000ms);
+  json still = svc.get(id);
+  EXPECT_EQ(stat_pages(still), paused_at);
+  EXPECT_EQ(s.hits("/p" + std::to_string(paused_at)), hits_at);
+  EXPECT_EQ(still.at("state"), "paused");
+  EXPECT_EQ(svc.call("POST", base + "/pause").status, 200);  // again: no change
+
+  r = svc.call("POST", base + "/resume");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body_json().at("state"), "running");
+  json moved = svc.wait_for(id, [&](const json& v) { return stat_pages(v) >= paused_at + 2; }, 20s);
+  EXPECT_GE(stat_pages(moved), paused_at + 2);
+
+  r = svc.call("POST", base + "/cancel");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body_json().at("state"), "cancelled");
+  json done = svc.wait_for(id, [](const json& v) { return v.contains("finished_at"); }, 20s);
+  EXPECT_EQ(done.at("state"), "cancelled");
+  EXPECT_LT(stat_pages(done), 60u);
+  EXPECT_EQ(done.at("stats").at("in_flight"), 0);
+  // Records reached the file whole; nothing is fetched after the cancel.
+  auto records = read_records(done.at("output"));
+  EXPECT_GE(records.size(), stat_pages(done));
+  auto requests = s.requests().size();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(s.requests().size(), requests);
+
+  // A cancelled crawl cannot come back.
+  r = svc.call("POST", base + "/resume");
+  EXPECT_EQ(r.status, 409) << r.raw;
+  EXPECT_FALSE(r.body_json().at("error").value("message", "").empty());
+  EXPECT_EQ(svc.call("POST", base + "/pause").status, 409);
+  EXPECT_EQ(svc.call("POST", base + "/seeds", json({{"urls", {s.base_url() + "/p59"}}}).dump()).status,
+            409);
+  EXPECT_EQ(svc.call("POST", base + "/cancel").status, 200);
+  auto m = svc.call("GET", "/metrics").body;
+  EXPECT_EQ(metric(m, "trawler_crawls{state=\"cancelled\"}"), 1.0);
+  EXPECT_EQ(svc.stop().exit_code, 0);
+}
+
+TEST(Api, SeedsAddedToARunningCrawlAreFetched) {
+  test_server s;
+  add_slow_chain(s, 15, 100ms);
+  s.add_html("/extra", page({"/extra-child"}));
+  s.add_html("/extra-child", page({}));
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  std::string id = svc.create(crawl_config(s.base_url() + "/p0"));
+  svc.wait_for(id, [](const json& v) { return stat_pages(v) >= 1; });
+
+  auto r = svc.call("POST", "/v1/crawls/" + id + "/seeds",
+                    json({{"urls", {s.base_url() + "/extra", "ftp://nope/"}}}).dump());
+  ASSERT_EQ(r.status, 200) << r.raw;
+  json b = r.body_json();
+  EXPECT_EQ(b.at("accepted"), 1);
+  ASSERT_EQ(b.at("rejected").size(), 1u);
+  EXPECT_EQ(b.at("rejected")[0].at("key"), "urls[1]");
+  r = svc.call("POST", "/v1/crawls/" + id + "/seeds", json({{"urls", {"ftp://a/"}}}).dump());
+  EXPECT_EQ(r.status, 400) << r.raw;
+  r = svc.call("POST", "/v1/crawls/" + id + "/seeds", json({{"urls", "x"}}).dump());
+  EXPECT_EQ(r.status, 400) << r.raw;
+
+  json v = svc.wait_for(id, [](const json& j) { return j.at("state") != "running"; });
+  ASSERT_EQ(v.at("state"), "completed") << v.dump();
+  std::set<std::string> urls;
+  for (const auto& rec : read_records(v.at("output"))) urls.insert(rec.at("url"));
+  EXPECT_TRUE(urls.count(s.base_url() + "/extra"));
+  EXPECT_TRUE(urls.count(s.base_url() + "/extra-child"));  // followed like any page
+  EXPECT_TRUE(urls.count(s.base_url() + "/p14"));
+  EXPECT_EQ(urls.size(), 17u);
+  EXPECT_EQ(s.hits("/extra"), 1);
+  // The added seed is part of the crawl's config now.
+  EXPECT_EQ(v.at("config").at("seeds"), json({s.base_url() + "/p0", s.base_url() + "/extra"}));
+  // Seeds for a finished crawl: 409.
+  r = svc.call("POST", "/v1/crawls/" + id + "/seeds", json({{"urls", {s.base_url() + "/b"}}}).dump());
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(svc.stop().exit_code, 0);
+}
+
+TEST(Api, TokenIsRequiredEverywhereButHealthz) {
+  test_server s;
+  s.add_html("/", page({}));
+  temp_dir dir;
+  service svc(dir.path() + "/data", {{"api", {{"token", "s3cret.Token-1"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  std::uint16_t port = svc.port();
+
+  EXPECT_EQ(http_call(port, "GET", "/healthz").status, 200);
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/v1/crawls"}, {"GET", "/metrics"}, {"POST", "/v1/crawls"},
+           {"GET", "/v1/crawls/abc"}, {"POST", "/v1/crawls/abc/cancel"}, {"GET", "/nothing"}}) {
+    std::string body = method == "POST" ? crawl_config(s.base_url() + "/").dump() : "";
+    auto r = http_call(port, method, target, body);
+    EXPECT_EQ(r.status, 401) << method << " " << target;
+    EXPECT_EQ(r.header("www-authenticate"), "Bearer realm=\"trawler\"");
+    r = http_call(port, method, target, body, {"Authorization: Bearer wrong"});
+    EXPECT_EQ(r.status, 401) << method << " " << target;
+    EXPECT_NE(r.header("www-authenticate").find("invalid_token"), std::string::npos);
+  }
+  EXPECT_EQ(http_call(port, "GET", "/v1/crawls", "", {"Authorization: Basic czNjcmV0"}).status, 401);
+  EXPECT_EQ(svc.call("GET", "/v1/crawls").body_json().at("crawls").size(), 0u);  // nothing created
+
+  auto ok = http_call(port, "GET", "/v1/crawls", "", {"Authorization: Bearer s3cret.Token-1"});
+  EXPECT_EQ(ok.status, 200) << ok.raw;
+  std::string id = svc.create(crawl_config(s.base_url() + "/"));
+  json v = svc.wait_for(id, [](const json& j) { return j.at("state") != "running"; });
+  EXPECT_EQ(v.at("state"), "completed");
+  EXPECT_EQ(svc.call("GET", "/metrics").status, 200);
+  EXPECT_EQ(svc.stop().exit_code, 0);
+}
+
+TEST(Api, NonLoopbackListenNeedsAToken) {
+  temp_dir dir;
+  std::string cfg = dir.path() + "/serve.json";
+  std::ofstream(cfg) << json({{"api", {{"data_dir", dir.path() + "/data"}}}}).dump();
+  auto r = run_process({trawler_binary(), "serve", "--config", cfg, "--listen", "0.0.0.0:0"}, {},
+                       30s);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("api.token"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("listening"), std::string::npos);
+
+  // With a token it serves (on every address, so checked through loopback).
+  std::ofstream(cfg, std::ios::trunc)
+      << json({{"api", {{"data_dir", dir.path() + "/data"}, {"token", "tok"}}}}).dump();
+  auto proc = start_process({trawler_binary(), "serve", "--config", cfg, "--listen", "0.0.0.0:0"});
+  const std::string marker = "listening on http://0.0.0.0:";
+  ASSERT_TRUE(proc.wait_for_output(
+      [&](const std::string&, const std::string& err) {
+        auto at = err.find(marker);
+        return at != std::string::npos && err.find('\n', at) != std::string::npos;
+      },
+      20s))
+      << proc.err_so_far();
+  std::string err = proc.err_so_far();
+  auto port = static_cast<std::uint16_t>(std::stoi(err.substr(err.find(marker) + marker.size())));
+  EXPECT_EQ(http_call(port, "GET", "/v1/crawls").status, 401);
+  EXPECT_EQ(http_call(port, "GET", "/v1/crawls", "", {"Authorization: Bearer tok"}).status, 200);
+  proc.signal(SIGTERM);
+  EXPECT_EQ(proc.wait(30s).exit_code, 0);
+
+  // A config error in the service's own file: exit 2 naming the key.
+  std::ofstream(cfg, std::ios::trunc) << json({{"api", {{"listen", "nowhere"}}}}).dump();
+  r = run_process({trawler_binary(), "serve", "--config", cfg}, {}, 30s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("api.listen"), std::string::npos) << r.err;
+}
+
+TEST(Api, SigtermStopsCrawlsAndARestartListsThem) {
+  test_server s;
+  s.add_html("/", page({"/a"}));
+  s.add_html("/a", page({}));
+  add_slow_chain(s, 100, 150ms);
+  temp_dir dir;
+  std::string data = dir.path() + "/data";
+  std::string done_id, slow_id;
+  std::uint64_t slow_pages = 0;
+  {
+    service svc(data);
+    ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+    done_id = svc.create(crawl_config(s.base_url() + "/"));
+    ASSERT_EQ(svc.wait_for(done_id, [](const json& v) { return v.at("state") != "running"; })
+                  .at("state"),
+              "completed");
+    slow_id = svc.create(crawl_config(s.base_url() + "/p0"));
+    svc.wait_for(slow_id, [](const json& v) { return stat_pages(v) >= 2; });
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = svc.stop(SIGTERM);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(r.timed_out);
+  }
+  // Whole lines only, and crawl.json says the slow crawl is unfinished.
+  auto records = read_records(data + "/" + slow_id + "/records.jsonl");
+  EXPECT_GE(records.size(), 2u);
+  EXPECT_LT(records.size(), 100u);
+  std::ifstream meta(data + "/" + slow_id + "/crawl.json");
+  json saved = json::parse(meta, nullptr, false);
+  ASSERT_TRUE(saved.is_object());
+  EXPECT_EQ(saved.at("state"), "running");
+  slow_pages = saved.at("stats").at("pages").get<std::uint64_t>();
+  EXPECT_EQ(slow_pages, records.size());
+
+  service again(data);
+  ASSERT_TRUE(again.up()) << again.proc().err_so_far();
+  auto list = again.call("GET", "/v1/crawls").body_json().at("crawls");
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].at("id"), done_id);  // oldest first
+  EXPECT_EQ(list[0].at("state"), "completed");
+  EXPECT_EQ(list[0].at("stats").at("pages"), 2);
+  EXPECT_EQ(list[1].at("id"), slow_id);
+  EXPECT_EQ(list[1].at("state"), "interrupted");
+  EXPECT_EQ(stat_pages(list[1]), slow_pages);
+  auto m = again.call("GET", "/metrics").body;
+  EXPECT_EQ(metric(m, "trawler_pages_total{crawl=\"" + done_id + "\"}"), 2.0);
+  EXPECT_EQ(again.call("POST", "/v1/crawls/" + done_id + "/resume").status, 409);
+  // An interrupted crawl can be cancelled, so that it is never resumed.
+  auto r = again.call("POST", "/v1/crawls/" + slow_id + "/cancel");
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(again.get(slow_id).at("state"), "cancelled");
+  EXPECT_EQ(again.stop(SIGINT).exit_code, 0);
+  std::ifstream meta2(data + "/" + slow_id + "/crawl.json");
+  EXPECT_EQ(json::parse(meta2, nullptr, false).value("state", ""), "cancelled");
+}
+
+TEST(Api, HttpDetailsKeepAliveContinueAndLimits) {
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  {
+    // Two requests on one kept-alive connection, answered in order.
+    socket_fd c(svc.port());
+    c.send_all(request_text("GET", "/healthz", "", {}, false));
+    std::string rest;
+    auto first = parse_reply(c.read_until("\n}") + "", &rest);
+    std::string raw = c.read_until("ok\"}\n");
+    auto r1 = parse_reply(raw, &rest);
+    EXPECT_EQ(r1.status, 200) << raw;
+    EXPECT_NE(r1.header("connection"), "close");
+    c.send_all(request_text("GET", "/v1/crawls", "", {}, true));
+    auto r2 = parse_reply(c.read_all());
+    EXPECT_EQ(r2.status, 200);
+    EXPECT_EQ(r2.body_json(), json({{"crawls", json::array()}}));
+    (void)first;
+  }
+  {
+    // Expect: 100-continue gets the go-ahead before the body is sent.
+    socket_fd c(svc.port());
+    std::string body = crawl_config("ftp://x/").dump();
+    c.send_all("POST /v1/crawls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n");
+    std::string interim = c.read_until("\r\n\r\n");
+    EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << interim;
+    c.send_all(body);
+    auto r = parse_reply(c.read_all());
+    EXPECT_EQ(r.status, 400) << r.raw;  // the seed is refused: the body was read
+    EXPECT_EQ(r.body_json().at("error").at("key"), "seeds[0]");
+  }
+  {
+    // A body over the limit is refused from its Content-Length alone.
+    socket_fd c(svc.port());
+    c.send_all("POST /v1/crawls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               "Content-Length: 5000000\r\n\r\n{");
+    auto r = parse_reply(c.read_all());
+    EXPECT_EQ(r.status, 413) << r.raw;
+  }
+  {
+    socket_fd c(svc.port());
+    c.send_all("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Huge: " + std::string(64 * 1024, 'h') +
+               "\r\n\r\n");
+    EXPECT_EQ(parse_reply(c.read_all()).status, 431);
+  }
+  {
+    socket_fd c(svc.port());
+    c.send_all("NOT-HTTP\r\n\r\n");
+    EXPECT_EQ(parse_reply(c.read_all()).status, 400);
+  }
+  EXPECT_EQ(svc.call("GET", "/healthz").status, 200);  // none of that hurt the service
+  EXPECT_EQ(svc.stop(SIGINT).exit_code, 0);
+}
+
+}  // namespace

@@ -3,8 +3,8 @@
 #   docker build -t trawler .
 #   docker run --rm trawler --version
 #   docker run --rm -v "$PWD/out:/data" --user "$(id -u):$(id -g)" trawler crawl https://example.com/ -o /data/example.jsonl
-#   docker run -d -p 8080:8080 -v trawler-data:/data -v "$PWD/deploy:/config:ro" trawler
-#     (serve: deploy/service.yaml sets api.listen 0.0.0.0:8080, api.token, api.data_dir /data)
+#   docker run -d -p 8080:8080 -v trawler-data:/data -v "$PWD/trawler-config:/config:ro" trawler
+#     (serve: trawler-config/service.yaml sets api.listen 0.0.0.0:8080, api.token, api.data_dir /data)
 # scripts/check-image.sh builds and runs this image with podman where no Docker engine runs.
 
 FROM debian:bookworm AS build

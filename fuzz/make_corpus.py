@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/.
 
-Run it again after editing: it rewrites every file it owns (names start with a digit pair)
-and leaves other files alone. Compressed bodies use zlib; brotli goes through libbrotlienc
+Run it again after editing: it rewrites every file it owns (names start with a digit pair
+and a dash) and leaves other files alone (those that `bench/fuzz --merge` adds). Compressed bodies use zlib; brotli goes through libbrotlienc
 with ctypes, as Debian has no Python brotli module.
 """
 import ctypes
@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import pathlib
+import re
 import zlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -358,6 +359,10 @@ def http_corpus():
         ("big-header", b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"),
         ("many-headers", b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: %d\r\n" % (i, i) for i in range(300))
                          + b"Content-Length: 0\r\n\r\n"),
+        # Just over the 8 KiB limit of the http target: Beast enforces it only roughly.
+        ("header-near-limit", b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: %d\r\n" % (i, i)
+                                                                 for i in range(700))
+                              + b"Content-Length: 0\r\n\r\n"),
         ("status-odd", b"HTTP/1.1 999 Whatever \xff\r\nContent-Length: 0\r\n\r\n"),
         ("bad-status", b"HTTP/1.1 20 OK\r\n\r\n"),
         ("content-types", b"HTTP/1.1 200 OK\r\nContent-Type: Text/HTML ; Charset=\"ISO-8859-1\" ; "
@@ -405,7 +410,18 @@ def record_corpus():
         write("record", f"{i:02d}-{name}", data)
 
 
+def clear_own_files():
+    """Removes the files an earlier run wrote ("NN-name"), so renumbered seeds leave no copies."""
+    if not CORPUS.exists():
+        return
+    for d in CORPUS.iterdir():
+        for f in d.iterdir():
+            if re.match(r"^[0-9][0-9]-", f.name):
+                f.unlink()
+
+
 if __name__ == "__main__":
+    clear_own_files()
     url_corpus()
     extract_corpus()
     robots_corpus()

@@ -3,8 +3,10 @@
 # it as its non-root user the way a runtime would, checking:
 #   the image's metadata (non-root numeric USER, HEALTHCHECK, volumes, port, entrypoint),
 #   `trawler --version`, a one-shot crawl of a loopback site written to /data,
-#   `trawler serve` answering GET /healthz on loopback, the image's own HEALTHCHECK command
-#   (passing while it serves, failing once stopped), and exit 0 on SIGTERM.
+#   the image's default command (serve --config /config/service.yaml, with a token and
+#   data_dir /data) on a loopback port answering GET /healthz, refusing /v1/crawls without the
+#   token, the image's own HEALTHCHECK command (passing while it serves, failing once
+#   stopped), and exit 0 on SIGTERM.
 # `podman run` does not work on these machines, so the image's filesystem is exported into a
 # folder (podman create + podman export) and its programs run with chroot --userspec.
 # The Debian 12 base image is made once with debootstrap and cached in TRAWLER_IMAGE_CACHE.
@@ -173,12 +175,14 @@ for p in problems:
     print("problem=" + shlex.quote(p))
 print("user=" + shlex.quote(user))
 print("image_workdir=" + shlex.quote(cfg.get("WorkingDir") or "/"))
+print("entrypoint=(" + " ".join(shlex.quote(a) for a in cfg.get("Entrypoint") or []) + ")")
+print("cmd=(" + " ".join(shlex.quote(a) for a in cfg.get("Cmd") or []) + ")")
 print("health=(" + " ".join(shlex.quote(a) for a in health[1:]) + ")")
 print("image_env=(" + " ".join(shlex.quote(e) for e in cfg.get("Env") or []) + ")")
 print("size_mb=%d" % round(img.get("Size", 0) / 1e6))
 EOF
 )
-problem="" user="" image_workdir="/" health=() image_env=() size_mb=0
+problem="" user="" image_workdir="/" entrypoint=() cmd=() health=() image_env=() size_mb=0
 eval "$meta"
 [ -z "$problem" ] || fail "image metadata: $problem"
 echo "   user $user, workdir $image_workdir, size ${size_mb} MB" >&2
@@ -186,19 +190,24 @@ step_done
 
 # ---- export the filesystem ------------------------------------------------------------------
 step "podman create + podman export into a folder"
-scratch=$(mktemp -d /var/tmp/trawler-image-check.XXXXXX)
+# tmpfs when it allows exec: deleting the exported tree from a disk mounted with online
+# discard took 20 s here, longer than everything the check runs in it.
+scratch_parent=/var/tmp
+if [ -w /dev/shm ] && ! findmnt -no OPTIONS --target /dev/shm 2>/dev/null | grep -qw noexec; then
+  scratch_parent=/dev/shm
+fi
+scratch=$(mktemp -d "$scratch_parent/trawler-image-check.XXXXXX")
 root=$scratch/root
 mkdir "$root"
-container=$(podman create "$image")
+container=$(podman create --no-healthcheck "$image")
 podman export "$container" | tar -x -C "$root" --numeric-owner
 podman rm "$container" >/dev/null
 container=""
 step_done
 
-# Runs a command in the image's root as its user, in its WORKDIR, with its environment.
-in_image() {
-  chroot --userspec="$user" "$root" /usr/bin/env -i -C "$image_workdir" "${image_env[@]}" "$@"
-}
+# A command prefix that runs in the image's root as its user, in its WORKDIR, with its
+# environment. chroot and env exec, so a background "${in_image[@]}" has trawler's own pid.
+in_image=(chroot --userspec="$user" "$root" /usr/bin/env -i -C "$image_workdir" "${image_env[@]}")
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -214,7 +223,7 @@ wait_for_port() { # PORT SECONDS PID: until something accepts on 127.0.0.1:PORT
 
 # ---- trawler --version ------------------------------------------------------------------------
 step "trawler --version as $user"
-version=$(in_image trawler --version) || fail "trawler --version exited $?"
+version=$("${in_image[@]}" trawler --version) || fail "trawler --version exited $?"
 [[ "$version" =~ ^trawler\ [0-9]+\.[0-9]+\.[0-9]+ ]] || fail "trawler --version printed '$version'"
 echo "   $version" >&2
 step_done
@@ -229,7 +238,7 @@ site_port=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$site" "$site_port" >/dev/null 2>&1 &
 site_pid=$!
 wait_for_port "$site_port" 10 "$site_pid" || fail "the test site did not start"
-in_image timeout 60 trawler crawl "http://127.0.0.1:$site_port/" -o check.jsonl \
+"${in_image[@]}" timeout 60 trawler crawl "http://127.0.0.1:$site_port/" -o check.jsonl \
   --allow-private --max-pages 10 -q || fail "trawler crawl exited $?"
 kill "$site_pid" 2>/dev/null || true
 wait "$site_pid" 2>/dev/null || true
@@ -248,11 +257,21 @@ EOF
 echo "   2 records, as expected" >&2
 step_done
 
-# ---- trawler serve, /healthz, HEALTHCHECK, SIGTERM ---------------------------------------------
+# ---- trawler serve, /healthz, the token, HEALTHCHECK, SIGTERM -----------------------------------
+# The image's own ENTRYPOINT and CMD (serve --config /config/service.yaml) with the README's
+# config: listen beyond loopback with a token, data in /data. --listen moves it to a free
+# loopback port for this check.
 port=$(free_port)
-step "trawler serve --listen 127.0.0.1:$port as $user"
+token=check-$RANDOM$RANDOM
+cat >"$root/config/service.yaml" <<EOF
+api:
+  listen: "0.0.0.0:8080"
+  token: "$token"
+  data_dir: /data
+EOF
+step "${entrypoint[*]} ${cmd[*]} --listen 127.0.0.1:$port as $user"
 serve_log=$scratch/serve.log
-in_image trawler serve --listen "127.0.0.1:$port" 2>"$serve_log" &
+"${in_image[@]}" "${entrypoint[@]}" "${cmd[@]}" --listen "127.0.0.1:$port" 2>"$serve_log" &
 serve_pid=$! # chroot and env exec, so this is trawler itself
 if ! wait_for_port "$port" 30 "$serve_pid"; then
   cat "$serve_log" >&2
@@ -260,19 +279,28 @@ if ! wait_for_port "$port" 30 "$serve_pid"; then
 fi
 serve_uid=$(awk '/^Uid:/ { print $2 }' "/proc/$serve_pid/status")
 [ "$serve_uid" = "${user%%:*}" ] || fail "trawler serve runs as uid $serve_uid"
-# shellcheck disable=SC2016 # $1 is expanded by the inner bash
-response=$(timeout 10 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
-  printf "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" >&3
-  cat <&3' _ "$port") || true
-python3 - "$response" <<'EOF' || fail "GET /healthz answered: $response"
+expect() { # STATUS JSON_BODY_OR_EMPTY PATH [HEADER]: GET 127.0.0.1:$port/PATH and compare
+  local response
+  # shellcheck disable=SC2016 # $1..$3 are expanded by the inner bash
+  response=$(timeout 10 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf "GET %s HTTP/1.1\r\nHost: localhost\r\n%sConnection: close\r\n\r\n" "$2" "$3" >&3
+    cat <&3' _ "$port" "$3" "${4:+$4$'\r\n'}") || true
+  python3 - "$response" "$1" "$2" <<'EOF' || fail "GET $3${4:+ with $4}: $response"
 import json, sys
-head, _, body = sys.argv[1].partition("\r\n\r\n")
-if not head.startswith("HTTP/1.1 200 ") or json.loads(body) != {"status": "ok"}:
+response, status, want = sys.argv[1:]
+head, _, body = response.partition("\r\n\r\n")
+if not head.startswith(f"HTTP/1.1 {status} "):
+    sys.exit(1)
+if want and json.loads(body) != json.loads(want):
     sys.exit(1)
 EOF
-echo "   GET /healthz: 200 ${response#*$'\r\n\r\n'}" >&2
+  echo "   GET $3${4:+ (token)}: $1 ${response#*$'\r\n\r\n'}" >&2
+}
+expect 200 '{"status":"ok"}' /healthz
+expect 401 '' /v1/crawls
+expect 200 '' /v1/crawls "Authorization: Bearer $token"
 # The HEALTHCHECK command, run in the image with the port this check serves on.
-in_image TRAWLER_HEALTH_PORT="$port" timeout 10 "${health[@]}" ||
+"${in_image[@]}" TRAWLER_HEALTH_PORT="$port" timeout 10 "${health[@]}" ||
   fail "the image's HEALTHCHECK failed while trawler serve was up"
 echo "   HEALTHCHECK passed while serving" >&2
 kill -TERM "$serve_pid"
@@ -287,10 +315,10 @@ serve_pid=""
   fail "trawler serve exited $serve_rc after SIGTERM"
 }
 echo "   exit 0 after SIGTERM" >&2
-if in_image TRAWLER_HEALTH_PORT="$port" timeout 10 "${health[@]}" 2>/dev/null; then
+if "${in_image[@]}" TRAWLER_HEALTH_PORT="$port" timeout 10 "${health[@]}" 2>/dev/null; then
   fail "the image's HEALTHCHECK passed with nothing listening"
 fi
 echo "   HEALTHCHECK fails once stopped" >&2
 step_done
 
-echo "check-image: ok: $image ($size_mb MB) built and ran as $user: --version, crawl, serve + /healthz, HEALTHCHECK, SIGTERM (total $((SECONDS - started)) s)"
+echo "check-image: ok: $image ($size_mb MB) built and ran as $user: --version, crawl, serve (/healthz, token), HEALTHCHECK, SIGTERM (total $((SECONDS - started)) s)"

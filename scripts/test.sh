@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# ccache keys on paths relative to the checkout, so fresh clones reuse earlier builds.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 presets=("$@")
 [ ${#presets[@]} -gt 0 ] || presets=(release asan)
 for preset in "${presets[@]}"; do

@@ -1,7 +1,7 @@
 #include "api/crawl_manager.hpp"
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <fstream>
@@ -37,15 +37,17 @@ struct crawl_manager::entry {
   std::optional<std::string> error;
   std::optional<sink::jsonl_sink> sink;
   std::unique_ptr<crawl::crawler> crawler;
-  bool live = false;          // run() has not returned
-  crawl::crawl_stats stats;   // the last stats taken (final once run() returned)
+  bool live = false;         // run() has not returned
+  crawl::crawl_stats stats;  // the last stats taken (final once run() returned)
   // The crawler does not feed it yet; it is exposed so /metrics has the series.
   metrics::histogram fetch_duration;
 };
 
 namespace {
 
-std::string now_rfc3339() { return record::rfc3339_utc(std::chrono::system_clock::now()); }
+std::string now_rfc3339() {
+  return record::rfc3339_utc(std::chrono::system_clock::now());
+}
 
 json config_json(const config::crawl_config& cfg) {
   json j = config::to_json(cfg);
@@ -70,7 +72,8 @@ crawl::crawl_stats stats_from_json(const json& j) {
   if (auto errs = j.find("errors"); errs != j.end() && errs->is_object()) {
     for (const auto& [k, v] : errs->items()) {
       auto kind = error_kind_from_string(k);
-      if (kind && v.is_number_unsigned()) s.errors[static_cast<std::size_t>(*kind)] = v.get<std::uint64_t>();
+      if (kind && v.is_number_unsigned())
+        s.errors[static_cast<std::size_t>(*kind)] = v.get<std::uint64_t>();
     }
   }
   s.bytes = u64(j, "bytes");
@@ -193,9 +196,8 @@ std::vector<std::string> crawl_manager::load_existing() {
   }
   if (ec) warnings.push_back("cannot list " + options_.data_dir.string() + ": " + ec.message());
   // RFC 3339 UTC strings of one format sort in time order.
-  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
-    return a->created_at < b->created_at;
-  });
+  std::stable_sort(found.begin(), found.end(),
+                   [](const auto& a, const auto& b) { return a->created_at < b->created_at; });
   for (auto& e : found) {
     by_id_[e->id] = e.get();
     entries_.push_back(std::move(e));
@@ -218,7 +220,9 @@ std::size_t crawl_manager::resume_interrupted() {
   return n;
 }
 
-void crawl_manager::start() { tick(); }
+void crawl_manager::start() {
+  tick();
+}
 
 void crawl_manager::tick() {
   ticker_->timer.expires_after(options_.flush_interval);
@@ -244,8 +248,9 @@ std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append) {
   if (!sink) return api_error{"output.path", open_error};
   e.sink = std::move(sink);
   entry* ep = &e;  // entries are never destroyed while the manager lives
-  e.crawler = std::make_unique<crawl::crawler>(
-      ex_, e.cfg, [ep](std::string&& line) { ep->sink->write_line(line); });
+  e.crawler = std::make_unique<crawl::crawler>(ex_, e.cfg, [ep](std::string&& line) {
+    if (ep->sink) ep->sink->write_line(line);  // none after a failed run closed it
+  });
 
   std::optional<api_error> refused;
   for (std::size_t i = 0; i < e.cfg.seeds.size() && !refused; ++i) {
@@ -269,8 +274,7 @@ std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append) {
 
   e.live = true;
   std::string id = e.id;
-  asio::co_spawn(ex_, e.crawler->run(),
-                 [this, id](std::exception_ptr ex) { on_run_end(id, ex); });
+  asio::co_spawn(ex_, e.crawler->run(), [this, id](std::exception_ptr ex) { on_run_end(id, ex); });
   return std::nullopt;
 }
 
@@ -293,7 +297,8 @@ create_result crawl_manager::create(config::crawl_config cfg) {
   if (!ec) fs::create_directories(fs::path(e->cfg.output.path).parent_path(), ec);
   if (ec) {
     result.status = 500;
-    result.error = api_error{"api.data_dir", "cannot create " + e->dir.string() + ": " + ec.message()};
+    result.error =
+        api_error{"api.data_dir", "cannot create " + e->dir.string() + ": " + ec.message()};
     fs::remove_all(e->dir, ec);
     return result;
   }
@@ -342,6 +347,13 @@ void crawl_manager::on_run_end(const std::string& id, std::exception_ptr ex) {
   // The crawler goes once this handler is done with it (its coroutines have all returned,
   // run() only returns when none is open); the post keeps destruction out of the
   // completion's call stack.
+  if (ex) {
+    // run() threw: its fetch coroutines may still be alive and hold the crawler, so it is
+    // stopped and kept until the manager goes, after the I/O loop has ended.
+    e->crawler->stop_now();
+    asio::post(ex_, [this] { check_idle(); });
+    return;
+  }
   asio::post(ex_, [this, id] {
     if (entry* done = find(id)) done->crawler.reset();
     check_idle();
@@ -351,7 +363,7 @@ void crawl_manager::on_run_end(const std::string& id, std::exception_ptr ex) {
 void crawl_manager::check_idle() {
   if (!shutting_down_ || !on_idle_) return;
   for (const auto& e : entries_) {
-    if (e->live || e->crawler) return;
+    if (e->live) return;
   }
   auto done = std::move(on_idle_);
   on_idle_ = nullptr;
@@ -377,13 +389,13 @@ void crawl_manager::shutdown_now() {
 }
 
 void crawl_manager::save(const entry& e) const {
-  json doc = {{"id", e.id},
-              {"state", to_string(e.state == crawl_state::interrupted ? crawl_state::running
-                                                                      : e.state)},
-              {"created_at", e.created_at},
-              {"output", e.cfg.output.path},
-              {"config", config_json(e.cfg)},
-              {"stats", (e.live ? e.crawler->stats() : e.stats).to_json()}};
+  json doc = {
+      {"id", e.id},
+      {"state", to_string(e.state == crawl_state::interrupted ? crawl_state::running : e.state)},
+      {"created_at", e.created_at},
+      {"output", e.cfg.output.path},
+      {"config", config_json(e.cfg)},
+      {"stats", (e.live ? e.crawler->stats() : e.stats).to_json()}};
   if (e.finished_at) doc["finished_at"] = *e.finished_at;
   if (e.error) doc["error"] = *e.error;
   // Write then rename, so a crash leaves the old file or the new one, never half of one.
@@ -432,7 +444,8 @@ change_result crawl_manager::pause(std::string_view id) {
   entry* e = find(id);
   if (!e) return {change_outcome::not_found, crawl_state::failed, ""};
   auto next = e->live ? next_state(e->state, crawl_action::pause) : std::nullopt;
-  if (!next) return {change_outcome::conflict, e->state, conflict_message(e->id, e->state, "paused")};
+  if (!next)
+    return {change_outcome::conflict, e->state, conflict_message(e->id, e->state, "paused")};
   if (e->state != *next) {
     e->crawler->pause();
     e->state = *next;
@@ -460,8 +473,8 @@ change_result crawl_manager::cancel(std::string_view id) {
   entry* e = find(id);
   if (!e) return {change_outcome::not_found, crawl_state::failed, ""};
   auto next = next_state(e->state, crawl_action::cancel);
-  if (!next || (!e->live && e->state != crawl_state::interrupted &&
-                e->state != crawl_state::cancelled)) {
+  if (!next ||
+      (!e->live && e->state != crawl_state::interrupted && e->state != crawl_state::cancelled)) {
     return {change_outcome::conflict, e->state, conflict_message(e->id, e->state, "cancelled")};
   }
   if (e->state != *next) {

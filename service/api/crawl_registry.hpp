@@ -24,7 +24,7 @@ struct api_error {
 struct crawl_view {
   std::string id;
   crawl_state state = crawl_state::running;
-  nlohmann::json stats = nlohmann::json::object();  // SPEC stats object
+  nlohmann::json stats = nlohmann::json::object();   // SPEC stats object
   nlohmann::json config = nlohmann::json::object();  // the effective config, paths resolved
   std::string output;                                // absolute path of the records file
   std::string created_at;                            // RFC 3339 UTC
@@ -33,9 +33,9 @@ struct crawl_view {
 };
 
 struct create_result {
-  std::string id;                   // set on success
-  std::optional<api_error> error;   // set on failure
-  int status = 400;                 // HTTP status for the failure (500: the service's fault)
+  std::string id;                  // set on success
+  std::optional<api_error> error;  // set on failure
+  int status = 400;                // HTTP status for the failure (500: the service's fault)
 };
 
 enum class change_outcome { ok, not_found, conflict };
@@ -49,9 +49,9 @@ struct change_result {
 struct seeds_result {
   change_outcome outcome = change_outcome::ok;
   crawl_state state = crawl_state::running;
-  std::size_t accepted = 0;           // seeds admitted (a URL already seen counts, changes nothing)
-  std::vector<api_error> rejected;    // unusable URLs: key "urls[i]"
-  std::string message;                // why, for conflict
+  std::size_t accepted = 0;         // seeds admitted (a URL already seen counts, changes nothing)
+  std::vector<api_error> rejected;  // unusable URLs: key "urls[i]"
+  std::string message;              // why, for conflict
 };
 
 class crawl_registry {

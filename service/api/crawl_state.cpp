@@ -12,12 +12,18 @@ constexpr crawl_state all_states[] = {crawl_state::running,   crawl_state::pause
 
 std::string_view to_string(crawl_state s) noexcept {
   switch (s) {
-    case crawl_state::running: return "running";
-    case crawl_state::paused: return "paused";
-    case crawl_state::completed: return "completed";
-    case crawl_state::cancelled: return "cancelled";
-    case crawl_state::failed: return "failed";
-    case crawl_state::interrupted: return "interrupted";
+    case crawl_state::running:
+      return "running";
+    case crawl_state::paused:
+      return "paused";
+    case crawl_state::completed:
+      return "completed";
+    case crawl_state::cancelled:
+      return "cancelled";
+    case crawl_state::failed:
+      return "failed";
+    case crawl_state::interrupted:
+      return "interrupted";
   }
   return "failed";
 }

@@ -12,8 +12,8 @@ namespace trawler::api {
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
 struct request {
-  std::string method;  // "GET", "POST", ... as sent (methods are case-sensitive)
-  std::string target;  // origin-form: path and optional "?query"
+  std::string method;   // "GET", "POST", ... as sent (methods are case-sensitive)
+  std::string target;   // origin-form: path and optional "?query"
   header_list headers;  // names as sent; look them up with header()
   std::string body;
 

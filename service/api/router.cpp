@@ -103,8 +103,8 @@ bool is_json_media_type(std::string_view content_type) {
 // accepted as JSON (a bare `curl --data-binary` client); a different one is 415.
 std::variant<json, response> json_body(const request& req, std::string_view key) {
   if (auto ct = req.header("content-type"); ct && !is_json_media_type(*ct)) {
-    return error_response(415, "Content-Type must be application/json, got \"" +
-                                   std::string(*ct) + "\"");
+    return error_response(
+        415, "Content-Type must be application/json, got \"" + std::string(*ct) + "\"");
   }
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
     return error_response(400, "the body is empty: send a JSON object", key);
@@ -120,8 +120,8 @@ std::variant<json, response> json_body(const request& req, std::string_view key)
     return error_response(400, "the body is not valid JSON: " + what, key);
   }
   if (!doc.is_object()) {
-    return error_response(400, std::string("the body must be a JSON object, got ") +
-                                   doc.type_name(), key);
+    return error_response(
+        400, std::string("the body must be a JSON object, got ") + doc.type_name(), key);
   }
   return doc;
 }
@@ -146,9 +146,10 @@ response unauthorized(auth_verdict verdict) {
                                        ? "this call needs an Authorization: Bearer token"
                                        : "the bearer token is not valid");
   // RFC 6750 3.1: say why when credentials were sent.
-  r.headers.emplace_back("WWW-Authenticate", verdict == auth_verdict::missing
-                                                 ? "Bearer realm=\"trawler\""
-                                                 : "Bearer realm=\"trawler\", error=\"invalid_token\"");
+  r.headers.emplace_back("WWW-Authenticate",
+                         verdict == auth_verdict::missing
+                             ? "Bearer realm=\"trawler\""
+                             : "Bearer realm=\"trawler\", error=\"invalid_token\"");
   return r;
 }
 
@@ -163,7 +164,9 @@ router::router(crawl_registry& registry, router_options options)
   if (!options_.defaults.is_object()) options_.defaults = json::object();
 }
 
-std::span<const route> router::routes() noexcept { return route_table; }
+std::span<const route> router::routes() noexcept {
+  return route_table;
+}
 
 response router::handle(const request& req) {
   std::string_view path = req.target;
@@ -294,7 +297,8 @@ response router::seeds(const request& req, std::string_view id) {
     if (!u.is_string()) {
       return error_response(400, std::string("must be a string, got ") + u.type_name(), key);
     }
-    if (u.get_ref<const std::string&>().empty()) return error_response(400, "must not be empty", key);
+    if (u.get_ref<const std::string&>().empty())
+      return error_response(400, "must not be empty", key);
     urls.push_back(u.get<std::string>());
   }
 

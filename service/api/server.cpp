@@ -109,7 +109,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
     r.method = std::string(m.method_string());
     r.target = std::string(m.target());
     r.headers.reserve(8);
-    for (const auto& f : m) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    for (const auto& f : m)
+      r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     r.body = m.body();
     return r;
   }

@@ -6,7 +6,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_default_output(const std::string& p) { return p.empty() || p == "-"; }
+bool is_default_output(const std::string& p) {
+  return p.empty() || p == "-";
+}
 
 // The lexically normal relative path a checked value stands for.
 fs::path normal_output(const config::crawl_config& cfg) {
@@ -67,8 +69,9 @@ std::optional<api_error> check_service_paths(const config::crawl_config& cfg) {
     }
     fs::path n = normal_state(cfg);
     if (n == "." || n == "./") {
-      return api_error{"state.dir", "must be a folder inside the crawl's folder, not the folder "
-                                    "itself"};
+      return api_error{"state.dir",
+                       "must be a folder inside the crawl's folder, not the folder "
+                       "itself"};
     }
     if (n == fs::path(crawl_file_name)) {
       return api_error{"state.dir", "\"" + std::string(crawl_file_name) +
@@ -76,8 +79,8 @@ std::optional<api_error> check_service_paths(const config::crawl_config& cfg) {
     }
   }
   if (within(normal_output(cfg), normal_state(cfg))) {
-    return api_error{"output.path", "must not be inside state.dir (\"" +
-                                        normal_state(cfg).string() + "\")"};
+    return api_error{"output.path",
+                     "must not be inside state.dir (\"" + normal_state(cfg).string() + "\")"};
   }
   return std::nullopt;
 }

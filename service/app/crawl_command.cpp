@@ -123,11 +123,13 @@ int run_crawl(const config::cli_options& opts) {
   bool progress = opts.progress.value_or(isatty(STDERR_FILENO) == 1) && opts.verbosity >= 0;
   int exit_status = 0;
   int signals_seen = 0;
+  // Set when the crawl ends: a timer or signal handler already queued then must not re-arm.
+  bool finished = false;
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void()> arm_signals = [&] {
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-      if (ec) return;
+      if (ec || finished) return;
       ++signals_seen;
       if (signals_seen == 1) {
         log::warn(std::string("caught ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
@@ -148,7 +150,7 @@ int run_crawl(const config::cli_options& opts) {
   std::function<void()> tick = [&] {
     ticker.expires_after(std::chrono::milliseconds(250));
     ticker.async_wait([&](const boost::system::error_code& ec) {
-      if (ec) return;
+      if (ec || finished) return;
       checkpoint();
       if (progress) {
         std::cerr << "\r\033[K" << crawler.stats().progress_line() << std::flush;
@@ -171,6 +173,7 @@ int run_crawl(const config::cli_options& opts) {
         log::error("crawl failed");
       }
     }
+    finished = true;
     signals.cancel();
     ticker.cancel();
   });

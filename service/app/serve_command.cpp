@@ -15,6 +15,7 @@
 #include "api/crawl_manager.hpp"
 #include "api/router.hpp"
 #include "api/server.hpp"
+#include "api/service_paths.hpp"
 #include "common/log.hpp"
 
 namespace trawler::app {
@@ -106,6 +107,13 @@ int run_serve(const config::cli_options& opts) {
   }
   if (::access(data_dir.c_str(), W_OK | X_OK) != 0) {
     return config_error("api.data_dir", "\"" + data_dir.string() + "\" is not writable");
+  }
+
+  // Checked now rather than refusing every crawl later.
+  if (auto e = api::check_service_paths(cfg)) {
+    return config_error(e->key, e->message +
+                                    " (crawls created by the service write inside "
+                                    "their folder under api.data_dir)");
   }
 
   // The file's crawl keys are every posted crawl's defaults; its seeds are not (a posted

@@ -13,11 +13,11 @@ namespace trawler::metrics {
 // The counters of one crawl that /metrics exposes. They mirror crawl::crawl_stats, which
 // metrics cannot name: it sits below crawl in the target graph.
 struct crawl_counters {
-  std::uint64_t pages = 0;                        // records with a response
-  std::array<std::uint64_t, 4> status_classes{};  // 2xx, 3xx, 4xx, 5xx
-  std::uint64_t other_status = 0;                 // 1xx and nonsense codes
+  std::uint64_t pages = 0;                                         // records with a response
+  std::array<std::uint64_t, 4> status_classes{};                   // 2xx, 3xx, 4xx, 5xx
+  std::uint64_t other_status = 0;                                  // 1xx and nonsense codes
   std::array<std::uint64_t, std::size(all_error_kinds)> errors{};  // by error_kind
-  std::uint64_t bytes = 0;  // decoded body bytes
+  std::uint64_t bytes = 0;                                         // decoded body bytes
   std::uint64_t seen = 0;
   std::uint64_t queued = 0;
   std::uint64_t in_flight = 0;

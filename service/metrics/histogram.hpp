@@ -14,7 +14,7 @@ namespace trawler::metrics {
 class histogram {
  public:
   // Upper bounds, ascending; the implicit last bucket is +Inf.
-  static constexpr std::array<double, 12> upper_bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+  static constexpr std::array<double, 12> upper_bounds{0.005, 0.01, 0.025, 0.05, 0.1,  0.25,
                                                        0.5,   1.0,  2.5,   5.0,  10.0, 30.0};
 
   // A NaN is ignored (it would poison the sum); anything else lands in the first bucket whose

@@ -52,8 +52,7 @@ void append_escaped_label(std::string& out, std::string_view v) {
   }
 }
 
-void family(std::string& out, std::string_view name, std::string_view type,
-            std::string_view help) {
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   out += "# HELP ";
   out += name;
   out += ' ';
@@ -93,8 +92,8 @@ void labelled_sample(std::string& out, std::string_view name, const crawl_snapsh
 }
 
 template <typename Get>
-void counter_family(std::string& out, std::span<const crawl_snapshot> crawls,
-                    std::string_view name, std::string_view type, std::string_view help, Get get) {
+void counter_family(std::string& out, std::span<const crawl_snapshot> crawls, std::string_view name,
+                    std::string_view type, std::string_view help, Get get) {
   family(out, name, type, help);
   for (const auto& c : crawls) sample(out, name, c, get(c.counters));
 }
@@ -151,8 +150,7 @@ std::string render_prometheus(std::span<const crawl_snapshot> crawls) {
       labelled_sample(out, "trawler_responses_total", c, "class", status_class_names[i],
                       c.counters.status_classes[i]);
     }
-    labelled_sample(out, "trawler_responses_total", c, "class", "other",
-                    c.counters.other_status);
+    labelled_sample(out, "trawler_responses_total", c, "class", "other", c.counters.other_status);
   }
 
   family(out, "trawler_errors_total", "counter", "Records with an error, by error kind.");
@@ -169,10 +167,10 @@ std::string render_prometheus(std::span<const crawl_snapshot> crawls) {
   counter_family(out, crawls, "trawler_filtered_urls_total", "counter",
                  "URLs dropped by scope or length rules.",
                  [](const crawl_counters& k) { return k.filtered; });
-  counter_family(out, crawls, "trawler_robots_fetches_total", "counter",
-                 "robots.txt requests.", [](const crawl_counters& k) { return k.robots_fetches; });
-  counter_family(out, crawls, "trawler_frontier_queued", "gauge",
-                 "URLs waiting in the frontier.", [](const crawl_counters& k) { return k.queued; });
+  counter_family(out, crawls, "trawler_robots_fetches_total", "counter", "robots.txt requests.",
+                 [](const crawl_counters& k) { return k.robots_fetches; });
+  counter_family(out, crawls, "trawler_frontier_queued", "gauge", "URLs waiting in the frontier.",
+                 [](const crawl_counters& k) { return k.queued; });
   counter_family(out, crawls, "trawler_seen_urls", "gauge",
                  "Distinct URLs admitted to the frontier.",
                  [](const crawl_counters& k) { return k.seen; });

@@ -10,7 +10,8 @@
 // Prometheus text exposition format 0.0.4 (Content-Type: text/plain; version=0.0.4).
 namespace trawler::metrics {
 
-inline constexpr std::string_view prometheus_content_type = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view prometheus_content_type =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 // Every family gets its HELP and TYPE lines even with no crawl, so dashboards and alerts see
 // the series names from the first scrape. Per-crawl series carry a `crawl` label; the crawl

@@ -9,12 +9,14 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -135,7 +137,8 @@ std::string request_text(const std::string& method, const std::string& target,
                          bool close = true) {
   std::string s = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   for (const auto& h : headers) s += h + "\r\n";
-  if (!body.empty() || method == "POST") s += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    s += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   if (close) s += "Connection: close\r\n";
   return s + "\r\n" + body;
 }
@@ -176,7 +179,8 @@ class service {
         },
         20s);
     std::string err = proc_->err_so_far();
-    if (up) port_ = static_cast<std::uint16_t>(std::stoi(err.substr(err.find(marker) + marker.size())));
+    if (up)
+      port_ = static_cast<std::uint16_t>(std::stoi(err.substr(err.find(marker) + marker.size())));
   }
 
   bool up() const { return port_ != 0; }
@@ -185,7 +189,8 @@ class service {
   const std::string& data_dir() const { return data_dir_; }
 
   // A call with the configured token (if any).
-  http_reply call(const std::string& method, const std::string& target, const std::string& body = "") {
+  http_reply call(const std::string& method, const std::string& target,
+                  const std::string& body = "") {
     std::vector<std::string> headers;
     if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
     return http_call(port_, method, target, body, headers);
@@ -250,6 +255,13 @@ json crawl_config(const std::string& seed) {
   return {{"seeds", {seed}}, {"network", {{"allow_private", true}}}};
 }
 
+// For a slow chain: deep enough to reach its end.
+json chain_config(const std::string& seed) {
+  json c = crawl_config(seed);
+  c["scope"] = {{"max_depth", 1000}};
+  return c;
+}
+
 std::vector<json> read_records(const std::string& path) {
   std::vector<json> out;
   std::ifstream in(path);
@@ -262,7 +274,9 @@ std::vector<json> read_records(const std::string& path) {
   return out;
 }
 
-std::uint64_t stat_pages(const json& view) { return view.at("stats").at("pages").get<std::uint64_t>(); }
+std::uint64_t stat_pages(const json& view) {
+  return view.at("stats").at("pages").get<std::uint64_t>();
+}
 
 // The value of the sample `name{labels}` in Prometheus text, or nullopt.
 std::optional<double> metric(const std::string& text, const std::string& series) {
@@ -275,7 +289,8 @@ std::optional<double> metric(const std::string& text, const std::string& series)
 }
 
 // Validates a JSON document against a schema in proto-free-api/ with python3-jsonschema.
-std::string validate_against(const json& doc, const std::string& schema_name, const std::string& dir) {
+std::string validate_against(const json& doc, const std::string& schema_name,
+                             const std::string& dir) {
   std::string file = dir + "/instance-" + schema_name;
   std::ofstream(file) << doc.dump();
   std::string schema = std::string(TRAWLER_SOURCE_DIR) + "/proto-free-api/" + schema_name;
@@ -289,7 +304,8 @@ std::string validate_against(const json& doc, const std::string& schema_name, co
   return r.exit_code == 0 ? "" : r.out + r.err;
 }
 
-// ---- tests ---------------------------------------------------------------------------------------
+// ---- tests
+// ---------------------------------------------------------------------------------------
 
 TEST(Api, CrawlRunsToCompletionAndRecordsEveryPage) {
   test_server s;
@@ -422,7 +438,7 @@ TEST(Api, PauseResumeCancelASlowCrawl) {
   temp_dir dir;
   service svc(dir.path() + "/data");
   ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
-  std::string id = svc.create(crawl_config(s.base_url() + "/p0"));
+  std::string id = svc.create(chain_config(s.base_url() + "/p0"));
   ASSERT_FALSE(id.empty());
   std::string base = "/v1/crawls/" + id;
 
@@ -446,13 +462,15 @@ TEST(Api, PauseResumeCancelASlowCrawl) {
   r = svc.call("POST", base + "/resume");
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body_json().at("state"), "running");
-  json moved = svc.wait_for(id, [&](const json& v) { return stat_pages(v) >= paused_at + 2; }, 20s);
+  json moved = svc.wait_for(
+      id, [&](const json& v) { return stat_pages(v) >= paused_at + 2; }, 20s);
   EXPECT_GE(stat_pages(moved), paused_at + 2);
 
   r = svc.call("POST", base + "/cancel");
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body_json().at("state"), "cancelled");
-  json done = svc.wait_for(id, [](const json& v) { return v.contains("finished_at"); }, 20s);
+  json done = svc.wait_for(
+      id, [](const json& v) { return v.contains("finished_at"); }, 20s);
   EXPECT_EQ(done.at("state"), "cancelled");
   EXPECT_LT(stat_pages(done), 60u);
   EXPECT_EQ(done.at("stats").at("in_flight"), 0);
@@ -468,8 +486,9 @@ TEST(Api, PauseResumeCancelASlowCrawl) {
   EXPECT_EQ(r.status, 409) << r.raw;
   EXPECT_FALSE(r.body_json().at("error").value("message", "").empty());
   EXPECT_EQ(svc.call("POST", base + "/pause").status, 409);
-  EXPECT_EQ(svc.call("POST", base + "/seeds", json({{"urls", {s.base_url() + "/p59"}}}).dump()).status,
-            409);
+  EXPECT_EQ(
+      svc.call("POST", base + "/seeds", json({{"urls", {s.base_url() + "/p59"}}}).dump()).status,
+      409);
   EXPECT_EQ(svc.call("POST", base + "/cancel").status, 200);
   auto m = svc.call("GET", "/metrics").body;
   EXPECT_EQ(metric(m, "trawler_crawls{state=\"cancelled\"}"), 1.0);
@@ -484,7 +503,7 @@ TEST(Api, SeedsAddedToARunningCrawlAreFetched) {
   temp_dir dir;
   service svc(dir.path() + "/data");
   ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
-  std::string id = svc.create(crawl_config(s.base_url() + "/p0"));
+  std::string id = svc.create(chain_config(s.base_url() + "/p0"));
   svc.wait_for(id, [](const json& v) { return stat_pages(v) >= 1; });
 
   auto r = svc.call("POST", "/v1/crawls/" + id + "/seeds",
@@ -511,7 +530,8 @@ TEST(Api, SeedsAddedToARunningCrawlAreFetched) {
   // The added seed is part of the crawl's config now.
   EXPECT_EQ(v.at("config").at("seeds"), json({s.base_url() + "/p0", s.base_url() + "/extra"}));
   // Seeds for a finished crawl: 409.
-  r = svc.call("POST", "/v1/crawls/" + id + "/seeds", json({{"urls", {s.base_url() + "/b"}}}).dump());
+  r = svc.call("POST", "/v1/crawls/" + id + "/seeds",
+               json({{"urls", {s.base_url() + "/b"}}}).dump());
   EXPECT_EQ(r.status, 409);
   EXPECT_EQ(svc.stop().exit_code, 0);
 }
@@ -525,9 +545,13 @@ TEST(Api, TokenIsRequiredEverywhereButHealthz) {
   std::uint16_t port = svc.port();
 
   EXPECT_EQ(http_call(port, "GET", "/healthz").status, 200);
-  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/v1/crawls"}, {"GET", "/metrics"}, {"POST", "/v1/crawls"},
-           {"GET", "/v1/crawls/abc"}, {"POST", "/v1/crawls/abc/cancel"}, {"GET", "/nothing"}}) {
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/v1/crawls"},
+                                                        {"GET", "/metrics"},
+                                                        {"POST", "/v1/crawls"},
+                                                        {"GET", "/v1/crawls/abc"},
+                                                        {"POST", "/v1/crawls/abc/cancel"},
+                                                        {"GET", "/nothing"}}) {
     std::string body = method == "POST" ? crawl_config(s.base_url() + "/").dump() : "";
     auto r = http_call(port, method, target, body);
     EXPECT_EQ(r.status, 401) << method << " " << target;
@@ -536,7 +560,8 @@ TEST(Api, TokenIsRequiredEverywhereButHealthz) {
     EXPECT_EQ(r.status, 401) << method << " " << target;
     EXPECT_NE(r.header("www-authenticate").find("invalid_token"), std::string::npos);
   }
-  EXPECT_EQ(http_call(port, "GET", "/v1/crawls", "", {"Authorization: Basic czNjcmV0"}).status, 401);
+  EXPECT_EQ(http_call(port, "GET", "/v1/crawls", "", {"Authorization: Basic czNjcmV0"}).status,
+            401);
   EXPECT_EQ(svc.call("GET", "/v1/crawls").body_json().at("crawls").size(), 0u);  // nothing created
 
   auto ok = http_call(port, "GET", "/v1/crawls", "", {"Authorization: Bearer s3cret.Token-1"});
@@ -552,8 +577,8 @@ TEST(Api, NonLoopbackListenNeedsAToken) {
   temp_dir dir;
   std::string cfg = dir.path() + "/serve.json";
   std::ofstream(cfg) << json({{"api", {{"data_dir", dir.path() + "/data"}}}}).dump();
-  auto r = run_process({trawler_binary(), "serve", "--config", cfg, "--listen", "0.0.0.0:0"}, {},
-                       30s);
+  auto r =
+      run_process({trawler_binary(), "serve", "--config", cfg, "--listen", "0.0.0.0:0"}, {}, 30s);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("api.token"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("listening"), std::string::npos);
@@ -582,6 +607,13 @@ TEST(Api, NonLoopbackListenNeedsAToken) {
   r = run_process({trawler_binary(), "serve", "--config", cfg}, {}, 30s);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("api.listen"), std::string::npos) << r.err;
+  // Crawl defaults in it follow the service path rules too.
+  std::ofstream(cfg, std::ios::trunc)
+      << json({{"api", {{"data_dir", dir.path() + "/data"}}}, {"output", {{"path", "/abs.jsonl"}}}})
+             .dump();
+  r = run_process({trawler_binary(), "serve", "--config", cfg, "--listen", "127.0.0.1:0"}, {}, 30s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("output.path"), std::string::npos) << r.err;
 }
 
 TEST(Api, SigtermStopsCrawlsAndARestartListsThem) {
@@ -597,10 +629,10 @@ TEST(Api, SigtermStopsCrawlsAndARestartListsThem) {
     service svc(data);
     ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
     done_id = svc.create(crawl_config(s.base_url() + "/"));
-    ASSERT_EQ(svc.wait_for(done_id, [](const json& v) { return v.at("state") != "running"; })
-                  .at("state"),
-              "completed");
-    slow_id = svc.create(crawl_config(s.base_url() + "/p0"));
+    ASSERT_EQ(
+        svc.wait_for(done_id, [](const json& v) { return v.at("state") != "running"; }).at("state"),
+        "completed");
+    slow_id = svc.create(chain_config(s.base_url() + "/p0"));
     svc.wait_for(slow_id, [](const json& v) { return stat_pages(v) >= 2; });
     auto t0 = std::chrono::steady_clock::now();
     auto r = svc.stop(SIGTERM);
@@ -649,25 +681,23 @@ TEST(Api, HttpDetailsKeepAliveContinueAndLimits) {
     // Two requests on one kept-alive connection, answered in order.
     socket_fd c(svc.port());
     c.send_all(request_text("GET", "/healthz", "", {}, false));
-    std::string rest;
-    auto first = parse_reply(c.read_until("\n}") + "", &rest);
-    std::string raw = c.read_until("ok\"}\n");
-    auto r1 = parse_reply(raw, &rest);
+    std::string raw = c.read_until("\"ok\"}\n");
+    auto r1 = parse_reply(raw);
     EXPECT_EQ(r1.status, 200) << raw;
     EXPECT_NE(r1.header("connection"), "close");
     c.send_all(request_text("GET", "/v1/crawls", "", {}, true));
     auto r2 = parse_reply(c.read_all());
     EXPECT_EQ(r2.status, 200);
     EXPECT_EQ(r2.body_json(), json({{"crawls", json::array()}}));
-    (void)first;
   }
   {
     // Expect: 100-continue gets the go-ahead before the body is sent.
     socket_fd c(svc.port());
     std::string body = crawl_config("ftp://x/").dump();
-    c.send_all("POST /v1/crawls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-               "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
-               std::to_string(body.size()) + "\r\n\r\n");
+    c.send_all(
+        "POST /v1/crawls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n");
     std::string interim = c.read_until("\r\n\r\n");
     EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << interim;
     c.send_all(body);
@@ -678,8 +708,9 @@ TEST(Api, HttpDetailsKeepAliveContinueAndLimits) {
   {
     // A body over the limit is refused from its Content-Length alone.
     socket_fd c(svc.port());
-    c.send_all("POST /v1/crawls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-               "Content-Length: 5000000\r\n\r\n{");
+    c.send_all(
+        "POST /v1/crawls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 5000000\r\n\r\n{");
     auto r = parse_reply(c.read_all());
     EXPECT_EQ(r.status, 413) << r.raw;
   }

@@ -21,8 +21,8 @@
 namespace {
 
 using namespace trawler::api;
-using trawler::config::crawl_config;
 using nlohmann::json;
+using trawler::config::crawl_config;
 
 // ---- a registry that records calls and follows the real state table -------------------------
 
@@ -64,7 +64,9 @@ class fake_registry : public crawl_registry {
     crawl_view* c = find(id);
     if (!c) return {change_outcome::not_found, crawl_state::failed, ""};
     auto next = next_state(c->state, a);
-    if (!next) return {change_outcome::conflict, c->state, "no can do from " + std::string(to_string(c->state))};
+    if (!next)
+      return {change_outcome::conflict, c->state,
+              "no can do from " + std::string(to_string(c->state))};
     c->state = *next;
     return {change_outcome::ok, c->state, ""};
   }
@@ -235,7 +237,8 @@ TEST_F(Auth, WrongTokenIs401InvalidToken) {
                         "s3cret-token", "Bearer s3cret token", "Bearers3cret-token", ""}) {
     auto res = r.handle(req("GET", "/v1/crawls", "", {{"Authorization", h}}));
     EXPECT_EQ(res.status, 401) << h;
-    EXPECT_EQ(header_of(res, "WWW-Authenticate"), "Bearer realm=\"trawler\", error=\"invalid_token\"")
+    EXPECT_EQ(header_of(res, "WWW-Authenticate"),
+              "Bearer realm=\"trawler\", error=\"invalid_token\"")
         << h;
   }
 }
@@ -343,8 +346,8 @@ TEST_F(Routes, CreateReturns201WithIdStateAndLocation) {
 }
 
 TEST_F(Routes, CreateAcceptsJsonMediaTypesAndNoContentType) {
-  for (const char* ct : {"application/json", "application/json; charset=utf-8",
-                         "Application/JSON", "application/vnd.trawler+json", " application/json "}) {
+  for (const char* ct : {"application/json", "application/json; charset=utf-8", "Application/JSON",
+                         "application/vnd.trawler+json", " application/json "}) {
     auto res = r.handle(req("POST", "/v1/crawls", good_config.dump(), {{"Content-Type", ct}}));
     EXPECT_EQ(res.status, 201) << ct << res.body;
   }
@@ -352,8 +355,8 @@ TEST_F(Routes, CreateAcceptsJsonMediaTypesAndNoContentType) {
 }
 
 TEST_F(Routes, CreateRefusesOtherMediaTypesWith415) {
-  for (const char* ct : {"text/plain", "application/x-www-form-urlencoded", "application/yaml",
-                         "json", "+json"}) {
+  for (const char* ct :
+       {"text/plain", "application/x-www-form-urlencoded", "application/yaml", "json", "+json"}) {
     auto res = r.handle(req("POST", "/v1/crawls", good_config.dump(), {{"Content-Type", ct}}));
     EXPECT_EQ(res.status, 415) << ct;
     EXPECT_TRUE(body_of(res).at("error").contains("message"));
@@ -378,8 +381,8 @@ TEST_F(Routes, CreateNamesTheBadConfigKey) {
 
   res = r.handle(post_json("/v1/crawls", {{"seeds", {"http://example.com/"}}, {"bogus", 1}}));
   expect_bad(res, "bogus");
-  res = r.handle(post_json("/v1/crawls", {{"seeds", {"http://example.com/"}},
-                                          {"scope", {{"include", {"(unclosed"}}}}}));
+  res = r.handle(post_json(
+      "/v1/crawls", {{"seeds", {"http://example.com/"}}, {"scope", {{"include", {"(unclosed"}}}}}));
   expect_bad(res, "scope.include[0]");
 
   // Every problem is listed; "error" is the first.
@@ -399,7 +402,8 @@ TEST_F(Routes, CreateNeedsASeed) {
 }
 
 TEST_F(Routes, CreatePassesRegistryErrorsThrough) {
-  reg.create_reply = create_result{"", api_error{"seeds[1]", "seed \"x\": not an http(s) URL"}, 400};
+  reg.create_reply =
+      create_result{"", api_error{"seeds[1]", "seed \"x\": not an http(s) URL"}, 400};
   expect_bad(r.handle(post_json("/v1/crawls", good_config)), "seeds[1]");
   reg.create_reply = create_result{"", api_error{"output.path", "cannot open"}, 500};
   auto res = r.handle(post_json("/v1/crawls", good_config));
@@ -409,7 +413,8 @@ TEST_F(Routes, CreatePassesRegistryErrorsThrough) {
 
 TEST(RoutesDefaults, ServiceConfigSetsDefaultsAndPostedKeysWin) {
   fake_registry reg;
-  json defaults = {{"limits", {{"concurrency", 7}, {"per_host", 3}}}, {"robots", {{"obey", false}}}};
+  json defaults = {{"limits", {{"concurrency", 7}, {"per_host", 3}}},
+                   {"robots", {{"obey", false}}}};
   router r{reg, router_options{"", defaults}};
   json posted = {{"seeds", {"http://example.com/"}}, {"limits", {{"per_host", 1}}}};
   auto res = r.handle(post_json("/v1/crawls", posted));
@@ -419,7 +424,8 @@ TEST(RoutesDefaults, ServiceConfigSetsDefaultsAndPostedKeysWin) {
   EXPECT_EQ(reg.created[0].limits.per_host, 1);     // posted
   EXPECT_FALSE(reg.created[0].robots.obey);
   // A posted null removes the default (RFC 7386), back to the built-in value.
-  res = r.handle(post_json("/v1/crawls", {{"seeds", {"http://example.com/"}}, {"limits", nullptr}}));
+  res =
+      r.handle(post_json("/v1/crawls", {{"seeds", {"http://example.com/"}}, {"limits", nullptr}}));
   ASSERT_EQ(res.status, 201) << res.body;
   EXPECT_EQ(reg.created[1].limits.concurrency, crawl_config{}.limits.concurrency);
 }
@@ -539,7 +545,8 @@ TEST_F(Routes, ListShowsEveryCrawlInOrderWithoutConfig) {
   EXPECT_EQ(b["crawls"][1]["finished_at"], "2026-01-01T00:01:00Z");
   EXPECT_FALSE(b["crawls"][0].contains("finished_at"));
   for (const auto& c : b["crawls"]) {
-    for (const char* k : {"id", "state", "stats", "output", "created_at"}) EXPECT_TRUE(c.contains(k)) << k;
+    for (const char* k : {"id", "state", "stats", "output", "created_at"})
+      EXPECT_TRUE(c.contains(k)) << k;
     EXPECT_FALSE(c.contains("config"));
   }
 }
@@ -619,7 +626,8 @@ TEST_F(Routes, AddSeeds) {
 
   // A paused crawl takes seeds too.
   r.handle(req("POST", "/v1/crawls/" + id + "/pause"));
-  EXPECT_EQ(r.handle(post_json("/v1/crawls/" + id + "/seeds", {{"urls", {"http://x/"}}})).status, 200);
+  EXPECT_EQ(r.handle(post_json("/v1/crawls/" + id + "/seeds", {{"urls", {"http://x/"}}})).status,
+            200);
   EXPECT_EQ(r.handle(post_json("/v1/crawls/nope/seeds", {{"urls", {"http://x/"}}})).status, 404);
 }
 
@@ -632,10 +640,13 @@ TEST_F(Routes, AddSeedsChecksTheBody) {
   expect_bad(r.handle(post_json(path, {{"urls", {"http://x/", 5}}})), "urls[1]");
   expect_bad(r.handle(post_json(path, {{"urls", {""}}})), "urls[0]");
   expect_bad(r.handle(post_json(path, {{"urls", {"http://x/"}}, {"depth", 1}})), "depth");
-  expect_bad(r.handle(req("POST", path, "not json", {{"Content-Type", "application/json"}})), "urls");
+  expect_bad(r.handle(req("POST", path, "not json", {{"Content-Type", "application/json"}})),
+             "urls");
   expect_bad(r.handle(req("POST", path, "[]", {{"Content-Type", "application/json"}})), "urls");
-  EXPECT_EQ(r.handle(req("POST", path, "{\"urls\":[\"http://x/\"]}", {{"Content-Type", "text/csv"}})).status,
-            415);
+  EXPECT_EQ(
+      r.handle(req("POST", path, "{\"urls\":[\"http://x/\"]}", {{"Content-Type", "text/csv"}}))
+          .status,
+      415);
   EXPECT_TRUE(reg.seed_calls.empty());
 }
 
@@ -695,8 +706,8 @@ TEST(Contract, OpenApiPathsAndMethodsEqualTheRouteTable) {
   // 3.1: its schema dialect is JSON Schema 2020-12, that of config.schema.json.
   EXPECT_EQ(doc["openapi"].as<std::string>(), "3.1.0");
   std::set<std::pair<std::string, std::string>> documented;
-  const std::set<std::string> methods = {"get", "put", "post", "delete", "options", "head",
-                                         "patch", "trace"};
+  const std::set<std::string> methods = {"get",     "put",  "post",  "delete",
+                                         "options", "head", "patch", "trace"};
   for (const auto& p : doc["paths"]) {
     for (const auto& op : p.second) {
       std::string m = op.first.as<std::string>();
@@ -706,7 +717,8 @@ TEST(Contract, OpenApiPathsAndMethodsEqualTheRouteTable) {
     }
   }
   std::set<std::pair<std::string, std::string>> served;
-  for (const auto& rt : router::routes()) served.emplace(std::string(rt.method), std::string(rt.path));
+  for (const auto& rt : router::routes())
+    served.emplace(std::string(rt.method), std::string(rt.path));
   EXPECT_EQ(documented, served);
 }
 
@@ -716,7 +728,8 @@ TEST(Contract, OpenApiSecurityIsBearerExceptHealthz) {
   ASSERT_TRUE(schemes.IsMap());
   std::string name;
   for (const auto& s : schemes) {
-    if (s.second["type"].as<std::string>() == "http" && s.second["scheme"].as<std::string>() == "bearer") {
+    if (s.second["type"].as<std::string>() == "http" &&
+        s.second["scheme"].as<std::string>() == "bearer") {
       name = s.first.as<std::string>();
     }
   }
@@ -807,7 +820,8 @@ TEST(Contract, StatsSchemaMatchesTheStatsObject) {
   EXPECT_EQ(classes, (std::set<std::string>{"2xx", "3xx", "4xx", "5xx"}));
   std::set<std::string> kinds, schema_kinds;
   for (auto k : trawler::all_error_kinds) kinds.insert(std::string(trawler::to_string(k)));
-  for (const auto& [k, v] : schema["properties"]["errors"]["properties"].items()) schema_kinds.insert(k);
+  for (const auto& [k, v] : schema["properties"]["errors"]["properties"].items())
+    schema_kinds.insert(k);
   EXPECT_EQ(kinds, schema_kinds);
   EXPECT_EQ(schema["properties"]["errors"]["additionalProperties"], false);
 }

@@ -211,7 +211,7 @@ TEST(Histogram, CumulativeCountsSumAndInfBucket) {
   EXPECT_EQ(h.cumulative(6), 3u);
   EXPECT_EQ(h.cumulative(histogram::upper_bounds.size() - 1), 3u);  // le 30
   EXPECT_EQ(h.cumulative(histogram::upper_bounds.size()), 5u);      // +Inf
-  EXPECT_EQ(h.cumulative(1000), 5u);  // past the end clamps to +Inf
+  EXPECT_EQ(h.cumulative(1000), 5u);                                // past the end clamps to +Inf
 }
 
 TEST(Histogram, NanIsIgnoredNegativeAndInfinityAreCounted) {
@@ -255,11 +255,17 @@ TEST(PrometheusFormat, LabelEscaping) {
 
 // ---- rendering --------------------------------------------------------------------------------
 
-const std::vector<std::string> all_families = {
-    "trawler_crawls",         "trawler_pages_total",          "trawler_responses_total",
-    "trawler_errors_total",   "trawler_bytes_total",          "trawler_filtered_urls_total",
-    "trawler_robots_fetches_total", "trawler_frontier_queued", "trawler_seen_urls",
-    "trawler_open_requests",  "trawler_fetch_duration_seconds"};
+const std::vector<std::string> all_families = {"trawler_crawls",
+                                               "trawler_pages_total",
+                                               "trawler_responses_total",
+                                               "trawler_errors_total",
+                                               "trawler_bytes_total",
+                                               "trawler_filtered_urls_total",
+                                               "trawler_robots_fetches_total",
+                                               "trawler_frontier_queued",
+                                               "trawler_seen_urls",
+                                               "trawler_open_requests",
+                                               "trawler_fetch_duration_seconds"};
 
 TEST(Prometheus, NoCrawlsStillDeclaresEveryFamily) {
   auto text = render_prometheus({});
@@ -333,8 +339,8 @@ TEST(Prometheus, OneCrawlValuesRoundTrip) {
     EXPECT_GE(n, previous) << le;
     previous = n;
   }
-  EXPECT_EQ(e.value("trawler_fetch_duration_seconds_bucket", {{"crawl", "a1b2c3"}, {"le", "0.005"}}),
-            1);
+  EXPECT_EQ(
+      e.value("trawler_fetch_duration_seconds_bucket", {{"crawl", "a1b2c3"}, {"le", "0.005"}}), 1);
   EXPECT_EQ(e.value("trawler_fetch_duration_seconds_bucket", {{"crawl", "a1b2c3"}, {"le", "0.25"}}),
             2);
   EXPECT_EQ(e.value("trawler_fetch_duration_seconds_bucket", {{"crawl", "a1b2c3"}, {"le", "30"}}),

@@ -14,7 +14,7 @@
 #include "metrics/histogram.hpp"
 #include "metrics/prometheus.hpp"
 #include "record/record.hpp"
-#include "sink/jsonl_sink.hpp"
+#include "crawl/crawl_output.hpp"
 
 namespace trawler::api {
 
@@ -35,12 +35,10 @@ struct crawl_manager::entry {
   std::string created_at;
   std::optional<std::string> finished_at;
   std::optional<std::string> error;
-  std::optional<sink::jsonl_sink> sink;
+  std::unique_ptr<crawl::crawl_output> output;  // records and, with state.dir, the state
   std::unique_ptr<crawl::crawler> crawler;
   bool live = false;         // run() has not returned
   crawl::crawl_stats stats;  // the last stats taken (final once run() returned)
-  // The crawler does not feed it yet; it is exposed so /metrics has the series.
-  metrics::histogram fetch_duration;
 };
 
 namespace {
@@ -229,10 +227,10 @@ void crawl_manager::tick() {
   ticker_->timer.async_wait([this](const boost::system::error_code& ec) {
     if (ec || shutting_down_) return;
     for (auto& e : entries_) {
-      if (!e->live || !e->sink) continue;
-      if (!e->sink->flush() && !e->error) {
+      if (!e->live || !e->output) continue;
+      if (!e->output->checkpoint() && !e->error) {
         // Nothing more can be recorded: stop fetching pages whose records would be lost.
-        e->error = "cannot write records: " + e->sink->error();
+        e->error = "cannot write records: " + e->output->sink_error();
         log::error("crawl " + e->id + ": " + *e->error);
         e->crawler->stop_now();
       }
@@ -242,15 +240,13 @@ void crawl_manager::tick() {
 }
 
 std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append) {
-  std::string open_error;
-  auto sink = sink::jsonl_sink::open(
-      e.cfg.output.path, append ? sink::open_mode::append : sink::open_mode::truncate, open_error);
-  if (!sink) return api_error{"output.path", open_error};
-  e.sink = std::move(sink);
-  entry* ep = &e;  // entries are never destroyed while the manager lives
-  e.crawler = std::make_unique<crawl::crawler>(ex_, e.cfg, [ep](std::string&& line) {
-    if (ep->sink) ep->sink->write_line(line);  // none after a failed run closed it
-  });
+  crawl::crawl_output::open_error open_error;
+  auto output = crawl::crawl_output::open(e.cfg, append, open_error);
+  if (!output) return api_error{open_error.key, open_error.message};
+  e.output = std::move(output);
+  e.crawler = std::make_unique<crawl::crawler>(ex_, e.cfg, e.output->writer());
+  // A crawl resumed after a restart goes on from its state: nothing recorded is fetched again.
+  e.output->attach(*e.crawler);
 
   std::optional<api_error> refused;
   for (std::size_t i = 0; i < e.cfg.seeds.size() && !refused; ++i) {
@@ -268,7 +264,7 @@ std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append) {
   }
   if (refused) {
     e.crawler.reset();
-    e.sink.reset();
+    e.output.reset();
     return refused;
   }
 
@@ -322,10 +318,10 @@ void crawl_manager::on_run_end(const std::string& id, std::exception_ptr ex) {
   if (!e) return;
   e->live = false;
   e->stats = e->crawler->stats();
-  if (e->sink && !e->sink->flush() && !e->error) {
-    e->error = "cannot write records: " + e->sink->error();
+  if (e->output && !e->output->finish(e->crawler->completed()) && !e->error) {
+    e->error = "cannot write records: " + e->output->sink_error();
   }
-  e->sink.reset();  // closes the file: every record is in it
+  e->output.reset();  // closes the file and the state: every record is in it
   if (ex && !e->error) e->error = describe(ex);
   bool interrupted_by_shutdown =
       shutting_down_ && !e->error &&
@@ -525,8 +521,9 @@ std::string crawl_manager::metrics_text() const {
     metrics::crawl_snapshot s;
     s.id = e->id;
     s.state = std::string(to_string(e->state));
-    s.counters = counters_of(e->live ? e->crawler->stats() : e->stats);
-    s.fetch_duration = e->fetch_duration;
+    crawl::crawl_stats stats = e->live ? e->crawler->stats() : e->stats;
+    s.counters = counters_of(stats);
+    s.fetch_duration = stats.fetch_duration;
     snaps.push_back(std::move(s));
   }
   return metrics::render_prometheus(snaps);

@@ -15,9 +15,7 @@
 
 #include "common/log.hpp"
 #include "crawl/crawler.hpp"
-#include "sink/jsonl_sink.hpp"
-#include "state/crawl_state.hpp"
-#include "state/output_scan.hpp"
+#include "crawl/crawl_output.hpp"
 
 namespace trawler::app {
 
@@ -54,60 +52,16 @@ int run_crawl(const config::cli_options& opts) {
                  "the config)\n";
     return 2;
   }
-  // With a state dir, records reach the output only after the state that produced them is
-  // committed: a kill between the two then loses nothing (the output is the truth on resume).
-  std::unique_ptr<state::crawl_state> store;
-  bool resuming = false;
-  if (!cfg.state.dir.empty()) {
-    std::string error;
-    store = state::crawl_state::open(cfg.state.dir, error);
-    if (!store) {
-      std::cerr << "trawler: state.dir: " << error << "\n";
-      return 2;
-    }
-    resuming = store->resumed();
-    if (resuming && cfg.output.path != "-") {
-      auto scan = state::scan_output(cfg.output.path, error);
-      if (!error.empty()) {
-        std::cerr << "trawler: output.path: " << error << "\n";
-        return 2;
-      }
-      store->reconcile(scan.recorded);
-      if (scan.truncated_bytes > 0) {
-        log::warn("output ended in a torn line; cut " + std::to_string(scan.truncated_bytes) +
-                  " bytes before appending");
-      }
-    }
-  }
-
-  std::string open_error;
-  auto sink = sink::jsonl_sink::open(
-      cfg.output.path, resuming ? sink::open_mode::append : sink::open_mode::truncate, open_error);
-  if (!sink) {
-    std::cerr << "trawler: output.path: " << open_error << "\n";
+  crawl::crawl_output::open_error open_error;
+  auto output = crawl::crawl_output::open(cfg, /*append=*/false, open_error);
+  if (!output) {
+    std::cerr << "trawler: " << open_error.key << ": " << open_error.message << "\n";
     return 2;
   }
 
   asio::io_context io(1);
-  std::vector<std::string> held_lines;
-  crawl::crawler crawler(io.get_executor(), cfg, [&](std::string&& line) {
-    if (store) {
-      held_lines.push_back(std::move(line));
-    } else {
-      sink->write_line(line);
-    }
-  });
-  // Commits the state, then writes the records it covers.
-  auto checkpoint = [&] {
-    if (store) {
-      std::string error;
-      if (!store->checkpoint(error)) log::error("state checkpoint failed: " + error);
-      for (const auto& l : held_lines) sink->write_line(l);
-      held_lines.clear();
-    }
-    sink->flush();
-  };
-  if (store) crawler.attach_state(*store);
+  crawl::crawler crawler(io.get_executor(), cfg, output->writer());
+  output->attach(crawler);
   auto problems = crawler.admit_seeds(cfg.seeds);
   for (const auto& p : problems) std::cerr << "trawler: " << p << "\n";
   if (crawler.admitted_seeds() == 0) {
@@ -125,6 +79,7 @@ int run_crawl(const config::cli_options& opts) {
   int signals_seen = 0;
   // Set when the crawl ends: a timer or signal handler already queued then must not re-arm.
   bool finished = false;
+  bool output_failed = false;
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void()> arm_signals = [&] {
@@ -151,7 +106,11 @@ int run_crawl(const config::cli_options& opts) {
     ticker.expires_after(std::chrono::milliseconds(250));
     ticker.async_wait([&](const boost::system::error_code& ec) {
       if (ec || finished) return;
-      checkpoint();
+      if (!output->checkpoint() && !crawler.stopping()) {
+        log::error("cannot write records: " + output->sink_error());
+        output_failed = true;
+        crawler.stop_now();
+      }
       if (progress) {
         std::cerr << "\r\033[K" << crawler.stats().progress_line() << std::flush;
         progress_drawn = true;
@@ -179,8 +138,10 @@ int run_crawl(const config::cli_options& opts) {
   });
   io.run();
 
-  if (store && crawler.completed()) store->set_finished(true);
-  checkpoint();
+  if (!output->finish(crawler.completed())) {
+    log::error("cannot write records: " + output->sink_error());
+    output_failed = true;
+  }
   if (progress_drawn) std::cerr << "\r\033[K";
   auto stats = crawler.stats();
   if (opts.stats_path) {
@@ -192,7 +153,7 @@ int run_crawl(const config::cli_options& opts) {
     }
   }
   if (opts.verbosity >= 0) std::cerr << stats.report();
-  if (failed) return 1;
+  if (failed || output_failed) return 1;
   return exit_status;
 }
 

@@ -134,16 +134,20 @@ int run_serve(const config::cli_options& opts) {
 
   int exit_status = 0;
   int signals_seen = 0;
+  bool stopped = false;  // a signal handler already queued then must not re-arm
   asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void()> arm_signals = [&] {
     signals.async_wait([&](const boost::system::error_code& sec, int signo) {
-      if (sec) return;
+      if (sec || stopped) return;
       ++signals_seen;
       if (signals_seen == 1) {
         log::warn(std::string("caught ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
                   ": stopping the crawls (send it again to stop at once)");
         http.stop();
-        manager.shutdown([&] { signals.cancel(); });
+        manager.shutdown([&] {
+          stopped = true;
+          signals.cancel();
+        });
       } else {
         manager.shutdown_now();
         exit_status = 1;
@@ -155,6 +159,10 @@ int run_serve(const config::cli_options& opts) {
 
   http.start();
   manager.start();
+  // Crawls that were running when the service last stopped go on from their state.
+  if (auto resumed = manager.resume_interrupted(); resumed > 0) {
+    log::warn("resumed " + std::to_string(resumed) + " unfinished crawl(s)");
+  }
   std::string shown = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
   std::cerr << "trawler: listening on http://" << shown << ":" << http.port() << std::endl;
   io.run();

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error_kind.hpp"
+#include "metrics/histogram.hpp"
 
 namespace trawler::crawl {
 
@@ -23,6 +24,7 @@ struct crawl_stats {
   std::uint64_t robots_fetches = 0;
   std::uint64_t records = 0;
   double elapsed_s = 0;
+  metrics::histogram fetch_duration;  // page fetches, seconds (for /metrics)
 
   double pages_per_s() const { return elapsed_s > 0 ? static_cast<double>(pages) / elapsed_s : 0; }
   std::uint64_t error_total() const;

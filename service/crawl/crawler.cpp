@@ -479,7 +479,8 @@ struct crawler::impl {
   // The delay before another try, or nullopt when no more tries are allowed.
   std::optional<milliseconds> retry_delay(const fetch::fetch_result& res, int attempts,
                                           frontier::host_id host) {
-    if (stopping || attempts >= cfg.limits.max_tries) return std::nullopt;
+    // While stopping, a retry is still queued (not recorded): it stays for a resume.
+    if (attempts >= cfg.limits.max_tries) return std::nullopt;
     bool retry = false;
     if (res.error) {
       retry = is_retryable(*res.error);
@@ -592,6 +593,7 @@ struct crawler::impl {
     --open_pages;
     front.finish(e.host);
     note_host_outcome(e.host, res);
+    if (parts) counters.fetch_duration.observe(std::chrono::duration<double>(res.elapsed).count());
 
     if (res.error != error_kind::cancelled) {
       if (auto delay = retry_delay(res, e.attempts, e.host)) {
@@ -650,7 +652,7 @@ struct crawler::impl {
       bool index = parsed.facts.page_nofollow;
       r.links.reserve(parsed.facts.links.size());
       for (auto& l : parsed.facts.links) {
-        if (!stopping) {
+        {
           if (index) {
             std::int64_t before = sitemap_files;
             admit_sitemap(l.url, e.depth, e.url);
@@ -680,7 +682,8 @@ struct crawler::impl {
         for (const auto& token : f.meta_robots) robots::apply_meta_token(token, directives);
         r.links.reserve(f.links.size());
         for (auto& l : f.links) {
-          if (l.follow && !header_nofollow && !stopping &&
+          // Links are admitted even while stopping: they are saved for a resume, not fetched.
+          if (l.follow && !header_nofollow &&
               admit(l.url, e.depth + 1, cfg.limits.max_redirects, e.url)) {
             ++r.new_links;
           }

@@ -49,8 +49,8 @@ bool is_normal_url_text(std::string_view s);
 // match the whole target, otherwise a prefix of it.
 bool reference_robots_match(std::string_view pattern, bool anchored, std::string_view target);
 
-// s with bytes outside printable ASCII (and '\\') written as \xNN, cut to a readable length:
-// for findings.
+// s quoted, with bytes outside printable ASCII (and '"', '\\') written as \xNN, cut to a readable
+// length: for findings.
 std::string printable(std::string_view s);
 
 // For the libFuzzer entry points: a finding aborts, so that libFuzzer saves the input.

@@ -135,7 +135,9 @@ nlohmann::json stop_site(child_site& child) {
 // long a ready handler would have waited behind the loop's other work.
 class lag_probe {
  public:
-  explicit lag_probe(asio::io_context& io) : timer_(io) {}
+  // on_tick runs at each expiry (for sampling the crawl's state at the same pace).
+  lag_probe(asio::io_context& io, std::function<void()> on_tick)
+      : timer_(io), on_tick_(std::move(on_tick)) {}
   void start() { arm(steady::now() + period); }
   void stop() {
     stopped_ = true;
@@ -151,10 +153,12 @@ class lag_probe {
       if (ec || stopped_) return;
       const auto now = steady::now();
       samples_ms_.push_back(std::chrono::duration<double, std::milli>(now - at).count());
+      on_tick_();
       arm(now + period);
     });
   }
   asio::steady_timer timer_;
+  std::function<void()> on_tick_;
   std::vector<double> samples_ms_;
   bool stopped_ = false;
 };
@@ -245,7 +249,13 @@ int run_bench(const config::cli_options& opts) {
   };
   arm_signals();
 
-  lag_probe lag(io);
+  // Open requests, sampled: how much of the concurrency the crawl actually uses.
+  std::uint64_t in_flight_sum = 0;
+  std::uint64_t in_flight_samples = 0;
+  lag_probe lag(io, [&] {
+    in_flight_sum += crawler.stats().in_flight;
+    ++in_flight_samples;
+  });
   lag.start();
   bool failed = false;
   rusage before{};
@@ -286,6 +296,11 @@ int run_bench(const config::cli_options& opts) {
   std::printf("loop lag   p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu samples of a 10 ms timer)\n",
               percentile(lags, 0.50), percentile(lags, 0.99), lags.empty() ? 0.0 : lags.back(),
               lags.size());
+  std::printf("in flight  %.1f open requests on average (concurrency %d)\n",
+              in_flight_samples ? static_cast<double>(in_flight_sum) /
+                                      static_cast<double>(in_flight_samples)
+                                : 0.0,
+              b.concurrency);
   if (served.is_object()) {
     const auto distinct = served.value("distinct_pages", 0ull);
     std::printf(

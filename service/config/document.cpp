@@ -9,9 +9,11 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <system_error>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/key_path.hpp"
@@ -255,10 +257,40 @@ class yaml_converter {
   bool too_big_ = false;
 };
 
+// Counts documents without building them. yaml-cpp 0.7's LoadAll never returns on a stream
+// whose first token is a bare ',' (it reports a new document forever without consuming it), so
+// the count stops at two: more than one is an error anyway.
+class document_counter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 void parse_yaml(std::string_view text, std::string_view origin, document_result& out) {
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    std::string owned(text);
+    std::istringstream stream(owned);
+    YAML::Parser parser(stream);
+    document_counter counter;
+    int count = 0;
+    while (count < 2 && parser.HandleNextDocument(counter)) ++count;
+    if (count > 1) {
+      out.errors.push_back(
+          {"config", std::string(origin) + ": holds more than one YAML document, expected one"});
+      return;
+    }
+    if (count == 1) docs.push_back(YAML::Load(owned));
   } catch (const YAML::Exception& e) {
     std::string message = std::string(origin) + ": invalid YAML";
     if (!e.mark.is_null()) {
@@ -357,12 +389,26 @@ bool parse_json(std::string_view text, std::string_view origin, document_result&
     out.doc = std::move(doc);
     out.errors.insert(out.errors.end(), errors.begin(), errors.end());
     return true;
-  } catch (const json::parse_error& e) {
-    // what() is "[json.exception.parse_error.101] parse error at line 2, column 3: ...".
+  } catch (const json::exception& e) {
+    // what() is "[json.exception.parse_error.101] parse error at line 2, column 3: ...", and
+    // may quote raw input bytes (not UTF-8): those are written as \xNN so the message stays
+    // valid UTF-8 wherever it goes (an API error body, a terminal). out_of_range (a number
+    // too large) lands here too.
     std::string_view what = e.what();
     if (const auto pos = what.find("] "); pos != std::string_view::npos)
       what.remove_prefix(pos + 2);
-    out.errors.push_back({"config", std::string(origin) + ": invalid JSON: " + std::string(what)});
+    std::string safe;
+    for (unsigned char c : what) {
+      if (c < 0x80 && c >= 0x20) {
+        safe += static_cast<char>(c);
+      } else {
+        static constexpr char hex[] = "0123456789ABCDEF";
+        safe += "\\x";
+        safe += hex[c >> 4];
+        safe += hex[c & 15];
+      }
+    }
+    out.errors.push_back({"config", std::string(origin) + ": invalid JSON: " + safe});
     return false;
   }
 }

@@ -181,5 +181,11 @@ TEST(Soak, MisbehavingSiteWithFlatMemory) {
                                 samples.end());
   std::cerr << "soak: " << samples.size() << " RSS samples, after warm-up " << warm
             << " KiB, peak " << peak << " KiB, records " << counts.size() << "\n";
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's quarantine holds freed memory back on purpose: RSS says nothing about leaks here
+  // (LeakSanitizer checks those at exit). The release run holds the crawler to the bound.
+  (void)peak;
+#else
   EXPECT_LE(peak, warm + warm / 4 + 8192);
+#endif
 }

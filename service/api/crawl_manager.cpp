@@ -10,11 +10,11 @@
 
 #include "api/service_paths.hpp"
 #include "common/log.hpp"
+#include "crawl/crawl_output.hpp"
 #include "crawl/crawler.hpp"
 #include "metrics/histogram.hpp"
 #include "metrics/prometheus.hpp"
 #include "record/record.hpp"
-#include "crawl/crawl_output.hpp"
 
 namespace trawler::api {
 

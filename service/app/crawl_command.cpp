@@ -14,8 +14,8 @@
 #include <iostream>
 
 #include "common/log.hpp"
-#include "crawl/crawler.hpp"
 #include "crawl/crawl_output.hpp"
+#include "crawl/crawler.hpp"
 
 namespace trawler::app {
 

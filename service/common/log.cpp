@@ -12,17 +12,25 @@ std::mutex g_mutex;
 
 const char* prefix(level lvl) {
   switch (lvl) {
-    case level::error: return "error";
-    case level::warn: return "warn";
-    case level::info: return "info";
-    case level::debug: return "debug";
+    case level::error:
+      return "error";
+    case level::warn:
+      return "warn";
+    case level::info:
+      return "info";
+    case level::debug:
+      return "debug";
   }
   return "log";
 }
 }  // namespace
 
-void set_level(level lvl) { g_level = lvl; }
-level current_level() { return g_level; }
+void set_level(level lvl) {
+  g_level = lvl;
+}
+level current_level() {
+  return g_level;
+}
 
 void write(level lvl, std::string_view message) {
   if (static_cast<int>(lvl) > static_cast<int>(g_level.load())) return;

@@ -11,9 +11,17 @@ void set_level(level lvl);
 level current_level();
 void write(level lvl, std::string_view message);
 
-inline void error(std::string_view m) { write(level::error, m); }
-inline void warn(std::string_view m) { write(level::warn, m); }
-inline void info(std::string_view m) { write(level::info, m); }
-inline void debug(std::string_view m) { write(level::debug, m); }
+inline void error(std::string_view m) {
+  write(level::error, m);
+}
+inline void warn(std::string_view m) {
+  write(level::warn, m);
+}
+inline void info(std::string_view m) {
+  write(level::info, m);
+}
+inline void debug(std::string_view m) {
+  write(level::debug, m);
+}
 
 }  // namespace trawler::log

@@ -239,20 +239,20 @@ class validator {
   }
 
   void document(const json& doc, crawl_config& c) {
-    section(doc, "",
-            {
-                {"seeds", [&](const json& v, const std::string& k) { seeds(v, k, c.seeds); }},
-                {"scope", [&](const json& v, const std::string& k) { scope(v, k, c.scope); }},
-                {"limits", [&](const json& v, const std::string& k) { limits(v, k, c.limits); }},
-                {"robots", [&](const json& v, const std::string& k) { robots(v, k, c.robots); }},
-                {"fetch", [&](const json& v, const std::string& k) { fetch(v, k, c.fetch); }},
-                {"network", [&](const json& v, const std::string& k) { network(v, k, c.network); }},
-                {"output", [&](const json& v, const std::string& k) { output(v, k, c.output); }},
-                {"sitemaps",
-                 [&](const json& v, const std::string& k) { sitemaps(v, k, c.sitemaps); }},
-                {"state", [&](const json& v, const std::string& k) { state(v, k, c.state); }},
-                {"api", [&](const json& v, const std::string& k) { api(v, k, c.api); }},
-            });
+    section(
+        doc, "",
+        {
+            {"seeds", [&](const json& v, const std::string& k) { seeds(v, k, c.seeds); }},
+            {"scope", [&](const json& v, const std::string& k) { scope(v, k, c.scope); }},
+            {"limits", [&](const json& v, const std::string& k) { limits(v, k, c.limits); }},
+            {"robots", [&](const json& v, const std::string& k) { robots(v, k, c.robots); }},
+            {"fetch", [&](const json& v, const std::string& k) { fetch(v, k, c.fetch); }},
+            {"network", [&](const json& v, const std::string& k) { network(v, k, c.network); }},
+            {"output", [&](const json& v, const std::string& k) { output(v, k, c.output); }},
+            {"sitemaps", [&](const json& v, const std::string& k) { sitemaps(v, k, c.sitemaps); }},
+            {"state", [&](const json& v, const std::string& k) { state(v, k, c.state); }},
+            {"api", [&](const json& v, const std::string& k) { api(v, k, c.api); }},
+        });
   }
 
  private:

@@ -75,9 +75,9 @@ struct output_config {
 };
 
 struct sitemaps_config {
-  bool enabled = false;       // read sitemaps named in robots.txt (else /sitemap.xml)
-  int max_files = 100;        // sitemap files (indexes included) fetched per crawl
-  std::int64_t max_urls = 100000;  // URLs taken from sitemaps per crawl
+  bool enabled = false;               // read sitemaps named in robots.txt (else /sitemap.xml)
+  int max_files = 100;                // sitemap files (indexes included) fetched per crawl
+  std::int64_t max_urls = 100000;     // URLs taken from sitemaps per crawl
   std::int64_t max_bytes = 52428800;  // decoded size of one sitemap file
   bool operator==(const sitemaps_config&) const = default;
 };

@@ -55,11 +55,10 @@ std::string crawl_stats::report() const {
                   static_cast<unsigned long long>(errors[i]));
     out += line;
   }
-  std::snprintf(line, sizeof line,
-                "  seen %llu, filtered %llu, still queued %llu, robots.txt fetches %llu\n",
-                static_cast<unsigned long long>(seen), static_cast<unsigned long long>(filtered),
-                static_cast<unsigned long long>(queued),
-                static_cast<unsigned long long>(robots_fetches));
+  std::snprintf(
+      line, sizeof line, "  seen %llu, filtered %llu, still queued %llu, robots.txt fetches %llu\n",
+      static_cast<unsigned long long>(seen), static_cast<unsigned long long>(filtered),
+      static_cast<unsigned long long>(queued), static_cast<unsigned long long>(robots_fetches));
   out += line;
   return out;
 }
@@ -69,8 +68,7 @@ std::string crawl_stats::progress_line() const {
   std::snprintf(line, sizeof line,
                 "pages %llu  %.1f/s  queued %llu  in flight %llu  errors %llu  %.0f s",
                 static_cast<unsigned long long>(pages), pages_per_s(),
-                static_cast<unsigned long long>(queued),
-                static_cast<unsigned long long>(in_flight),
+                static_cast<unsigned long long>(queued), static_cast<unsigned long long>(in_flight),
                 static_cast<unsigned long long>(error_total()), elapsed_s);
   return line;
 }

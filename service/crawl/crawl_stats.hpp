@@ -12,9 +12,9 @@ namespace trawler::crawl {
 
 // SPEC "Precise rules: Stats object".
 struct crawl_stats {
-  std::uint64_t pages = 0;                       // records with a response
+  std::uint64_t pages = 0;                        // records with a response
   std::array<std::uint64_t, 4> status_classes{};  // 2xx, 3xx, 4xx, 5xx
-  std::uint64_t other_status = 0;                // 1xx and nonsense codes
+  std::uint64_t other_status = 0;                 // 1xx and nonsense codes
   std::array<std::uint64_t, std::size(all_error_kinds)> errors{};
   std::uint64_t bytes = 0;
   std::uint64_t seen = 0;

@@ -18,13 +18,13 @@
 #include "common/log.hpp"
 #include "extract/charset.hpp"
 #include "extract/extract.hpp"
+#include "fetch/decoder.hpp"
 #include "fetch/fetcher.hpp"
 #include "frontier/frontier.hpp"
 #include "record/record.hpp"
 #include "robots/robots_directives.hpp"
 #include "robots/robots_rules.hpp"
 #include "robots/sitemap.hpp"
-#include "fetch/decoder.hpp"
 #include "scope/scope.hpp"
 #include "state/crawl_state.hpp"
 #include "url/url.hpp"
@@ -140,9 +140,9 @@ struct crawler::impl {
   // How one host has been answering: drives error backoff, adaptive spacing and the budget.
   struct host_health {
     int consecutive_failures = 0;
-    double latency_ms = -1;            // smoothed response time; < 0 until the first response
-    std::int64_t started_pages = 0;    // page requests that got or may get a response
-    milliseconds floor{0};             // delay_ms or Crawl-delay, whichever is larger
+    double latency_ms = -1;          // smoothed response time; < 0 until the first response
+    std::int64_t started_pages = 0;  // page requests that got or may get a response
+    milliseconds floor{0};           // delay_ms or Crawl-delay, whichever is larger
   };
 
   asio::any_io_executor ex;
@@ -781,11 +781,17 @@ void crawler::attach_state(state::crawl_state& st) {
   }
 }
 
-bool crawler::completed() const { return impl_->completed; }
+bool crawler::completed() const {
+  return impl_->completed;
+}
 
-std::size_t crawler::admitted_seeds() const { return impl_->seeds; }
+std::size_t crawler::admitted_seeds() const {
+  return impl_->seeds;
+}
 
-asio::awaitable<void> crawler::run() { co_await impl_->run(); }
+asio::awaitable<void> crawler::run() {
+  co_await impl_->run();
+}
 
 void crawler::stop(std::chrono::milliseconds grace) {
   impl& m = *impl_;
@@ -804,16 +810,22 @@ void crawler::stop_now() {
   m.wake();
 }
 
-bool crawler::stopping() const { return impl_->stopping; }
+bool crawler::stopping() const {
+  return impl_->stopping;
+}
 
-void crawler::pause() { impl_->paused = true; }
+void crawler::pause() {
+  impl_->paused = true;
+}
 
 void crawler::resume() {
   impl_->paused = false;
   impl_->wake();
 }
 
-bool crawler::paused() const { return impl_->paused; }
+bool crawler::paused() const {
+  return impl_->paused;
+}
 
 crawl_stats crawler::stats() const {
   const impl& m = *impl_;

@@ -78,13 +78,20 @@ net::ip_address to_policy_address(const asio::ip::address& a) {
 
 std::string_view class_name(net::address_class c) {
   switch (c) {
-    case net::address_class::public_unicast: return "public";
-    case net::address_class::loopback: return "loopback";
-    case net::address_class::private_net: return "private";
-    case net::address_class::link_local: return "link-local";
-    case net::address_class::multicast: return "multicast";
-    case net::address_class::unspecified: return "unspecified";
-    case net::address_class::reserved: return "reserved";
+    case net::address_class::public_unicast:
+      return "public";
+    case net::address_class::loopback:
+      return "loopback";
+    case net::address_class::private_net:
+      return "private";
+    case net::address_class::link_local:
+      return "link-local";
+    case net::address_class::multicast:
+      return "multicast";
+    case net::address_class::unspecified:
+      return "unspecified";
+    case net::address_class::reserved:
+      return "reserved";
   }
   return "reserved";
 }
@@ -126,12 +133,12 @@ struct fetcher::impl {
   std::string accept_encoding;
   bool cancelled = false;
 
-  impl(asio::any_io_executor e, fetch_settings settings) : ex(std::move(e)), s(std::move(settings)) {
+  impl(asio::any_io_executor e, fetch_settings settings)
+      : ex(std::move(e)), s(std::move(settings)) {
     error_code ec;
     tls_ctx.set_default_verify_paths(ec);
     tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                        ssl::context::no_tlsv1_1);
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     for (const auto& c : s.accept_encoding) {
       if (!accept_encoding.empty()) accept_encoding += ", ";
       accept_encoding += c;
@@ -217,8 +224,7 @@ struct fetcher::impl {
   }
 
   asio::awaitable<std::unique_ptr<connection>> open(const url::parts& t,
-                                                    steady::time_point deadline,
-                                                    fetch_result& r) {
+                                                    steady::time_point deadline, fetch_result& r) {
     auto addresses = co_await resolve(t, deadline, r);
     if (r.error) co_return nullptr;
     // The policy is applied to what will be connected, after DNS: a name cannot smuggle a
@@ -281,7 +287,8 @@ struct fetcher::impl {
       if (cancelled) r.error = error_kind::cancelled;
       std::string why = describe(hec);
       long verify = SSL_get_verify_result(c->tls->native_handle());
-      if (verify != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+      if (verify != X509_V_OK)
+        why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
       r.message = "TLS handshake with " + host + ": " + why;
       co_return nullptr;
     }
@@ -293,7 +300,8 @@ struct fetcher::impl {
                                          bool reused, steady::time_point deadline,
                                          std::size_t max_body, fetch_result& r) {
     http::request<http::empty_body> req{http::verb::get, t.target, 11};
-    bool default_port = (t.scheme == "http" && t.port == 80) || (t.scheme == "https" && t.port == 443);
+    bool default_port =
+        (t.scheme == "http" && t.port == 80) || (t.scheme == "https" && t.port == 443);
     req.set(http::field::host, default_port ? t.host : t.host + ":" + std::to_string(t.port));
     req.set(http::field::user_agent, s.user_agent);
     req.set(http::field::accept, "text/html,application/xhtml+xml,*/*;q=0.8");
@@ -316,7 +324,8 @@ struct fetcher::impl {
     http::response_parser<http::buffer_body> parser;
     parser.header_limit(s.header_limit);
     parser.body_limit(boost::none);
-    auto [hec, header_bytes] = co_await http::async_read_header(stream, c.buffer, parser, use_tuple);
+    auto [hec, header_bytes] =
+        co_await http::async_read_header(stream, c.buffer, parser, use_tuple);
     if (hec) {
       if (reused && !cancelled && header_bytes == 0 && c.buffer.size() == 0 &&
           is_closed_before_response(hec)) {
@@ -443,7 +452,9 @@ void fetcher::cancel_all() {
   impl_->idle.clear();
 }
 
-void fetcher::close_idle() { impl_->idle.clear(); }
+void fetcher::close_idle() {
+  impl_->idle.clear();
+}
 
 std::size_t fetcher::open_connections() const {
   std::size_t n = impl_->active.size();

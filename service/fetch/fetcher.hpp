@@ -42,7 +42,7 @@ struct fetch_result {
   bool has_response = false;  // a status line and headers arrived (status is meaningful)
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased, in order
-  std::string body;                                            // decoded, at most the cap
+  std::string body;                                          // decoded, at most the cap
   bool truncated = false;
   std::chrono::steady_clock::duration elapsed{};
   std::string peer;  // the address connected to

@@ -34,11 +34,17 @@ host_id frontier::host_for(std::string_view key) {
   return id;
 }
 
-const std::string& frontier::host_key(host_id h) const { return hosts_.at(h).key; }
+const std::string& frontier::host_key(host_id h) const {
+  return hosts_.at(h).key;
+}
 
-bool frontier::mark_seen(std::string_view url) { return seen_.insert(url_hash(url)).second; }
+bool frontier::mark_seen(std::string_view url) {
+  return seen_.insert(url_hash(url)).second;
+}
 
-bool frontier::was_seen(std::string_view url) const { return seen_.count(url_hash(url)) != 0; }
+bool frontier::was_seen(std::string_view url) const {
+  return seen_.count(url_hash(url)) != 0;
+}
 
 void frontier::push(url_entry e) {
   host_id id = e.host;
@@ -143,7 +149,9 @@ void frontier::unpark_host(host_id id) {
   reschedule(id);
 }
 
-bool frontier::parked(host_id id) const { return hosts_.at(id).parked; }
+bool frontier::parked(host_id id) const {
+  return hosts_.at(id).parked;
+}
 
 void frontier::set_host_delay(host_id id, duration d) {
   host_state& h = hosts_.at(id);

@@ -29,10 +29,10 @@ struct url_entry {
   host_id host = 0;
   int depth = 0;
   int redirects_left = 0;
-  int attempts = 0;       // attempts already made (retries carry them)
-  std::string referrer;   // empty: none
-  std::string target;     // path + query, as sent on the request line
-  bool sitemap = false;   // a sitemap file: its <loc> values are the links
+  int attempts = 0;      // attempts already made (retries carry them)
+  std::string referrer;  // empty: none
+  std::string target;    // path + query, as sent on the request line
+  bool sitemap = false;  // a sitemap file: its <loc> values are the links
 };
 
 enum class lease_kind { page, robots };
@@ -116,9 +116,7 @@ class frontier {
     time_point at;
     std::uint64_t seq;
     url_entry entry;
-    bool operator>(const waiting_retry& o) const {
-      return at != o.at ? at > o.at : seq > o.seq;
-    }
+    bool operator>(const waiting_retry& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
 
   time_point eligible_at(const host_state& h) const;

@@ -67,10 +67,10 @@ std::string decode_text(std::string_view s) {
       bool ok = name.size() > (hex ? 2u : 1u);
       for (std::size_t k = hex ? 2 : 1; k < name.size() && ok; ++k) {
         char d = name[k];
-        int v = d >= '0' && d <= '9'                  ? d - '0'
-                : hex && d >= 'a' && d <= 'f'         ? d - 'a' + 10
-                : hex && d >= 'A' && d <= 'F'         ? d - 'A' + 10
-                                                      : -1;
+        int v = d >= '0' && d <= '9'          ? d - '0'
+                : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
+                : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
+                                              : -1;
         if (v < 0 || cp > 0x10FFFF) {
           ok = false;
         } else {

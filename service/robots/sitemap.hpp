@@ -10,7 +10,7 @@
 namespace trawler::robots {
 
 struct sitemap {
-  bool is_index = false;          // <sitemapindex>: locations are sitemaps, not pages
+  bool is_index = false;               // <sitemapindex>: locations are sitemaps, not pages
   std::vector<std::string> locations;  // <loc> values, entities decoded, whitespace trimmed
 };
 

@@ -664,9 +664,9 @@ TEST(Api, SigtermStopsCrawlsAndARestartResumesThem) {
   auto m = again.call("GET", "/metrics").body;
   EXPECT_EQ(metric(m, "trawler_pages_total{crawl=\"" + done_id + "\"}"), 2.0);
   EXPECT_EQ(again.call("POST", "/v1/crawls/" + done_id + "/resume").status, 409);
-  EXPECT_EQ(again.wait_for(slow_id, [](const json& v) { return v.at("state") != "running"; })
-                .at("state"),
-            "completed");
+  EXPECT_EQ(
+      again.wait_for(slow_id, [](const json& v) { return v.at("state") != "running"; }).at("state"),
+      "completed");
   EXPECT_EQ(s.hits("/p0"), hits_before);
   std::map<std::string, int> seen;
   for (const auto& rec : read_records(data + "/" + slow_id + "/records.jsonl")) {

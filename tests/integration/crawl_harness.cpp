@@ -28,7 +28,9 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::string trawler_binary() { return std::string(TRAWLER_BINARY_DIR) + "/trawler"; }
+std::string trawler_binary() {
+  return std::string(TRAWLER_BINARY_DIR) + "/trawler";
+}
 
 crawl_run run_crawl(const std::vector<std::string>& args, const environment& env) {
   static int counter = 0;
@@ -37,8 +39,9 @@ crawl_run run_crawl(const std::vector<std::string>& args, const environment& env
   std::string base = dir.path() + "/run" + std::to_string(++counter);
   run.output_path = base + ".jsonl";
   std::string stats_path = base + ".stats.json";
-  std::vector<std::string> argv{trawler_binary(), "crawl", "--allow-private", "--no-progress",
-                                "-o", run.output_path, "--stats", stats_path};
+  std::vector<std::string> argv{trawler_binary(), "crawl",   "--allow-private",
+                                "--no-progress",  "-o",      run.output_path,
+                                "--stats",        stats_path};
   argv.insert(argv.end(), args.begin(), args.end());
   run.proc = run_process(argv, env, std::chrono::seconds(120));
   std::ifstream in(run.output_path);

@@ -13,10 +13,10 @@ namespace trawler::testing {
 
 struct crawl_run {
   process_result proc;
-  std::vector<nlohmann::json> records;            // every line of the output, in order
-  std::map<std::string, nlohmann::json> by_url;   // last record for each URL
-  std::map<std::string, int> count_by_url;        // records per URL
-  nlohmann::json stats;                           // the --stats file
+  std::vector<nlohmann::json> records;           // every line of the output, in order
+  std::map<std::string, nlohmann::json> by_url;  // last record for each URL
+  std::map<std::string, int> count_by_url;       // records per URL
+  nlohmann::json stats;                          // the --stats file
   std::string output_path;
 
   const nlohmann::json& at(const std::string& url) const;

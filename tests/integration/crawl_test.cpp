@@ -18,8 +18,8 @@ namespace {
 
 std::string page(const std::string& title, const std::vector<std::string>& hrefs,
                  const std::string& extra = "") {
-  std::string html = "<!doctype html><html><head><title>" + title + "</title>" + extra +
-                     "</head><body>";
+  std::string html =
+      "<!doctype html><html><head><title>" + title + "</title>" + extra + "</head><body>";
   for (const auto& h : hrefs) html += "<a href=\"" + h + "\">link</a>\n";
   return html + "</body></html>";
 }
@@ -53,8 +53,7 @@ TEST(Crawl, FollowsLinksRecordsEachPageOnceAnd404IsARecord) {
   for (const auto& [url, n] : run.count_by_url) EXPECT_EQ(n, 1) << url;
   EXPECT_EQ(run.at(b + "/").at("status"), 200);
   EXPECT_EQ(run.at(b + "/").at("title"), "Home");
-  EXPECT_EQ(run.at(b + "/").at("links"),
-            json({b + "/a", b + "/b", b + "/missing"}));
+  EXPECT_EQ(run.at(b + "/").at("links"), json({b + "/a", b + "/b", b + "/missing"}));
   EXPECT_EQ(run.at(b + "/").at("new_links"), 3);
   EXPECT_EQ(run.at(b + "/missing").at("status"), 404);
   EXPECT_EQ(run.at(b + "/missing").at("depth"), 1);
@@ -93,8 +92,9 @@ TEST(Crawl, HostScopeDropsWwwButDomainScopeTakesSubdomains) {
   auto u = [&](const std::string& host, const std::string& path) {
     return "http://" + host + ":" + port + path;
   };
-  s.add_html("/", page("Root", {u("www.shop.test", "/w"), u("blog.shop.test", "/b"),
-                                u("elsewhere.test", "/e")}),
+  s.add_html("/",
+             page("Root",
+                  {u("www.shop.test", "/w"), u("blog.shop.test", "/b"), u("elsewhere.test", "/e")}),
              "shop.test");
   s.add_html("/w", page("W", {}), "www.shop.test");
   s.add_html("/b", page("B", {}), "blog.shop.test");
@@ -407,8 +407,8 @@ TEST(Crawl, MisbehavingServersYieldOneErrorRecordEachAndTheCrawlGoesOn) {
   links.push_back("/fine");
   s.add_html("/fine", page("Fine", {}));
   s.add_html("/", page("Root", links));
-  auto run = run_crawl({b + "/", "--timeout-ms", "1500", "--max-tries", "2", "--concurrency",
-                        "16", "--per-host", "16"});
+  auto run = run_crawl({b + "/", "--timeout-ms", "1500", "--max-tries", "2", "--concurrency", "16",
+                        "--per-host", "16"});
   ASSERT_EQ(run.proc.exit_code, 0) << run.proc.err;
   EXPECT_EQ(run.at(b + "/fine").at("status"), 200);
   for (const auto& [url, n] : run.count_by_url) EXPECT_EQ(n, 1) << url;
@@ -552,9 +552,11 @@ TEST(Crawl, UsageAndConfigErrorsExitTwo) {
   EXPECT_EQ(bad_seed.exit_code, 2);
   auto bad_sub = run_process({trawler_binary(), "fly"});
   EXPECT_EQ(bad_sub.exit_code, 2);
-  auto missing_config = run_process({trawler_binary(), "crawl", "-c", "/nonexistent.yaml", "http://x/"});
+  auto missing_config =
+      run_process({trawler_binary(), "crawl", "-c", "/nonexistent.yaml", "http://x/"});
   EXPECT_EQ(missing_config.exit_code, 2);
-  auto unwritable = run_process({trawler_binary(), "crawl", "-o", "/nonexistent/dir/out.jsonl", "http://x/"});
+  auto unwritable =
+      run_process({trawler_binary(), "crawl", "-o", "/nonexistent/dir/out.jsonl", "http://x/"});
   EXPECT_EQ(unwritable.exit_code, 2);
   EXPECT_NE(unwritable.err.find("output"), std::string::npos) << unwritable.err;
 

@@ -48,12 +48,11 @@ TEST(Ssrf, PrivateAddressSpellingsAreRefusedWithoutConnecting) {
   std::string out = dir.path() + "/out.jsonl";
   // Decimal, hex and octal spellings of 127.0.0.1, the IPv4-mapped IPv6 form, and a name that
   // resolves (here: is pinned) to loopback.
-  auto r = run_process({trawler_binary(), "crawl", "--no-progress", "-o", out, "--scope", "any",
-                        "http://2130706433:" + port + "/", "http://0x7f.0.0.1:" + port + "/a",
-                        "http://0177.0.0.1:" + port + "/b",
-                        "http://[::ffff:127.0.0.1]:" + port + "/c",
-                        "http://inside.test:" + port + "/d", "--resolve",
-                        "inside.test:" + port + ":127.0.0.1"});
+  auto r = run_process(
+      {trawler_binary(), "crawl", "--no-progress", "-o", out, "--scope", "any",
+       "http://2130706433:" + port + "/", "http://0x7f.0.0.1:" + port + "/a",
+       "http://0177.0.0.1:" + port + "/b", "http://[::ffff:127.0.0.1]:" + port + "/c",
+       "http://inside.test:" + port + "/d", "--resolve", "inside.test:" + port + ":127.0.0.1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::ifstream in(out);
   std::string line;
@@ -107,9 +106,9 @@ TEST(Soak, MisbehavingSiteWithFlatMemory) {
   std::string b = s.base_url();
   const int pages = 4000;
   std::mt19937 rng(42);
-  const misbehaviour kinds[] = {misbehaviour::close_mid_body,  misbehaviour::reset_mid_body,
-                                misbehaviour::garbage_status,  misbehaviour::not_http,
-                                misbehaviour::bad_chunk,       misbehaviour::content_length_long,
+  const misbehaviour kinds[] = {misbehaviour::close_mid_body,    misbehaviour::reset_mid_body,
+                                misbehaviour::garbage_status,    misbehaviour::not_http,
+                                misbehaviour::bad_chunk,         misbehaviour::content_length_long,
                                 misbehaviour::close_immediately, misbehaviour::gzip_bomb,
                                 misbehaviour::huge_header};
   std::set<std::string> good;
@@ -149,9 +148,25 @@ TEST(Soak, MisbehavingSiteWithFlatMemory) {
   std::string cfg = dir.path() + "/soak.yaml";
   // Bombs keep at most max_body_bytes each: 1 MiB x 32 open requests bounds the bodies.
   std::ofstream(cfg) << "limits:\n  max_body_bytes: 1048576\n";
-  auto proc = start_process({trawler_binary(), "crawl", "--allow-private", "--no-progress", "-q",
-                             "-c", cfg, "-o", out, "--concurrency", "32", "--per-host", "32",
-                             "--max-tries", "2", "--timeout-ms", "2000", "--max-depth", "100000",
+  auto proc = start_process({trawler_binary(),
+                             "crawl",
+                             "--allow-private",
+                             "--no-progress",
+                             "-q",
+                             "-c",
+                             cfg,
+                             "-o",
+                             out,
+                             "--concurrency",
+                             "32",
+                             "--per-host",
+                             "32",
+                             "--max-tries",
+                             "2",
+                             "--timeout-ms",
+                             "2000",
+                             "--max-depth",
+                             "100000",
                              b + "/p/0"});
   std::vector<long> samples;
   auto deadline = std::chrono::steady_clock::now() + 5min;
@@ -177,10 +192,10 @@ TEST(Soak, MisbehavingSiteWithFlatMemory) {
   // RSS after warm-up (the first third) grows by at most 25% over the rest of the run.
   ASSERT_GE(samples.size(), 6u) << "the crawl was too short to sample";
   long warm = samples[samples.size() / 3];
-  long peak = *std::max_element(samples.begin() + static_cast<long>(samples.size() / 3),
-                                samples.end());
-  std::cerr << "soak: " << samples.size() << " RSS samples, after warm-up " << warm
-            << " KiB, peak " << peak << " KiB, records " << counts.size() << "\n";
+  long peak =
+      *std::max_element(samples.begin() + static_cast<long>(samples.size() / 3), samples.end());
+  std::cerr << "soak: " << samples.size() << " RSS samples, after warm-up " << warm << " KiB, peak "
+            << peak << " KiB, records " << counts.size() << "\n";
 #if defined(__SANITIZE_ADDRESS__)
   // ASan's quarantine holds freed memory back on purpose: RSS says nothing about leaks here
   // (LeakSanitizer checks those at exit). The release run holds the crawler to the bound.

@@ -1,7 +1,7 @@
 // robots.txt outcomes, politeness spacing and sitemaps, measured at the test server.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -183,9 +183,9 @@ TEST(Politeness, SlowHostDoesNotHoldBackFastHosts) {
     s.add_html(p, page("fast", {}), "fast.test");
   }
   s.add_html("/", page("root", links), "root.test");
-  auto run = run_crawl(concat({"http://root.test:" + port + "/", "--scope", "any",
-                               "--concurrency", "4", "--per-host", "2"},
-                              resolve_args(s, {"root.test", "slow.test", "fast.test"})));
+  auto run = run_crawl(concat(
+      {"http://root.test:" + port + "/", "--scope", "any", "--concurrency", "4", "--per-host", "2"},
+      resolve_args(s, {"root.test", "slow.test", "fast.test"})));
   ASSERT_EQ(run.proc.exit_code, 0) << run.proc.err;
   EXPECT_EQ(run.records.size(), 37u);
   auto fast = times_for(s, "fast.test", "/f");
@@ -247,18 +247,26 @@ TEST(Politeness, PerHostPageBudgetBoundsATrap) {
 TEST(Sitemaps, RobotsSitemapIndexAndGzippedSitemapFeedTheFrontier) {
   test_server s;
   std::string b = s.base_url();
-  s.add_page("/robots.txt", text("User-agent: *\nDisallow: /blocked\nSitemap: " + b + "/index.xml\n"));
+  s.add_page("/robots.txt",
+             text("User-agent: *\nDisallow: /blocked\nSitemap: " + b + "/index.xml\n"));
   response index;
   index.content_type = "application/xml";
-  index.body = "<?xml version=\"1.0\"?><sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">"
-               "<sitemap><loc>" + b + "/pages.xml.gz</loc></sitemap></sitemapindex>";
+  index.body =
+      "<?xml version=\"1.0\"?><sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">"
+      "<sitemap><loc>" +
+      b + "/pages.xml.gz</loc></sitemap></sitemapindex>";
   s.add_page("/index.xml", index);
   response gz;
   gz.content_type = "application/x-gzip";
-  gz.body = gzip("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">"
-                 "<url><loc>" + b + "/hidden?a=1&amp;b=2</loc></url>"
-                 "<url><loc>" + b + "/blocked</loc></url>"
-                 "<url><loc>http://elsewhere.test/x</loc></url></urlset>");
+  gz.body = gzip(
+      "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">"
+      "<url><loc>" +
+      b +
+      "/hidden?a=1&amp;b=2</loc></url>"
+      "<url><loc>" +
+      b +
+      "/blocked</loc></url>"
+      "<url><loc>http://elsewhere.test/x</loc></url></urlset>");
   s.add_page("/pages.xml.gz", gz);
   s.add_html("/", page("root", {}));
   s.add_html("/hidden?a=1&b=2", page("hidden", {}));
@@ -272,7 +280,7 @@ TEST(Sitemaps, RobotsSitemapIndexAndGzippedSitemapFeedTheFrontier) {
   EXPECT_EQ(run.at(b + "/blocked").at("error").at("kind"), "robots");
   EXPECT_EQ(run.at(b + "/pages.xml.gz").at("links").size(), 3u);
   EXPECT_EQ(run.at(b + "/index.xml").at("new_links"), 1);
-  EXPECT_EQ(s.hits("/sitemap.xml"), 0);  // robots.txt named its sitemaps
+  EXPECT_EQ(s.hits("/sitemap.xml"), 0);    // robots.txt named its sitemaps
   EXPECT_EQ(run.stats.at("filtered"), 1);  // elsewhere.test is out of scope
 
   // Off by default.

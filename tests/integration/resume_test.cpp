@@ -20,8 +20,8 @@ namespace {
 
 struct site {
   site_options opt;
-  test_server server{test_server::options{.tls = false, .certificate = cert::good,
-                                          .port = 0, .log_requests = false}};
+  test_server server{test_server::options{
+      .tls = false, .certificate = cert::good, .port = 0, .log_requests = false}};
   explicit site(int pages, std::chrono::milliseconds delay) {
     opt.pages = pages;
     opt.links_per_page = 6;
@@ -58,9 +58,20 @@ std::map<std::string, int> count_lines(const std::string& path, int& torn) {
 
 std::vector<std::string> crawl_args(const std::string& seed, const std::string& out,
                                     const std::string& state) {
-  return {trawler_binary(), "crawl",        "--allow-private", "--no-progress", "-q",
-          "-o",             out,            "--state-dir",     state,           "--concurrency",
-          "4",              "--per-host",   "4",               seed};
+  return {trawler_binary(),
+          "crawl",
+          "--allow-private",
+          "--no-progress",
+          "-q",
+          "-o",
+          out,
+          "--state-dir",
+          state,
+          "--concurrency",
+          "4",
+          "--per-host",
+          "4",
+          seed};
 }
 
 bool wait_for_lines(const std::string& path, int n, std::chrono::milliseconds timeout) {

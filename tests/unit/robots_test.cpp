@@ -558,10 +558,9 @@ TEST(Sitemap, UrlsetLocationsWithEntitiesAndCdata) {
       "  <url><loc></loc></url>\n"
       "</urlset>\n");
   EXPECT_FALSE(s.is_index);
-  EXPECT_EQ(s.locations,
-            (std::vector<std::string>{"https://example.com/a?x=1&y=2", "https://example.com/b",
-                                      "https://example.com/c?p=</q>",
-                                      "https://example.com/\u4e2d\u6587"}));
+  EXPECT_EQ(s.locations, (std::vector<std::string>{
+                             "https://example.com/a?x=1&y=2", "https://example.com/b",
+                             "https://example.com/c?p=</q>", "https://example.com/\u4e2d\u6587"}));
 }
 
 TEST(Sitemap, IndexNamespacedTagsAndLimit) {

@@ -19,7 +19,8 @@ using trawler::sink::open_mode;
 class SinkTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("trawler_sink_test_" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("trawler_sink_test_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -131,7 +132,8 @@ TEST_F(SinkTest, AppendCreatesMissingFile) {
 
 TEST_F(SinkTest, UnwritableOutputIsAnError) {
   std::string error;
-  EXPECT_FALSE(jsonl_sink::open((dir_ / "missing" / "out.jsonl").string(), open_mode::truncate, error));
+  EXPECT_FALSE(
+      jsonl_sink::open((dir_ / "missing" / "out.jsonl").string(), open_mode::truncate, error));
   EXPECT_NE(error.find("cannot open output"), std::string::npos) << error;
   EXPECT_NE(error.find("No such file"), std::string::npos) << error;
   error.clear();

@@ -184,7 +184,9 @@ TEST(Soak, MisbehavingSiteWithFlatMemory) {
   while (std::getline(in, line)) {
     auto j = json::parse(line);
     ++counts[j.at("url")];
-    if (good.count(j.at("url"))) EXPECT_EQ(j.at("status"), 200) << line;
+    if (good.count(j.at("url"))) {
+      EXPECT_EQ(j.at("status"), 200) << line;
+    }
   }
   for (const auto& u : good) {
     if (counts[u] != 1) ADD_FAILURE() << u << " recorded " << counts[u] << " times";

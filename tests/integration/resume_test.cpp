@@ -148,7 +148,9 @@ TEST(Resume, SigtermSavesStateAndResumeAppends) {
   std::set<std::string> got;
   for (const auto& [url, n] : after) {
     // A `cancelled` record may precede the URL's real record after a graceful stop.
-    if (n != 1) EXPECT_EQ(n, 2) << url;
+    if (n != 1) {
+      EXPECT_EQ(n, 2) << url;
+    }
     got.insert(url);
   }
   EXPECT_EQ(got, s.urls());

@@ -297,9 +297,9 @@ int run_bench(const config::cli_options& opts) {
               percentile(lags, 0.50), percentile(lags, 0.99), lags.empty() ? 0.0 : lags.back(),
               lags.size());
   std::printf("in flight  %.1f open requests on average (concurrency %d)\n",
-              in_flight_samples ? static_cast<double>(in_flight_sum) /
-                                      static_cast<double>(in_flight_samples)
-                                : 0.0,
+              in_flight_samples
+                  ? static_cast<double>(in_flight_sum) / static_cast<double>(in_flight_samples)
+                  : 0.0,
               b.concurrency);
   if (served.is_object()) {
     const auto distinct = served.value("distinct_pages", 0ull);

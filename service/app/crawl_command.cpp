@@ -28,22 +28,10 @@ int config_errors(const std::vector<config::config_error>& errors) {
   return 2;
 }
 
-void set_log_level(int verbosity) {
-  if (verbosity < 0) {
-    log::set_level(log::level::error);
-  } else if (verbosity == 0) {
-    log::set_level(log::level::warn);
-  } else if (verbosity == 1) {
-    log::set_level(log::level::info);
-  } else {
-    log::set_level(log::level::debug);
-  }
-}
-
 }  // namespace
 
 int run_crawl(const config::cli_options& opts) {
-  set_log_level(opts.verbosity);
+  log::set_verbosity(opts.verbosity);
   auto loaded = config::build_crawl_config(opts);
   if (!loaded.ok()) return config_errors(loaded.errors);
   config::crawl_config cfg = std::move(loaded.config);

@@ -26,18 +26,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-void set_log_level(int verbosity) {
-  if (verbosity < 0) {
-    log::set_level(log::level::error);
-  } else if (verbosity == 0) {
-    log::set_level(log::level::warn);
-  } else if (verbosity == 1) {
-    log::set_level(log::level::info);
-  } else {
-    log::set_level(log::level::debug);
-  }
-}
-
 int config_error(const std::string& key, const std::string& message) {
   std::cerr << "trawler: " << key << ": " << message << "\n";
   return 2;
@@ -68,7 +56,7 @@ bool is_loopback(const asio::ip::address& a) {
 }  // namespace
 
 int run_serve(const config::cli_options& opts) {
-  set_log_level(opts.verbosity);
+  log::set_verbosity(opts.verbosity);
   auto loaded = config::build_crawl_config(opts);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) std::cerr << "trawler: " << e.text() << "\n";

@@ -28,6 +28,18 @@ const char* prefix(level lvl) {
 void set_level(level lvl) {
   g_level = lvl;
 }
+void set_verbosity(int verbosity) {
+  if (verbosity < 0) {
+    set_level(level::error);
+  } else if (verbosity == 0) {
+    set_level(level::warn);
+  } else if (verbosity == 1) {
+    set_level(level::info);
+  } else {
+    set_level(level::debug);
+  }
+}
+
 level current_level() {
   return g_level;
 }

@@ -8,6 +8,10 @@ namespace trawler::log {
 enum class level { error = 0, warn = 1, info = 2, debug = 3 };
 
 void set_level(level lvl);
+// -q (-1): errors only; default (0): warnings; -v (1): info; -vv (2+): debug.
+void set_verbosity(int verbosity);
+// -q (-1): errors only; default (0): warnings; -v (1): info; -vv (2+): debug.
+void set_verbosity(int verbosity);
 level current_level();
 void write(level lvl, std::string_view message);
 

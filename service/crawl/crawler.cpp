@@ -169,6 +169,9 @@ struct crawler::impl {
   std::optional<steady::time_point> finished_at;
   std::size_t open_requests = 0;
   std::size_t open_pages = 0;
+  // Fetches whose record will carry a response (set before parsing, which runs on the pool,
+  // so max_pages holds while records are still being made).
+  std::uint64_t responses = 0;
   std::size_t parsing = 0;
   std::size_t seeds = 0;
   bool dirty = false;
@@ -416,12 +419,11 @@ struct crawler::impl {
 
   bool page_budget_left() const {
     if (cfg.scope.max_pages <= 0) return true;
-    return counters.pages + open_pages < static_cast<std::uint64_t>(cfg.scope.max_pages);
+    return responses + open_pages < static_cast<std::uint64_t>(cfg.scope.max_pages);
   }
 
   bool budget_spent() const {
-    return cfg.scope.max_pages > 0 &&
-           counters.pages >= static_cast<std::uint64_t>(cfg.scope.max_pages);
+    return cfg.scope.max_pages > 0 && responses >= static_cast<std::uint64_t>(cfg.scope.max_pages);
   }
 
   asio::awaitable<void> run() {
@@ -604,6 +606,7 @@ struct crawler::impl {
       }
     }
     if (!res.has_response) uncount_page_start(e.host);
+    if (res.has_response) ++responses;
 
     record::fetch_record r;
     r.url = e.url;

@@ -32,6 +32,28 @@ std::string trawler_binary() {
   return std::string(TRAWLER_BINARY_DIR) + "/trawler";
 }
 
+std::string page(const std::string& title, const std::vector<std::string>& hrefs,
+                 const std::string& extra) {
+  std::string html =
+      "<!doctype html><html><head><title>" + title + "</title>" + extra + "</head><body>";
+  for (const auto& h : hrefs) html += "<a href=\"" + h + "\">link</a>\n";
+  return html + "</body></html>";
+}
+
+std::vector<std::string> resolve_args(const test_server& s, const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (const auto& n : names) {
+    out.push_back("--resolve");
+    out.push_back(n + ":" + std::to_string(s.port()) + ":127.0.0.1");
+  }
+  return out;
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 crawl_run run_crawl(const std::vector<std::string>& args, const environment& env) {
   static int counter = 0;
   static temp_dir dir;

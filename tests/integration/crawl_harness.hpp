@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "support/process.hpp"
+#include "support/test_server.hpp"
 
 // Runs the real `trawler` binary and reads back what it wrote.
 namespace trawler::testing {
@@ -34,6 +35,15 @@ class temp_dir {
 };
 
 std::string trawler_binary();
+
+// A small HTML page with a title and one <a href> per entry; `extra` goes into <head>.
+std::string page(const std::string& title, const std::vector<std::string>& hrefs,
+                 const std::string& extra = "");
+
+// "--resolve NAME:PORT:127.0.0.1" for every name, so several hosts live on one server.
+std::vector<std::string> resolve_args(const test_server& s, const std::vector<std::string>& names);
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b);
 
 // `trawler crawl --allow-private --no-progress -o FILE --stats FILE ARGS...`; the records are
 // parsed strictly (each line must be one JSON object).

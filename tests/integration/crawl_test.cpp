@@ -14,33 +14,6 @@ using namespace trawler::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-namespace {
-
-std::string page(const std::string& title, const std::vector<std::string>& hrefs,
-                 const std::string& extra = "") {
-  std::string html =
-      "<!doctype html><html><head><title>" + title + "</title>" + extra + "</head><body>";
-  for (const auto& h : hrefs) html += "<a href=\"" + h + "\">link</a>\n";
-  return html + "</body></html>";
-}
-
-// "--resolve NAME:PORT:127.0.0.1" for every name, so several hosts live on one server.
-std::vector<std::string> resolve_args(const test_server& s, const std::vector<std::string>& names) {
-  std::vector<std::string> out;
-  for (const auto& n : names) {
-    out.push_back("--resolve");
-    out.push_back(n + ":" + std::to_string(s.port()) + ":127.0.0.1");
-  }
-  return out;
-}
-
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-}  // namespace
-
 TEST(Crawl, FollowsLinksRecordsEachPageOnceAnd404IsARecord) {
   test_server s;
   std::string b = s.base_url();

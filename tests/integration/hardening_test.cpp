@@ -17,12 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string page(const std::string& title, const std::vector<std::string>& hrefs) {
-  std::string html = "<html><head><title>" + title + "</title></head><body>";
-  for (const auto& h : hrefs) html += "<a href=\"" + h + "\">x</a>";
-  return html + "</body></html>";
-}
-
 long rss_kib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string key;

@@ -17,32 +17,12 @@ using nlohmann::json;
 
 namespace {
 
-std::string page(const std::string& title, const std::vector<std::string>& hrefs) {
-  std::string html = "<html><head><title>" + title + "</title></head><body>";
-  for (const auto& h : hrefs) html += "<a href=\"" + h + "\">x</a>";
-  return html + "</body></html>";
-}
-
 response text(std::string body, int status = 200) {
   response r;
   r.status = status;
   r.body = std::move(body);
   r.content_type = "text/plain";
   return r;
-}
-
-std::vector<std::string> resolve_args(const test_server& s, const std::vector<std::string>& names) {
-  std::vector<std::string> out;
-  for (const auto& n : names) {
-    out.push_back("--resolve");
-    out.push_back(n + ":" + std::to_string(s.port()) + ":127.0.0.1");
-  }
-  return out;
-}
-
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 // A loopback port with nothing listening on it.

@@ -443,6 +443,7 @@ class validator {
                 {"obey", boolean(r.obey)},
                 {"user_agent", string(r.user_agent, user_agent_problem)},
                 {"max_crawl_delay_ms", integer(r.max_crawl_delay_ms, 0, 86400000)},
+                {"cache_ttl_ms", integer(r.cache_ttl_ms, 1000, 86400000)},
             });
   }
 
@@ -656,7 +657,8 @@ json to_json(const crawl_config& c) {
       {"robots",
        {{"obey", c.robots.obey},
         {"user_agent", c.robots.user_agent},
-        {"max_crawl_delay_ms", c.robots.max_crawl_delay_ms}}},
+        {"max_crawl_delay_ms", c.robots.max_crawl_delay_ms},
+        {"cache_ttl_ms", c.robots.cache_ttl_ms}}},
       {"fetch",
        {{"headers", pairs_to_object(c.fetch.headers)},
         {"tls_verify", c.fetch.tls_verify},

@@ -47,6 +47,7 @@ struct robots_config {
   bool obey = true;
   std::string user_agent = std::string("trawler/") + trawler::version;
   std::int64_t max_crawl_delay_ms = 30000;
+  std::int64_t cache_ttl_ms = 86400000;  // a host's robots.txt is fetched again after this
   bool operator==(const robots_config&) const = default;
 };
 

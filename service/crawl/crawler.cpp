@@ -135,6 +135,7 @@ struct crawler::impl {
     std::optional<error_kind> failure;  // a network failure: every page gets this kind
     std::string failure_message;
     int attempts = 0;
+    steady::time_point fetched_at{};
   };
 
   // How one host has been answering: drives error backoff, adaptive spacing and the budget.
@@ -173,6 +174,7 @@ struct crawler::impl {
   // so max_pages holds while records are still being made).
   std::uint64_t responses = 0;
   std::size_t parsing = 0;
+  std::size_t max_parse_backlog = 4 * pool_threads() + 4;
   std::size_t seeds = 0;
   bool dirty = false;
   bool stopping = false;
@@ -181,6 +183,7 @@ struct crawler::impl {
   std::optional<steady::time_point> cancel_at;
   state::crawl_state* store = nullptr;
   bool completed = false;
+  steady::time_point next_robots_sweep{};
 
   static scope::rules scope_rules_of(const config::crawl_config& c) {
     scope::rules r;
@@ -426,11 +429,32 @@ struct crawler::impl {
     return cfg.scope.max_pages > 0 && responses >= static_cast<std::uint64_t>(cfg.scope.max_pages);
   }
 
+  milliseconds robots_sweep_interval() const {
+    return std::clamp(milliseconds(cfg.robots.cache_ttl_ms / 4), milliseconds(250),
+                      milliseconds(60000));
+  }
+
+  // RFC 9309 2.4: a cached robots.txt is used for at most 24 hours (robots.cache_ttl_ms). A
+  // stale host goes back behind the robots gate: its next request is robots.txt again.
+  void sweep_robots(steady::time_point now) {
+    next_robots_sweep = now + robots_sweep_interval();
+    auto ttl = milliseconds(cfg.robots.cache_ttl_ms);
+    for (frontier::host_id h = 0; h < robots_by_host.size(); ++h) {
+      host_robots& hr = robots_by_host[h];
+      if (!hr.known || hr.failure || now - hr.fetched_at < ttl) continue;
+      hr.known = false;
+      hr.attempts = 0;
+      front.robots_retry(h, now);
+    }
+  }
+
   asio::awaitable<void> run() {
     started = steady::now();
+    next_robots_sweep = started + robots_sweep_interval();
     for (;;) {
       dirty = false;
       auto now = steady::now();
+      if (cfg.robots.obey && now >= next_robots_sweep) sweep_robots(now);
       if (stopping) {
         if (open_requests == 0 && parsing == 0) break;
         if (cancel_at && now >= *cancel_at) {
@@ -443,8 +467,10 @@ struct crawler::impl {
           completed = front.idle();
           break;
         }
+        // Fetched pages waiting for the parse pool are bounded too, so a fast network cannot
+        // pile bodies up in memory ahead of the parsers.
         while (!paused && open_requests < static_cast<std::size_t>(cfg.limits.concurrency) &&
-               page_budget_left()) {
+               parsing < max_parse_backlog && page_budget_left()) {
           auto l = front.next_ready(now);
           if (!l) break;
           ++open_requests;
@@ -459,7 +485,12 @@ struct crawler::impl {
       }
       if (dirty) continue;
       std::optional<steady::time_point> wake_at;
-      if (!stopping && !paused) wake_at = front.next_wakeup();
+      if (!stopping && !paused) {
+        wake_at = front.next_wakeup();
+        if (cfg.robots.obey && !front.idle() && (!wake_at || next_robots_sweep < *wake_at)) {
+          wake_at = next_robots_sweep;
+        }
+      }
       if (cancel_at && (!wake_at || *cancel_at < *wake_at)) wake_at = cancel_at;
       wake_timer.expires_at(wake_at ? *wake_at : steady::time_point::max());
       co_await wake_timer.async_wait(use_tuple);
@@ -564,6 +595,7 @@ struct crawler::impl {
 
     if (settled) {
       hr.known = true;
+      hr.fetched_at = steady::now();
       if (!hr.failure) admit_host_sitemaps(host, hr.rules.sitemaps());
       front.robots_ready(host);
       auto refused = front.remove_if(
@@ -594,6 +626,9 @@ struct crawler::impl {
     --open_requests;
     --open_pages;
     front.finish(e.host);
+    // The request slot is free now: let the dispatcher start the next fetch while this page
+    // is parsed, so latency-bound crawls keep every slot busy.
+    wake();
     note_host_outcome(e.host, res);
     if (parts) counters.fetch_duration.observe(std::chrono::duration<double>(res.elapsed).count());
 

@@ -132,6 +132,8 @@ struct fetcher::impl {
   std::unordered_map<std::string, dns_entry> dns;
   std::string accept_encoding;
   bool cancelled = false;
+  std::size_t idle_total = 0;
+  static constexpr std::size_t max_idle_total = 512;
 
   impl(asio::any_io_executor e, fetch_settings settings)
       : ex(std::move(e)), s(std::move(settings)) {
@@ -157,7 +159,12 @@ struct fetcher::impl {
       // Bytes waiting on an idle connection belong to no request of ours (a server that sent
       // past Content-Length late): such a connection is not reused.
       auto waiting = c->lowest().socket().available(ec);
-      if (!ec && waiting == 0 && now - c->idle_since < std::chrono::seconds(30)) return c;
+      if (!ec && waiting == 0 && now - c->idle_since < std::chrono::seconds(30)) {
+        --idle_total;
+        c->buffer.reserve(64 * 1024);
+        return c;
+      }
+      --idle_total;
     }
     return nullptr;
   }
@@ -165,9 +172,12 @@ struct fetcher::impl {
   void give_back(const std::string& key, std::unique_ptr<connection> c, steady::time_point now) {
     if (cancelled) return;
     auto& pool = idle[key];
-    if (pool.size() >= s.max_idle_per_host) return;
+    // Idle connections are bounded per host and in all; an idle one keeps no read buffer.
+    if (pool.size() >= s.max_idle_per_host || idle_total >= max_idle_total) return;
+    c->buffer.shrink_to_fit();
     c->idle_since = now;
     pool.push_back(std::move(c));
+    ++idle_total;
   }
 
   asio::awaitable<std::vector<asio::ip::address>> resolve(const url::parts& t,
@@ -248,6 +258,8 @@ struct fetcher::impl {
     }
 
     auto c = std::make_unique<connection>();
+    // Room for a whole typical page per read instead of many small reads.
+    c->buffer.reserve(64 * 1024);
     c->plain = std::make_unique<beast::tcp_stream>(ex);
     c->plain->expires_at(std::min(deadline, steady::now() + s.connect_timeout));
     active.insert(c.get());
@@ -450,10 +462,12 @@ void fetcher::cancel_all() {
     c->lowest().socket().close(ec);
   }
   impl_->idle.clear();
+  impl_->idle_total = 0;
 }
 
 void fetcher::close_idle() {
   impl_->idle.clear();
+  impl_->idle_total = 0;
 }
 
 std::size_t fetcher::open_connections() const {

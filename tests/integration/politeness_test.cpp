@@ -313,3 +313,31 @@ TEST(Directives, XRobotsTagAndMetaRobotsAreHonouredAndRecorded) {
   EXPECT_TRUE(all.has(b + "/from-rel"));
   EXPECT_EQ(all.at(b + "/meta-nofollow").at("nofollow"), true);  // still reported
 }
+
+TEST(Robots, CachedCopyIsFetchedAgainAfterItsTtl) {
+  test_server s;
+  std::string b = s.base_url();
+  s.add_sequence("/robots.txt", {text("User-agent: *\nDisallow: /late-b\n"),
+                                 text("User-agent: *\nDisallow: /late-a\n")});
+  // A slow chain keeps the crawl going past the TTL: /0 -> /1 -> ... -> /7, 300 ms each.
+  for (int i = 0; i < 8; ++i) {
+    response r;
+    r.body = page("c", {"/" + std::to_string(i + 1)});
+    r.delay = 300ms;
+    s.add_page("/" + std::to_string(i), r);
+  }
+  response last;
+  last.body = page("last", {"/late-a", "/late-b"});
+  s.add_page("/8", last);
+  s.add_html("/late-a", page("a", {}));
+  s.add_html("/late-b", page("b", {}));
+  temp_dir dir;
+  std::string cfg = dir.path() + "/c.yaml";
+  std::ofstream(cfg) << "robots:\n  cache_ttl_ms: 1000\n";
+  auto run = run_crawl({b + "/0", "-c", cfg});
+  ASSERT_EQ(run.proc.exit_code, 0) << run.proc.err;
+  EXPECT_GE(s.hits("/robots.txt"), 2);
+  // The later copy decides: /late-a is refused, /late-b (refused by the first copy) is not.
+  EXPECT_EQ(run.at(b + "/late-a").at("error").at("kind"), "robots");
+  EXPECT_EQ(run.at(b + "/late-b").at("status"), 200);
+}

@@ -257,6 +257,24 @@ class yaml_converter {
   bool too_big_ = false;
 };
 
+// Parser messages may quote raw input bytes (not UTF-8): those are written as \xNN, so an
+// error stays valid UTF-8 wherever it goes (an API error body, a terminal).
+std::string printable(std::string_view what) {
+  std::string safe;
+  safe.reserve(what.size());
+  for (unsigned char c : what) {
+    if (c < 0x80 && c >= 0x20) {
+      safe += static_cast<char>(c);
+    } else {
+      static constexpr char hex[] = "0123456789ABCDEF";
+      safe += "\\x";
+      safe += hex[c >> 4];
+      safe += hex[c & 15];
+    }
+  }
+  return safe;
+}
+
 // Counts documents without building them. yaml-cpp 0.7's LoadAll never returns on a stream
 // whose first token is a bare ',' (it reports a new document forever without consuming it), so
 // the count stops at two: more than one is an error anyway.
@@ -297,7 +315,7 @@ void parse_yaml(std::string_view text, std::string_view origin, document_result&
       message += " at line " + std::to_string(e.mark.line + 1) + ", column " +
                  std::to_string(e.mark.column + 1);
     }
-    out.errors.push_back({"config", message + ": " + e.msg});
+    out.errors.push_back({"config", message + ": " + printable(e.msg)});
     return;
   }
   if (docs.size() > 1) {
@@ -390,25 +408,12 @@ bool parse_json(std::string_view text, std::string_view origin, document_result&
     out.errors.insert(out.errors.end(), errors.begin(), errors.end());
     return true;
   } catch (const json::exception& e) {
-    // what() is "[json.exception.parse_error.101] parse error at line 2, column 3: ...", and
-    // may quote raw input bytes (not UTF-8): those are written as \xNN so the message stays
-    // valid UTF-8 wherever it goes (an API error body, a terminal). out_of_range (a number
-    // too large) lands here too.
+    // what() is "[json.exception.parse_error.101] parse error at line 2, column 3: ...";
+    // out_of_range (a number too large) lands here too.
     std::string_view what = e.what();
     if (const auto pos = what.find("] "); pos != std::string_view::npos)
       what.remove_prefix(pos + 2);
-    std::string safe;
-    for (unsigned char c : what) {
-      if (c < 0x80 && c >= 0x20) {
-        safe += static_cast<char>(c);
-      } else {
-        static constexpr char hex[] = "0123456789ABCDEF";
-        safe += "\\x";
-        safe += hex[c >> 4];
-        safe += hex[c & 15];
-      }
-    }
-    out.errors.push_back({"config", std::string(origin) + ": invalid JSON: " + safe});
+    out.errors.push_back({"config", std::string(origin) + ": invalid JSON: " + printable(what)});
     return false;
   }
 }

@@ -1,5 +1,7 @@
 #include "url/url.hpp"
 
+#include "common/utf8.hpp"
+
 #include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/ipv4_address.hpp>
 #include <boost/url/ipv6_address.hpp>
@@ -212,38 +214,11 @@ ipv4_kind parse_ipv4_host(std::string_view host, std::uint32_t& addr) {
 }
 
 bool decode_utf8(std::string_view s, std::u32string& out) {
-  static constexpr char32_t min_for_length[] = {0, 0, 0x80, 0x800, 0x10000};
   std::size_t i = 0;
   while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      out.push_back(c);
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    char32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (cp < min_for_length[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    out.push_back(cp);
-    i += len;
+    auto cp = next_code_point(s, i);
+    if (!cp) return false;
+    out.push_back(*cp);
   }
   return true;
 }

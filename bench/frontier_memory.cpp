@@ -62,18 +62,26 @@ int main(int argc, char** argv) {
   }
   const long long after_seen = resident_bytes();
 
-  const std::string referrer = "https://host0.example.com/articles/2024/1/index.html";
+  // As in a crawl, the links found on one page share its URL as their referrer: a new
+  // referrer every links_per_page URLs (the benchmark site's fan-out).
+  constexpr std::size_t links_per_page = 34;
+  trawler::frontier::shared_text referrer;
   for (std::size_t i = 0; i < urls; ++i) {
     make_url(url, i, hosts);
+    if (i % links_per_page == 0) {
+      std::string page;
+      make_url(page, urls + i / links_per_page, hosts);
+      referrer = std::make_shared<const std::string>(std::move(page));
+    }
     url_entry e;
     e.url = url;
     e.host = host_ids[i % hosts];
     e.depth = 3;
     e.redirects_left = 10;
     e.referrer = referrer;
-    e.target = url.substr(url.find('/', 8));
     f.push(std::move(e));
   }
+  referrer.reset();
   const long long after_queued = resident_bytes();
 
   const double n = static_cast<double>(urls);

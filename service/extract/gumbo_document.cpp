@@ -1,15 +1,30 @@
 #include "extract/gumbo_document.hpp"
 
-#include <cstdlib>
-#include <new>
-
 namespace trawler::extract {
 
+namespace {
+
+struct thread_arena {
+  gumbo_arena arena;
+  bool in_use = false;
+};
+
+thread_local thread_arena per_thread;
+
+}  // namespace
+
 gumbo_document::gumbo_document(std::string_view utf8) {
+  if (per_thread.in_use) {
+    own_ = std::make_unique<gumbo_arena>();
+    arena_ = own_.get();
+  } else {
+    per_thread.in_use = true;
+    arena_ = &per_thread.arena;
+  }
   GumboOptions options = kGumboDefaultOptions;
   options.allocator = &gumbo_document::allocate;
   options.deallocator = &gumbo_document::deallocate;
-  options.userdata = this;
+  options.userdata = arena_;
   // Parse errors are of no use to us, and recording them costs time and memory on the
   // broken pages that have thousands.
   options.max_errors = 0;
@@ -17,31 +32,16 @@ gumbo_document::gumbo_document(std::string_view utf8) {
 }
 
 gumbo_document::~gumbo_document() {
-  for (block* b = head_.next; b != &head_;) {
-    block* next = b->next;
-    std::free(b);
-    b = next;
-  }
+  arena_->reset();
+  if (!own_) per_thread.in_use = false;
 }
 
-void* gumbo_document::allocate(void* self, size_t size) {
-  auto* doc = static_cast<gumbo_document*>(self);
-  auto* b = static_cast<block*>(std::malloc(sizeof(block) + size));
-  // Gumbo does not check for failure; an exception cannot unwind through its C frames.
-  if (!b) std::abort();
-  b->prev = &doc->head_;
-  b->next = doc->head_.next;
-  doc->head_.next->prev = b;
-  doc->head_.next = b;
-  return b + 1;
+void* gumbo_document::allocate(void* arena, size_t size) {
+  return static_cast<gumbo_arena*>(arena)->allocate(size);
 }
 
-void gumbo_document::deallocate(void*, void* ptr) {
-  if (!ptr) return;
-  block* b = static_cast<block*>(ptr) - 1;
-  b->prev->next = b->next;
-  b->next->prev = b->prev;
-  std::free(b);
+void gumbo_document::deallocate(void* arena, void* ptr) {
+  static_cast<gumbo_arena*>(arena)->deallocate(ptr);
 }
 
 }  // namespace trawler::extract

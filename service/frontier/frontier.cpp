@@ -19,6 +19,18 @@ std::uint64_t url_hash(std::string_view url) {
   return h;
 }
 
+std::string_view url_entry::target() const {
+  // As url::split cuts it: normalized URLs always have a path after the authority.
+  std::string_view rest = url;
+  const std::size_t scheme_end = rest.find("://");
+  if (scheme_end == std::string_view::npos) return "/";
+  rest.remove_prefix(scheme_end + 3);
+  const std::size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return "/";
+  rest.remove_prefix(slash);
+  return rest.substr(0, rest.find('#'));
+}
+
 frontier::frontier(options opt) : opt_(opt) {}
 
 host_id frontier::host_for(std::string_view key) {

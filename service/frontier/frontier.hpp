@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <set>
@@ -24,15 +25,23 @@ using duration = clock::duration;
 
 using host_id = std::uint32_t;
 
+// A string shared by many entries: the links of one page all point to its URL as referrer.
+using shared_text = std::shared_ptr<const std::string>;
+
+// A queued URL. Kept small, since millions may wait: the request target is a view into the
+// URL, and the referrer is shared with the page's other links.
 struct url_entry {
-  std::string url;  // normalized
+  std::string url;       // normalized
+  shared_text referrer;  // null: none
   host_id host = 0;
   int depth = 0;
   int redirects_left = 0;
   int attempts = 0;      // attempts already made (retries carry them)
-  std::string referrer;  // empty: none
-  std::string target;    // path + query, as sent on the request line
   bool sitemap = false;  // a sitemap file: its <loc> values are the links
+
+  // Path and query, as sent on the request line ("/" when the URL has no path).
+  std::string_view target() const;
+  std::string_view referrer_view() const { return referrer ? *referrer : std::string_view(); }
 };
 
 enum class lease_kind { page, robots };

@@ -192,3 +192,33 @@ TEST(Frontier, ParkedHostKeepsItsQueueAndStopsScheduling) {
   EXPECT_FALSE(f.next_wakeup());
   EXPECT_EQ(f.queued(), 2u);
 }
+
+TEST(UrlEntry, TargetIsThePathAndQueryOfTheUrl) {
+  url_entry e;
+  e.url = "http://a.test/x/y?q=1";
+  EXPECT_EQ(e.target(), "/x/y?q=1");
+  e.url = "https://a.test:8443/";
+  EXPECT_EQ(e.target(), "/");
+  e.url = "http://user@a.test/p#frag";
+  EXPECT_EQ(e.target(), "/p");
+  e.url = "http://a.test";  // not normalized: the request line still has a target
+  EXPECT_EQ(e.target(), "/");
+}
+
+TEST(UrlEntry, EntriesShareOneReferrerString) {
+  options o;
+  o.robots_gate = false;
+  frontier f(o);
+  auto page = std::make_shared<const std::string>("http://a.test/page");
+  for (int i = 0; i < 3; ++i) {
+    url_entry e = entry(f, "http://a.test:80", "http://a.test/" + std::to_string(i));
+    e.referrer = page;
+    f.push(std::move(e));
+  }
+  EXPECT_EQ(page.use_count(), 4);  // one string for the page and its three queued links
+  auto l = f.next_ready(t0);
+  ASSERT_TRUE(l);
+  ASSERT_EQ(l->kind, lease_kind::page);
+  EXPECT_EQ(l->entry.referrer_view(), "http://a.test/page");
+  EXPECT_EQ(url_entry{}.referrer_view(), "");
+}

@@ -423,6 +423,7 @@ class validator {
                 {"max_body_bytes", integer(l.max_body_bytes, 1, max_body_limit)},
                 {"adaptive", boolean(l.adaptive)},
                 {"adaptive_max_delay_ms", integer(l.adaptive_max_delay_ms, 0, 3600000)},
+                {"parse_priority", string(l.parse_priority, one_of({"idle", "low", "normal"}))},
             });
   }
 
@@ -653,7 +654,8 @@ json to_json(const crawl_config& c) {
         {"max_retry_after_ms", c.limits.max_retry_after_ms},
         {"max_body_bytes", c.limits.max_body_bytes},
         {"adaptive", c.limits.adaptive},
-        {"adaptive_max_delay_ms", c.limits.adaptive_max_delay_ms}}},
+        {"adaptive_max_delay_ms", c.limits.adaptive_max_delay_ms},
+        {"parse_priority", c.limits.parse_priority}}},
       {"robots",
        {{"obey", c.robots.obey},
         {"user_agent", c.robots.user_agent},

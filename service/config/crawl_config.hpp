@@ -40,6 +40,10 @@ struct limits_config {
   // adaptive_max_delay_ms.
   bool adaptive = false;
   std::int64_t adaptive_max_delay_ms = 60000;
+  // How the HTML parse threads share the CPU with the I/O thread: "idle" (SCHED_IDLE: they
+  // run when nothing else of higher class in the same cgroup wants the core), "low" (nice
+  // +5) or "normal".
+  std::string parse_priority = "idle";
   bool operator==(const limits_config&) const = default;
 };
 

@@ -132,13 +132,13 @@ struct fetcher::impl {
   std::unordered_map<std::string, dns_entry> dns;
   std::string accept_encoding;
   bool cancelled = false;
+  // Loading the system CA store costs tens of milliseconds: an http-only crawl never does.
+  bool ca_loaded = false;
   std::size_t idle_total = 0;
   static constexpr std::size_t max_idle_total = 512;
 
   impl(asio::any_io_executor e, fetch_settings settings)
       : ex(std::move(e)), s(std::move(settings)) {
-    error_code ec;
-    tls_ctx.set_default_verify_paths(ec);
     tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     for (const auto& c : s.accept_encoding) {
@@ -275,6 +275,11 @@ struct fetcher::impl {
     c->peer = ep.address().to_string();
     if (t.scheme != "https") co_return c;
 
+    if (!ca_loaded) {
+      ca_loaded = true;
+      error_code ca_ec;
+      tls_ctx.set_default_verify_paths(ca_ec);
+    }
     c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*c->plain), tls_ctx);
     c->plain.reset();
     std::string host = strip_brackets(t.host);

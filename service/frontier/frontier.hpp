@@ -11,7 +11,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 // The crawl's schedule: which URL may start now, on which host, honouring per-host open
@@ -57,6 +56,25 @@ struct options {
   int per_host = 2;
   duration delay{0};
   bool robots_gate = true;  // hold each host's URLs until its robots.txt is known
+};
+
+// A set of 64-bit hashes in one flat array with linear probing: 11-23 bytes per hash where a
+// node-based set takes ~40, and a lookup touches one cache line. Zero marks a free slot, so
+// the hash 0 is stored as 1 (one more collision in 2^64).
+class hash_set {
+ public:
+  // True when h was not in the set: adds it.
+  bool insert(std::uint64_t h);
+  bool contains(std::uint64_t h) const;
+  std::size_t size() const { return size_; }
+  std::size_t capacity() const { return slots_.size(); }
+
+ private:
+  static std::uint64_t key(std::uint64_t h) { return h == 0 ? 1 : h; }
+  void grow();
+
+  std::vector<std::uint64_t> slots_;  // a power of two in size, or empty
+  std::size_t size_ = 0;
 };
 
 class frontier {
@@ -136,7 +154,7 @@ class frontier {
   options opt_;
   std::vector<host_state> hosts_;
   std::unordered_map<std::string, host_id> host_ids_;
-  std::unordered_set<std::uint64_t> seen_;
+  hash_set seen_;
   std::set<std::pair<time_point, host_id>> ready_;
   std::priority_queue<waiting_retry, std::vector<waiting_retry>, std::greater<>> retries_;
   std::uint64_t retry_seq_ = 0;
@@ -144,7 +162,8 @@ class frontier {
   std::size_t open_total_ = 0;
 };
 
-// 64-bit FNV-1a mixed with a final avalanche: stable across runs (state files rely on it).
+// A 64-bit hash of a URL, 8 bytes at a time. Only compared within one process: state files
+// keep URLs, not hashes.
 std::uint64_t url_hash(std::string_view url);
 
 }  // namespace trawler::frontier

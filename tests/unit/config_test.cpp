@@ -607,6 +607,17 @@ TEST(ConfigValidation, ScopeMode) {
             "scope.mode: must be one of host, domain, any, got \"Host\"");
 }
 
+TEST(ConfigValidation, ParsePriority) {
+  EXPECT_EQ(crawl_config{}.limits.parse_priority, "idle");
+  for (std::string mode : {"idle", "low", "normal"}) {
+    const load_result r = from_json(with("limits.parse_priority", mode));
+    ASSERT_TRUE(r.ok()) << all_errors(r);
+    EXPECT_EQ(r.config.limits.parse_priority, mode);
+  }
+  EXPECT_EQ(only_error(from_json(with("limits.parse_priority", "high"))).text(),
+            "limits.parse_priority: must be one of idle, low, normal, got \"high\"");
+}
+
 TEST(ConfigValidation, BadRegexNamesTheItem) {
   const load_result r = yaml(
       "scope:\n  include: ['^https://ok/', '(unclosed', 'fine']\n"
@@ -1071,7 +1082,7 @@ TEST(ConfigSchema, KeysAndDefaultsEqualTheCode) {
   EXPECT_EQ(schema.value("$schema", ""), "https://json-schema.org/draft/2020-12/schema");
   std::vector<schema_leaf> leaves;
   collect_leaves(schema, to_json(crawl_config{}), "", leaves);
-  EXPECT_EQ(leaves.size(), 39u);  // every key of the Config section of proto-free-api/SPEC.md
+  EXPECT_EQ(leaves.size(), 40u);  // every key of the Config section of proto-free-api/SPEC.md
 }
 
 TEST(ConfigSchema, RangesAndEnumsEqualTheCode) {

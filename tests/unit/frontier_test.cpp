@@ -222,3 +222,39 @@ TEST(UrlEntry, EntriesShareOneReferrerString) {
   EXPECT_EQ(l->entry.referrer_view(), "http://a.test/page");
   EXPECT_EQ(url_entry{}.referrer_view(), "");
 }
+
+TEST(HashSet, InsertsOnceAndFindsAcrossGrowth) {
+  hash_set s;
+  EXPECT_FALSE(s.contains(42));
+  for (std::uint64_t i = 0; i < 100000; ++i) ASSERT_TRUE(s.insert(i * 0x9e3779b97f4a7c15ull));
+  EXPECT_EQ(s.size(), 100000u);
+  for (std::uint64_t i = 0; i < 100000; ++i) {
+    ASSERT_TRUE(s.contains(i * 0x9e3779b97f4a7c15ull));
+    ASSERT_FALSE(s.insert(i * 0x9e3779b97f4a7c15ull));
+  }
+  EXPECT_FALSE(s.contains(12345));
+  // At most 70% full after growing, and never more than twice the room that needs.
+  EXPECT_LE(s.size() * 10, s.capacity() * 7);
+  EXPECT_GT(s.size() * 100, s.capacity() * 35);
+}
+
+TEST(HashSet, ZeroIsAValue) {
+  hash_set s;
+  EXPECT_FALSE(s.contains(0));
+  EXPECT_TRUE(s.insert(0));
+  EXPECT_TRUE(s.contains(0));
+  EXPECT_FALSE(s.insert(0));
+}
+
+TEST(UrlHash, SimilarUrlsDoNotCollide) {
+  hash_set s;
+  std::string u;
+  for (int i = 0; i < 300000; ++i) {
+    u = "https://www.example.com/catalog/items?page=" + std::to_string(i);
+    ASSERT_TRUE(s.insert(url_hash(u))) << u;
+    u.push_back('/');  // differs only in the length and the tail
+    ASSERT_TRUE(s.insert(url_hash(u))) << u;
+  }
+  EXPECT_EQ(url_hash("http://a.test/x"), url_hash(std::string("http://a.test/x")));
+  EXPECT_NE(url_hash(""), url_hash(std::string(1, '\0')));
+}

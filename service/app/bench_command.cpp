@@ -131,43 +131,36 @@ nlohmann::json stop_site(child_site& child) {
   return nlohmann::json::parse(json, nullptr, false);
 }
 
-// Event-loop lag: a 10 ms timer on the crawl's io_context; how late each expiry runs is how
-// long a ready handler would have waited behind the loop's other work.
-class lag_probe {
+// Samples the crawl's open requests every 10 ms: how much of the concurrency it uses.
+class in_flight_sampler {
  public:
-  // on_tick runs at each expiry (for sampling the crawl's state at the same pace).
-  lag_probe(asio::io_context& io, std::function<void()> on_tick)
-      : timer_(io), on_tick_(std::move(on_tick)) {}
-  void start() { arm(steady::now() + period); }
+  in_flight_sampler(asio::io_context& io, const crawl::crawler& crawler)
+      : timer_(io), crawler_(crawler) {}
+  void start() { arm(); }
   void stop() {
     stopped_ = true;
     timer_.cancel();
   }
-  std::vector<double>& samples_ms() { return samples_ms_; }
+  double mean() const {
+    return samples_ ? static_cast<double>(sum_) / static_cast<double>(samples_) : 0.0;
+  }
 
  private:
-  static constexpr std::chrono::milliseconds period{10};
-  void arm(steady::time_point at) {
-    timer_.expires_at(at);
-    timer_.async_wait([this, at](const boost::system::error_code& ec) {
+  void arm() {
+    timer_.expires_after(std::chrono::milliseconds(10));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopped_) return;
-      const auto now = steady::now();
-      samples_ms_.push_back(std::chrono::duration<double, std::milli>(now - at).count());
-      on_tick_();
-      arm(now + period);
+      sum_ += crawler_.stats().in_flight;
+      ++samples_;
+      arm();
     });
   }
   asio::steady_timer timer_;
-  std::function<void()> on_tick_;
-  std::vector<double> samples_ms_;
+  const crawl::crawler& crawler_;
+  std::uint64_t sum_ = 0;
+  std::uint64_t samples_ = 0;
   bool stopped_ = false;
 };
-
-double percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const auto rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size()));
-  return sorted[std::min(rank, sorted.size() - 1)];
-}
 
 double seconds(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
@@ -249,21 +242,15 @@ int run_bench(const config::cli_options& opts) {
   };
   arm_signals();
 
-  // Open requests, sampled: how much of the concurrency the crawl actually uses.
-  std::uint64_t in_flight_sum = 0;
-  std::uint64_t in_flight_samples = 0;
-  lag_probe lag(io, [&] {
-    in_flight_sum += crawler.stats().in_flight;
-    ++in_flight_samples;
-  });
-  lag.start();
+  in_flight_sampler in_flight(io, crawler);
+  in_flight.start();
   bool failed = false;
   rusage before{};
   getrusage(RUSAGE_SELF, &before);
   const auto started = steady::now();
   asio::co_spawn(io, crawler.run(), [&](std::exception_ptr e) {
     if (e) failed = true;
-    lag.stop();
+    in_flight.stop();
     signals.cancel();
   });
   io.run();
@@ -278,8 +265,6 @@ int run_bench(const config::cli_options& opts) {
   const double pages = static_cast<double>(std::max<std::uint64_t>(s.pages, 1));
   const double user = seconds(after.ru_utime) - seconds(before.ru_utime);
   const double sys = seconds(after.ru_stime) - seconds(before.ru_stime);
-  auto& lags = lag.samples_ms();
-  std::sort(lags.begin(), lags.end());
 
   std::printf(
       "pages      %llu with a response (%llu 2xx), %llu errors, %.1f MB, %llu records, "
@@ -293,13 +278,10 @@ int run_bench(const config::cli_options& opts) {
               (user + sys) / pages * 1e3, user / pages * 1e3, sys / pages * 1e3,
               (user + sys) / wall, cores);
   std::printf("peak RSS   %.1f MB\n", static_cast<double>(after.ru_maxrss) / 1024.0);
-  std::printf("loop lag   p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu samples of a 10 ms timer)\n",
-              percentile(lags, 0.50), percentile(lags, 0.99), lags.empty() ? 0.0 : lags.back(),
-              lags.size());
-  std::printf("in flight  %.1f open requests on average (concurrency %d)\n",
-              in_flight_samples
-                  ? static_cast<double>(in_flight_sum) / static_cast<double>(in_flight_samples)
-                  : 0.0,
+  std::printf("loop lag   p50 %.1f ms, p99 %.1f ms, max %.3f ms (%llu samples of a 10 ms timer)\n",
+              s.lag.quantile_ms(0.50), s.lag.quantile_ms(0.99), s.lag.max_ms(),
+              static_cast<unsigned long long>(s.lag.samples()));
+  std::printf("in flight  %.1f open requests on average (concurrency %d)\n", in_flight.mean(),
               b.concurrency);
   if (served.is_object()) {
     const auto distinct = served.value("distinct_pages", 0ull);

@@ -1,8 +1,33 @@
 #include "crawl/crawl_stats.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace trawler::crawl {
+
+void loop_lag::observe(double ms) noexcept {
+  if (!(ms >= 0)) ms = 0;  // a timer cannot run early; NaN counts as on time
+  const double slot = ms / bucket_ms;
+  const std::size_t i =
+      slot >= static_cast<double>(buckets) ? buckets : static_cast<std::size_t>(slot);
+  ++counts_[i];
+  ++samples_;
+  if (ms > max_ms_) max_ms_ = ms;
+}
+
+double loop_lag::quantile_ms(double q) const noexcept {
+  if (samples_ == 0) return 0;
+  const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(samples_)));
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < counts_.size(); ++i) {
+    seen += counts_[i];
+    if (seen < std::max<std::uint64_t>(rank, 1)) continue;
+    if (i == buckets) return max_ms_;  // past the buckets: the maximum bounds it
+    return std::min(max_ms_, static_cast<double>(i + 1) * bucket_ms);
+  }
+  return max_ms_;
+}
 
 std::uint64_t crawl_stats::error_total() const {
   std::uint64_t n = 0;
@@ -31,6 +56,11 @@ nlohmann::json crawl_stats::to_json() const {
       {"robots_fetches", robots_fetches},
       {"elapsed_s", elapsed_s},
       {"pages_per_s", pages_per_s()},
+      {"loop_lag_ms",
+       {{"p50", lag.quantile_ms(0.50)},
+        {"p99", lag.quantile_ms(0.99)},
+        {"max", lag.max_ms()},
+        {"samples", lag.samples()}}},
   };
 }
 
@@ -60,6 +90,11 @@ std::string crawl_stats::report() const {
       static_cast<unsigned long long>(seen), static_cast<unsigned long long>(filtered),
       static_cast<unsigned long long>(queued), static_cast<unsigned long long>(robots_fetches));
   out += line;
+  if (lag.samples() > 0) {
+    std::snprintf(line, sizeof line, "  event-loop lag p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+                  lag.quantile_ms(0.50), lag.quantile_ms(0.99), lag.max_ms());
+    out += line;
+  }
   return out;
 }
 

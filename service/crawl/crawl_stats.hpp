@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -9,6 +10,29 @@
 #include "metrics/histogram.hpp"
 
 namespace trawler::crawl {
+
+// How late a periodic 10 ms timer on the crawl's event loop runs: how long a ready handler
+// (a response, a finished parse) waits behind the loop's other work. 0.1 ms buckets up to
+// 50 ms (one more for anything later) and the exact maximum: fixed memory for any crawl.
+class loop_lag {
+ public:
+  static constexpr double bucket_ms = 0.1;
+  static constexpr std::size_t buckets = 500;
+  static constexpr std::chrono::milliseconds period{10};
+
+  void observe(double ms) noexcept;
+  // The upper edge of the bucket holding the q-quantile (never below the true value), capped
+  // by the maximum; 0 without samples.
+  double quantile_ms(double q) const noexcept;
+  double max_ms() const noexcept { return max_ms_; }
+  std::uint64_t samples() const noexcept { return samples_; }
+  bool operator==(const loop_lag&) const = default;
+
+ private:
+  std::array<std::uint32_t, buckets + 1> counts_{};
+  std::uint64_t samples_ = 0;
+  double max_ms_ = 0;
+};
 
 // SPEC "Precise rules: Stats object".
 struct crawl_stats {
@@ -25,6 +49,7 @@ struct crawl_stats {
   std::uint64_t records = 0;
   double elapsed_s = 0;
   metrics::histogram fetch_duration;  // page fetches, seconds (for /metrics)
+  loop_lag lag;
 
   double pages_per_s() const { return elapsed_s > 0 ? static_cast<double>(pages) / elapsed_s : 0; }
   std::uint64_t error_total() const;

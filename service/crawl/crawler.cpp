@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -188,6 +189,7 @@ struct crawler::impl {
   fetch::fetcher fetcher;
   asio::thread_pool pool;
   asio::steady_timer wake_timer;
+  asio::steady_timer lag_timer;
   std::string product_token;
   extract::options extract_opt;
   std::vector<host_robots> robots_by_host;
@@ -262,6 +264,7 @@ struct crawler::impl {
         fetcher(e, fetch_settings_of(cfg)),
         pool(pool_threads()),
         wake_timer(e),
+        lag_timer(e),
         product_token(robots::product_token(cfg.robots.user_agent)) {
     extract_opt.follow_nofollow = cfg.fetch.follow_nofollow;
     extract_opt.want_text = fields.text;
@@ -538,6 +541,19 @@ struct crawler::impl {
     }
     finished_at = steady::now();
     fetcher.close_idle();
+  }
+
+  // Samples the event-loop lag into the stats until cancelled at the crawl's end.
+  asio::awaitable<void> probe_lag() {
+    auto at = steady::now() + loop_lag::period;
+    for (;;) {
+      lag_timer.expires_at(at);
+      auto [ec] = co_await lag_timer.async_wait(use_tuple);
+      if (ec) co_return;
+      const auto now = steady::now();
+      counters.lag.observe(std::chrono::duration<double, std::milli>(now - at).count());
+      at = now + loop_lag::period;
+    }
   }
 
   // ---- retries -----------------------------------------------------------------------------
@@ -883,7 +899,9 @@ std::size_t crawler::admitted_seeds() const {
 }
 
 asio::awaitable<void> crawler::run() {
-  co_await impl_->run();
+  using namespace asio::experimental::awaitable_operators;
+  // The probe ends when the dispatcher does: || cancels it and waits for it.
+  co_await (impl_->run() || impl_->probe_lag());
 }
 
 void crawler::stop(std::chrono::milliseconds grace) {

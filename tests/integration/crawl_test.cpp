@@ -603,6 +603,11 @@ TEST(Crawl, GeneratedSiteOf5000PagesAtConcurrency64) {
   }
   EXPECT_EQ(got, expected);
   EXPECT_EQ(run.stats.at("status").at("2xx"), 5000);
+  // The event loop was sampled all along (a 10 ms timer; the crawl takes far longer).
+  const auto& lag = run.stats.at("loop_lag_ms");
+  EXPECT_GT(lag.at("samples").get<int>(), 10);
+  EXPECT_LE(lag.at("p50").get<double>(), lag.at("p99").get<double>());
+  EXPECT_LE(lag.at("p99").get<double>(), lag.at("max").get<double>());
   EXPECT_EQ(validate_records_against_schema(run.output_path), "");
   std::cerr << "5000-page crawl: " << run.stats.dump() << "\n";
 }

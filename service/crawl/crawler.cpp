@@ -248,9 +248,12 @@ struct crawler::impl {
     return s;
   }
 
+  // One parse thread more than cores: with one per core, 2 cores were only 1.88 busy in a
+  // CPU-bound crawl with pages waiting to be parsed; one more thread brought it to 1.94
+  // (+3% pages/s). At parse_priority idle it does not delay the I/O thread.
   static unsigned pool_threads() {
     unsigned n = std::thread::hardware_concurrency();
-    return n == 0 ? 1 : n;
+    return (n == 0 ? 1 : n) + 1;
   }
 
   impl(asio::any_io_executor e, config::crawl_config c, line_writer w)

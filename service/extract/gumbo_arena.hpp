@@ -5,6 +5,17 @@
 #include <memory>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TRAWLER_ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TRAWLER_ARENA_ASAN 1
+#endif
+#endif
+#ifdef TRAWLER_ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 // The memory of one Gumbo parse. Gumbo makes tens of thousands of small allocations per page
 // (nodes, tokens, attribute vectors, string buffers that grow by doubling) and frees them all
 // at the end: through malloc that was a fifth of a page's CPU. Here small blocks come from a
@@ -24,9 +35,38 @@ class gumbo_arena {
   gumbo_arena(const gumbo_arena&) = delete;
   gumbo_arena& operator=(const gumbo_arena&) = delete;
 
-  // Aligned to 8 bytes: Gumbo's structures hold pointers, sizes and ints only.
-  void* allocate(std::size_t size);
-  void deallocate(void* p);
+  // Aligned to 8 bytes: Gumbo's structures hold pointers, sizes and ints only. Inline: Gumbo
+  // calls these tens of thousands of times per page.
+  void* allocate(std::size_t size) {
+    if (size > small_limit - 8) return allocate_big(size);
+    const std::size_t block_size = (size + 8 + 15) & ~std::size_t{15};
+    const std::size_t cls = block_size / 16 - 1;
+    void* block;
+    if (free_block* f = free_[cls]) {
+      unpoison(f, block_size);
+      free_[cls] = f->next;
+      block = f;
+    } else if (!chunks_.empty() && used_ + block_size <= chunks_[current_].size) {
+      block = chunks_[current_].data.get() + used_;
+      used_ += block_size;
+      unpoison(block, block_size);
+    } else {
+      block = bump(block_size);
+    }
+    auto* tag = static_cast<std::uint64_t*>(block);
+    *tag = cls;
+    return tag + 1;
+  }
+  void deallocate(void* p) {
+    if (!p) return;
+    auto* tag = static_cast<std::uint64_t*>(p) - 1;
+    if (*tag == big_class) return deallocate_big(p);
+    const std::size_t cls = static_cast<std::size_t>(*tag);
+    auto* f = reinterpret_cast<free_block*>(tag);
+    f->next = free_[cls];
+    free_[cls] = f;
+    poison_free(f, cls);
+  }
   // Frees everything allocated since the last reset; keeps the first chunk.
   void reset();
 
@@ -52,8 +92,29 @@ class gumbo_arena {
     std::size_t size;
   };
 
-  void* bump(std::size_t block_size);
+  void* bump(std::size_t block_size);  // from a new chunk
+  void* allocate_big(std::size_t size);
+  void deallocate_big(void* p);
   void release_bigs();
+  // Free and unused arena bytes are poisoned, so ASan still sees Gumbo's use after free.
+  static void unpoison(void* p, std::size_t n) {
+#ifdef TRAWLER_ARENA_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#else
+    (void)p, (void)n;
+#endif
+  }
+  static void poison(void* p, std::size_t n) {
+#ifdef TRAWLER_ARENA_ASAN
+    ASAN_POISON_MEMORY_REGION(p, n);
+#else
+    (void)p, (void)n;
+#endif
+  }
+  static void poison_free(free_block* f, std::size_t cls) {
+    poison(reinterpret_cast<std::byte*>(f) + sizeof(free_block),
+           (cls + 1) * 16 - sizeof(free_block));
+  }
 
   std::vector<chunk> chunks_;
   std::size_t current_ = 0;  // chunk being bumped

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cstdint>
-#include <unordered_map>
 
 // The model follows the HTML tree construction rules closely enough to never be far below the
 // depth Gumbo builds: where it cannot tell, it keeps an element open (overestimates). Sources
@@ -200,17 +199,39 @@ std::uint64_t name_hash(std::string_view s) {
   return h;
 }
 
+// The known tags by hash, open addressing: every tag of a page is looked up here.
+class tag_table {
+ public:
+  tag_table() {
+    for (const auto& e : known_tags) {
+      const std::uint64_t h = name_hash(e.name);
+      std::size_t i = h & mask;
+      while (slots_[i].e) i = (i + 1) & mask;
+      slots_[i] = {h, &e};
+    }
+  }
+  const entry* find(std::uint64_t h) const {
+    for (std::size_t i = h & mask; slots_[i].e; i = (i + 1) & mask)
+      if (slots_[i].hash == h) return slots_[i].e;
+    return nullptr;
+  }
+
+ private:
+  static constexpr std::size_t mask = 255;  // 256 slots for ~110 tags
+  struct slot {
+    std::uint64_t hash = 0;
+    const entry* e = nullptr;
+  };
+  std::array<slot, mask + 1> slots_{};
+};
+
 tag_info lookup(std::string_view raw_name, std::uint64_t hash) {
-  static const auto by_hash = [] {
-    std::unordered_map<std::uint64_t, const entry*> m;
-    for (const auto& e : known_tags) m.emplace(name_hash(e.name), &e);
-    return m;
-  }();
-  const auto it = by_hash.find(hash);
-  if (it == by_hash.end() || it->second->name.size() != raw_name.size()) return {};
+  static const tag_table table;
+  const entry* e = table.find(hash);
+  if (!e || e->name.size() != raw_name.size()) return {};
   for (std::size_t i = 0; i < raw_name.size(); ++i)
-    if (lower(raw_name[i]) != it->second->name[i]) return {};
-  return it->second->info;
+    if (lower(raw_name[i]) != e->name[i]) return {};
+  return e->info;
 }
 
 // Position of the '>' closing the tag whose attributes start at i, skipping quoted values.

@@ -601,14 +601,27 @@ json pairs_to_object(const std::vector<std::pair<std::string, std::string>>& pai
   return out;
 }
 
+// A document built to be wrong everywhere (100,000 values, each of the wrong type) would
+// otherwise print 100,000 lines: the first errors say what to fix.
+constexpr std::size_t max_reported_errors = 100;
+
+void cap_errors(std::vector<config_error>& errors) {
+  if (errors.size() <= max_reported_errors) return;
+  const std::size_t more = errors.size() - (max_reported_errors - 1);
+  errors.resize(max_reported_errors - 1);
+  errors.push_back({"config", "and " + std::to_string(more) + " more errors"});
+}
+
 load_result validate_document(document_result document) {
   if (!document.parsed) {
     load_result out;
     out.errors = std::move(document.errors);
+    cap_errors(out.errors);
     return out;
   }
   load_result out = from_json(document.doc);
   out.errors.insert(out.errors.begin(), document.errors.begin(), document.errors.end());
+  cap_errors(out.errors);
   return out;
 }
 
@@ -621,6 +634,7 @@ std::string config_error::text() const {
 load_result from_json(const json& doc) {
   load_result out;
   validator(out.errors).document(doc, out.config);
+  cap_errors(out.errors);
   return out;
 }
 

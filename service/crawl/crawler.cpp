@@ -546,16 +546,20 @@ struct crawler::impl {
     fetcher.close_idle();
   }
 
-  // Samples the event-loop lag into the stats until cancelled at the crawl's end.
+  // Samples the event-loop lag into the stats until cancelled at the crawl's end; slowly while
+  // paused, so a service holding paused crawls does not wake 100 times a second for each.
   asio::awaitable<void> probe_lag() {
-    auto at = steady::now() + loop_lag::period;
+    auto next = [this](steady::time_point from) {
+      return from + (paused ? milliseconds(250) : milliseconds(loop_lag::period));
+    };
+    auto at = next(steady::now());
     for (;;) {
       lag_timer.expires_at(at);
       auto [ec] = co_await lag_timer.async_wait(use_tuple);
       if (ec) co_return;
       const auto now = steady::now();
       counters.lag.observe(std::chrono::duration<double, std::milli>(now - at).count());
-      at = now + loop_lag::period;
+      at = next(now);
     }
   }
 

@@ -607,6 +607,21 @@ TEST(ConfigValidation, ScopeMode) {
             "scope.mode: must be one of host, domain, any, got \"Host\"");
 }
 
+TEST(ConfigValidation, ErrorsAreCappedAtAHundred) {
+  json doc = json::object();
+  doc["seeds"] = json::array();
+  for (int i = 0; i < 5000; ++i) doc["seeds"].push_back(i);  // 5000 wrong types
+  const load_result r = from_json(doc);
+  ASSERT_EQ(r.errors.size(), 100u);
+  EXPECT_EQ(r.errors.front().text(), "seeds[0]: must be a string, got 0");
+  EXPECT_EQ(r.errors.back().text(), "config: and 4901 more errors");
+  std::string yaml_text = "seeds:\n";
+  for (int i = 0; i < 300; ++i) yaml_text += "  - [" + std::to_string(i) + "]\n";
+  const load_result y = yaml(yaml_text);
+  ASSERT_EQ(y.errors.size(), 100u);
+  EXPECT_EQ(y.errors.back().text(), "config: and 201 more errors");
+}
+
 TEST(ConfigValidation, ParsePriority) {
   EXPECT_EQ(crawl_config{}.limits.parse_priority, "idle");
   for (std::string mode : {"idle", "low", "normal"}) {

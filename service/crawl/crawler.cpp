@@ -389,7 +389,8 @@ struct crawler::impl {
     auto normalized = url::normalize(location);
     if (!normalized || !scope_rules.seed_length_ok(*normalized)) return;
     if (!front.mark_seen(*normalized)) return;
-    if (store) store->admitted({*normalized, depth, cfg.limits.max_redirects, text_of(referrer)});
+    if (store)
+      store->admitted({*normalized, depth, cfg.limits.max_redirects, text_of(referrer), true});
     auto parts = url::split(*normalized);
     if (!parts) return;
     ++sitemap_files;
@@ -887,6 +888,7 @@ void crawler::attach_state(state::crawl_state& st) {
     e.host = m.front.host_for(url::host_key(*parts));
     e.depth = p.depth;
     e.redirects_left = p.redirects_left;
+    e.sitemap = p.sitemap;
     // Pending entries come grouped by referrer: consecutive ones share its string.
     if (!p.referrer.empty()) {
       if (!last_referrer || *last_referrer != p.referrer)

@@ -191,6 +191,14 @@ bool crawl_state::init(std::string& error) {
     return false;
   }
 
+  // Added after format 1 was released: a store written before it gains the (empty) table, and
+  // an older trawler ignores it.
+  if (sqlite3_exec(db_.get(), "CREATE TABLE IF NOT EXISTS sitemaps(seq INTEGER PRIMARY KEY)",
+                   nullptr, nullptr, nullptr) != SQLITE_OK) {
+    error = sqlite_error("cannot open state");
+    return false;
+  }
+
   auto prepare = [&](statement& s, const char* sql) {
     sqlite3_stmt* raw_stmt = nullptr;
     const int prc =
@@ -204,6 +212,7 @@ bool crawl_state::init(std::string& error) {
                "INSERT INTO urls(seq, url, depth, redirects_left, referrer_seq, referrer)"
                " VALUES(?1, ?2, ?3, ?4, ?5, ?6)") ||
       !prepare(insert_mark_, "INSERT INTO marks(seq, done) VALUES(?1, ?2)") ||
+      !prepare(insert_sitemap_, "INSERT OR IGNORE INTO sitemaps(seq) VALUES(?1)") ||
       !prepare(put_meta_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)") ||
       !prepare(put_info_, "INSERT OR REPLACE INTO info(key, value) VALUES(?1, ?2)") ||
       !prepare(url_by_seq_, "SELECT url FROM urls WHERE seq = ?1")) {
@@ -337,8 +346,9 @@ std::optional<std::string> crawl_state::url_text(std::uint64_t seq) const {
 }
 
 void crawl_state::append(std::string_view url, int depth, int redirects_left,
-                         std::string_view referrer) {
+                         std::string_view referrer, bool sitemap) {
   buffered_url b{};
+  b.sitemap = sitemap;
   b.depth = depth;
   b.redirects_left = redirects_left;
   b.referrer_seq = no_seq;
@@ -369,7 +379,7 @@ void crawl_state::admitted(const pending_url& u) {
     return;
   }
   if (!index_url(u.url, next_seq_)) return;
-  append(u.url, u.depth, u.redirects_left, u.referrer);
+  append(u.url, u.depth, u.redirects_left, u.referrer, u.sitemap);
 }
 
 void crawl_state::mark(std::uint64_t seq, bool done) {
@@ -403,7 +413,7 @@ std::size_t crawl_state::reconcile(const std::vector<std::string>& recorded) {
   std::size_t added = 0;
   for (const std::string* url : unknown) {
     if (next_seq_ > url_index::max_value || !index_url(*url, next_seq_)) continue;  // repeats
-    append(*url, 0, 0, {});
+    append(*url, 0, 0, {}, false);
     mark(next_seq_ - 1, true);
     ++added;
   }
@@ -468,6 +478,14 @@ bool crawl_state::checkpoint(std::string& error) {
     }
     if (!run(s)) return fail("cannot save state");
   }
+  s = insert_sitemap_.get();
+  seq = first_buffered_seq_;
+  for (const auto& b : buffered_urls_) {
+    const std::uint64_t this_seq = seq++;
+    if (!b.sitemap) continue;
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(this_seq));
+    if (!run(s)) return fail("cannot save state");
+  }
   s = insert_mark_.get();
   for (const auto& [mark_seq, done] : buffered_marks_) {
     sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(mark_seq));
@@ -529,7 +547,8 @@ std::vector<pending_url> crawl_state::pending() const {
   sqlite3_stmt* raw_stmt = nullptr;
   if (sqlite3_prepare_v2(db_.get(),
                          "SELECT u.seq, u.url, u.depth, u.redirects_left,"
-                         " COALESCE(r.url, u.referrer)"
+                         " COALESCE(r.url, u.referrer),"
+                         " EXISTS(SELECT 1 FROM sitemaps m WHERE m.seq = u.seq)"
                          " FROM urls u LEFT JOIN urls r ON r.seq = u.referrer_seq"
                          " WHERE u.seq < ?1 ORDER BY u.seq",
                          -1, &raw_stmt, nullptr) != SQLITE_OK) {
@@ -547,6 +566,7 @@ std::vector<pending_url> crawl_state::pending() const {
     p.depth = sqlite3_column_int(s.get(), 2);
     p.redirects_left = sqlite3_column_int(s.get(), 3);
     p.referrer = column_text(s.get(), 4);
+    p.sitemap = sqlite3_column_int(s.get(), 5) != 0;
   }
   if (rc != SQLITE_DONE) log::error(sqlite_error("state: cannot read pending URLs from"));
   std::uint64_t seq = first_buffered_seq_;
@@ -556,6 +576,7 @@ std::vector<pending_url> crawl_state::pending() const {
     p.url = arena_view(b.url_offset, b.url_size);
     p.depth = b.depth;
     p.redirects_left = b.redirects_left;
+    p.sitemap = b.sitemap;
     if (b.referrer_seq != no_seq) {
       p.referrer = url_text(b.referrer_seq).value_or(std::string());
     } else if (b.referrer_size != 0) {

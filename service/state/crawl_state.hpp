@@ -29,6 +29,7 @@ struct pending_url {
   int depth = 0;
   int redirects_left = 0;
   std::string referrer;  // empty: none
+  bool sitemap = false;  // a sitemap file: its <loc> values are the links
 };
 
 namespace detail {
@@ -141,6 +142,7 @@ class crawl_state {
     std::uint64_t referrer_seq;  // no_seq when the referrer is text or absent
     int depth;
     int redirects_left;
+    bool sitemap;
   };
 
   bool init(std::string& error);
@@ -154,7 +156,8 @@ class crawl_state {
     return std::string_view(arena_).substr(offset, size);
   }
   void mark(std::uint64_t seq, bool done);
-  void append(std::string_view url, int depth, int redirects_left, std::string_view referrer);
+  void append(std::string_view url, int depth, int redirects_left, std::string_view referrer,
+              bool sitemap);
   bool dirty() const noexcept;
   std::string sqlite_error(std::string_view what) const;
 
@@ -164,6 +167,7 @@ class crawl_state {
   std::unique_ptr<sqlite3, detail::sqlite_closer> db_;  // first: closed after the statements
   statement insert_url_;
   statement insert_mark_;
+  statement insert_sitemap_;
   statement put_meta_;
   statement put_info_;
   statement url_by_seq_;

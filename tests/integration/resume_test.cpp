@@ -164,3 +164,48 @@ TEST(Resume, UnusableStateDirIsAConfigError) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("state.dir"), std::string::npos) << r.err;
 }
+
+// A sitemap file still queued when the crawl stops is read as a sitemap after the resume (its
+// <loc> URLs are crawled), not fetched as a page.
+TEST(Resume, QueuedSitemapIsStillASitemapAfterResume) {
+  test_server server{test_server::options{
+      .tls = false, .certificate = cert::good, .port = 0, .log_requests = false}};
+  const std::string b = server.base_url();
+  response robots;
+  robots.content_type = "text/plain";
+  robots.body = "User-agent: *\nAllow: /\nSitemap: " + b + "/map.xml\n";
+  server.add_page("/robots.txt", robots);
+  response map;
+  map.content_type = "application/xml";
+  map.body = "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\"><url><loc>" + b +
+             "/only-in-sitemap</loc></url></urlset>";
+  server.add_page("/map.xml", map);
+  server.add_html("/", "<html><body>no links here</body></html>");
+  server.add_html("/only-in-sitemap", "<html><body>found</body></html>");
+
+  temp_dir dir;
+  const std::string out = dir.path() + "/out.jsonl";
+  const std::string state = dir.path() + "/state";
+  const std::string cfg = dir.path() + "/c.yaml";
+  std::ofstream(cfg) << "sitemaps:\n  enabled: true\n";
+  auto args = crawl_args(b + "/", out, state);
+  args.insert(args.end(), {"-c", cfg});
+
+  // A budget of one page: the seed is fetched, the sitemap stays queued in the state.
+  auto first_args = args;
+  first_args.insert(first_args.end(), {"--max-pages", "1"});
+  auto first = run_process(first_args, {}, std::chrono::seconds(30));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  int torn = 0;
+  auto before = count_lines(out, torn);
+  ASSERT_EQ(before.size(), 1u);
+  ASSERT_EQ(before.count(b + "/"), 1u);
+
+  auto second = run_process(args, {}, std::chrono::seconds(30));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  auto after = count_lines(out, torn);
+  EXPECT_EQ(torn, 0);
+  EXPECT_EQ(after[b + "/map.xml"], 1);
+  EXPECT_EQ(after[b + "/only-in-sitemap"], 1);
+  EXPECT_EQ(after[b + "/"], 1);
+}

@@ -27,11 +27,11 @@ using trawler::state::url_index;
 namespace trawler::state {
 bool operator==(const pending_url& a, const pending_url& b) {
   return a.url == b.url && a.depth == b.depth && a.redirects_left == b.redirects_left &&
-         a.referrer == b.referrer;
+         a.referrer == b.referrer && a.sitemap == b.sitemap;
 }
 void PrintTo(const pending_url& p, std::ostream* os) {
   *os << "{" << p.url << ", depth " << p.depth << ", redirects " << p.redirects_left
-      << ", referrer '" << p.referrer << "'}";
+      << ", referrer '" << p.referrer << "'" << (p.sitemap ? ", sitemap" : "") << "}";
 }
 }  // namespace trawler::state
 
@@ -202,6 +202,27 @@ TEST(CrawlState, MixedCommittedAndBufferedReads) {
       pu("https://a.test/y", 2, 10, "https://a.test/x"),
       pu("https://a.test/z", 3, 10, "https://a.test/y"),
   };
+  EXPECT_EQ(st->pending(), expected);
+  must_checkpoint(*st);
+  st.reset();
+  st = must_open(tmp.str("s"));
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->pending(), expected);
+}
+
+TEST(CrawlState, SitemapFilesStaySitemapsAcrossAResume) {
+  temp_dir tmp;
+  auto st = must_open(tmp.str("s"));
+  ASSERT_NE(st, nullptr);
+  pending_url committed = pu("https://a.test/sitemap.xml", 0, 10, "https://a.test/robots.txt");
+  committed.sitemap = true;
+  st->admitted(pu("https://a.test/"));
+  st->admitted(committed);
+  must_checkpoint(*st);
+  pending_url buffered = pu("https://a.test/sitemap-2.xml.gz", 0, 10, "https://a.test/sitemap.xml");
+  buffered.sitemap = true;
+  st->admitted(buffered);
+  const std::vector<pending_url> expected = {pu("https://a.test/"), committed, buffered};
   EXPECT_EQ(st->pending(), expected);
   must_checkpoint(*st);
   st.reset();

@@ -23,6 +23,7 @@ std::unique_ptr<crawl_output> crawl_output::open(const config::crawl_config& cfg
         return nullptr;
       }
       out->store_->reconcile(scan.recorded);
+      out->recorded_responses_ = scan.responses;
       if (scan.truncated_bytes > 0) {
         log::warn("output ended in a torn line; cut " + std::to_string(scan.truncated_bytes) +
                   " bytes before appending");
@@ -50,7 +51,7 @@ crawler::line_writer crawl_output::writer() {
 }
 
 void crawl_output::attach(crawler& c) {
-  if (store_) c.attach_state(*store_);
+  if (store_) c.attach_state(*store_, recorded_responses_);
 }
 
 bool crawl_output::checkpoint() {

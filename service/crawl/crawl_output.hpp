@@ -48,6 +48,7 @@ class crawl_output {
   std::unique_ptr<state::crawl_state> store_;
   std::vector<std::string> held_;
   bool resumed_ = false;
+  std::uint64_t recorded_responses_ = 0;  // in the output before a resume
 };
 
 }  // namespace trawler::crawl

@@ -875,9 +875,10 @@ std::vector<std::string> crawler::admit_seeds(const std::vector<std::string>& se
   return problems;
 }
 
-void crawler::attach_state(state::crawl_state& st) {
+void crawler::attach_state(state::crawl_state& st, std::uint64_t recorded_responses) {
   impl& m = *impl_;
   m.store = &st;
+  m.responses += recorded_responses;
   st.for_each_url([&](std::string_view url, bool) { m.front.mark_seen(url); });
   frontier::shared_text last_referrer;
   for (auto& p : st.pending()) {

@@ -38,7 +38,7 @@ bool consume(std::string_view& s, std::string_view prefix) {
 }
 
 // The layout record::to_json_line writes. nullopt: not that layout, parse the line instead.
-std::optional<line_kind> fast_line(std::string_view line, std::string_view& url) {
+std::optional<line_kind> fast_line(std::string_view line, std::string_view& url, bool& has_status) {
   if (line.empty() || line.back() != '}') return std::nullopt;
   std::string_view s = line;
   if (!consume(s, R"({"url":")")) return std::nullopt;
@@ -47,7 +47,8 @@ std::optional<line_kind> fast_line(std::string_view line, std::string_view& url)
   url = s.substr(0, end);
   s.remove_prefix(end + 1);
   if (!consume(s, R"(,"status":)")) return std::nullopt;
-  if (!consume(s, "null")) {
+  has_status = !consume(s, "null");
+  if (has_status) {
     std::size_t digits = 0;
     while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
     if (digits == 0) return std::nullopt;
@@ -60,7 +61,7 @@ std::optional<line_kind> fast_line(std::string_view line, std::string_view& url)
   return consume(s, R"(cancelled")") ? line_kind::cancelled : line_kind::recorded;
 }
 
-line_kind parsed_line(std::string_view line, std::string& url) {
+line_kind parsed_line(std::string_view line, std::string& url, bool& has_status) {
   const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return line_kind::invalid;
   const auto u = j.find("url");
@@ -68,6 +69,8 @@ line_kind parsed_line(std::string_view line, std::string& url) {
     return line_kind::invalid;
   }
   url = u->get<std::string>();
+  const auto status = j.find("status");
+  has_status = status != j.end() && status->is_number();
   const auto e = j.find("error");
   if (e == j.end() || e->is_null()) return line_kind::recorded;
   if (!e->is_object()) return line_kind::invalid;
@@ -82,17 +85,20 @@ void scan_line(std::string_view line, output_scan& out) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
   std::string_view url;
-  if (const auto kind = fast_line(line, url)) {
-    if (*kind == line_kind::recorded)
+  bool has_status = false;
+  if (const auto kind = fast_line(line, url, has_status)) {
+    if (*kind == line_kind::recorded) {
       out.recorded.emplace_back(url);
-    else if (*kind == line_kind::invalid)
+      if (has_status) ++out.responses;
+    } else if (*kind == line_kind::invalid)
       ++out.invalid_lines;
     return;
   }
   std::string parsed_url;
-  switch (parsed_line(line, parsed_url)) {
+  switch (parsed_line(line, parsed_url, has_status)) {
     case line_kind::recorded:
       out.recorded.push_back(std::move(parsed_url));
+      if (has_status) ++out.responses;
       break;
     case line_kind::invalid:
       ++out.invalid_lines;

@@ -11,6 +11,8 @@ struct output_scan {
   // URLs with a record, in file order (a URL may repeat). Records whose error kind is
   // `cancelled` are left out: those URLs are fetched again (SPEC "More edges").
   std::vector<std::string> recorded;
+  // Of those, the records with an HTTP status: what scope.max_pages counts.
+  std::uint64_t responses = 0;
   // Non-blank lines that are not a JSON object with a string `url` (skipped).
   std::size_t invalid_lines = 0;
   // Bytes after the last '\n' that were cut off the file (a line torn by a crash).

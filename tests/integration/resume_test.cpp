@@ -209,3 +209,26 @@ TEST(Resume, QueuedSitemapIsStillASitemapAfterResume) {
   EXPECT_EQ(after[b + "/only-in-sitemap"], 1);
   EXPECT_EQ(after[b + "/"], 1);
 }
+
+// scope.max_pages bounds the records with a response in the whole output, resumes included.
+TEST(Resume, MaxPagesCountsTheRecordsOfEarlierRuns) {
+  site s(40, 0ms);
+  temp_dir dir;
+  const std::string out = dir.path() + "/out.jsonl";
+  const std::string state = dir.path() + "/state";
+  auto args = crawl_args(s.server.base_url() + "/", out, state);
+  auto first_args = args;
+  first_args.insert(first_args.end(), {"--max-pages", "3"});
+  auto first = run_process(first_args, {}, std::chrono::seconds(30));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  int torn = 0;
+  EXPECT_EQ(count_lines(out, torn).size(), 3u);
+
+  auto second_args = args;
+  second_args.insert(second_args.end(), {"--max-pages", "5"});
+  auto second = run_process(second_args, {}, std::chrono::seconds(30));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const auto after = count_lines(out, torn);
+  EXPECT_EQ(after.size(), 5u);  // 3 + 2, not 3 + 5
+  for (const auto& [url, n] : after) EXPECT_EQ(n, 1) << url;
+}

@@ -782,6 +782,7 @@ TEST(ScanOutput, RecordsCancelledInvalidAndTornTail) {
       "https://a.test/crlf",   "https://a.test/cancel",
   };
   EXPECT_EQ(scan.recorded, expected);
+  EXPECT_EQ(scan.responses, 7u);  // all but /dns have a status (fast path and full parse)
   EXPECT_EQ(scan.invalid_lines, 7u);
   EXPECT_EQ(scan.truncated_bytes, torn.size());
   EXPECT_EQ(read_file(path), body);  // the torn line is gone, the rest untouched
@@ -790,6 +791,7 @@ TEST(ScanOutput, RecordsCancelledInvalidAndTornTail) {
   const output_scan again = scan_output(path, error);
   EXPECT_TRUE(error.empty()) << error;
   EXPECT_EQ(again.recorded, expected);
+  EXPECT_EQ(again.responses, 7u);
   EXPECT_EQ(again.truncated_bytes, 0u);
 }
 

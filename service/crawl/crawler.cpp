@@ -15,12 +15,12 @@
 #include <ctime>
 #include <random>
 #include <thread>
+#include <unordered_set>
 
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <unordered_set>
 
 #include "common/log.hpp"
 #include "extract/charset.hpp"
@@ -55,10 +55,10 @@ struct parsed_page {
 };
 
 // Parse threads yield to the I/O thread: when every core parses, a response that arrives
-// otherwise waits up to a scheduler slice for the I/O thread (p99 event-loop lag 11 ms at
-// equal priority on 2 cores, 3 ms at nice +5, 0.5 ms with SCHED_IDLE, which the scheduler
-// preempts at once). SCHED_IDLE only yields within the same cgroup, so in a container the
-// parse threads still get the container's whole share. Set once per pool thread.
+// otherwise waits up to a scheduler slice for the I/O thread (trawler bench on 2 cores: p99
+// event-loop lag 3.9 ms at equal priority, 3.5 ms at nice +5, 0.3-0.7 ms with SCHED_IDLE,
+// which the scheduler preempts at once). SCHED_IDLE only yields within the same cgroup, so in a
+// container the parse threads still get the container's whole share. Set once per pool thread.
 void set_parse_thread_priority(const std::string& mode) {
   static thread_local const bool done = [&mode] {
     if (mode == "idle") {

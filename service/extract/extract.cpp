@@ -57,6 +57,16 @@ std::optional<std::string_view> attribute(const GumboElement& e, const char* nam
 }
 
 // Collapses runs of ASCII whitespace into one space and drops leading and trailing ones.
+// Gumbo 0.10 writes the low byte of a numeric character reference that overflows its int
+// (&#xBBBBBBBBBBBBBBBBB;) as a lone byte, so the text it hands over is not always UTF-8.
+void append_utf8(std::string& out, std::string_view s) {
+  if (record::is_valid_utf8(s)) {
+    out.append(s);
+  } else {
+    record::append_repaired_utf8(out, s);
+  }
+}
+
 class text_builder {
  public:
   explicit text_builder(std::string& out) : out_(out) {}
@@ -72,7 +82,7 @@ class text_builder {
       while (j < s.size() && !is_ascii_whitespace(s[j])) ++j;
       if (pending_space_ && !out_.empty()) out_ += ' ';
       pending_space_ = false;
-      out_.append(s.substr(i, j - i));
+      append_utf8(out_, s.substr(i, j - i));
       i = j;
     }
   }
@@ -247,7 +257,8 @@ class walker {
     if (!content) return;
     if (const auto name = attribute(e, "name"); name && iequals(trim(*name), "robots")) {
       for_each_token(*content, true, [this](std::string_view token) {
-        std::string t(token);
+        std::string t;
+        append_utf8(t, token);
         for (auto& c : t) c = ascii_lower(c);
         if (t == "nofollow" || t == "none") facts_.page_nofollow = true;
         for (const auto& seen : facts_.meta_robots)

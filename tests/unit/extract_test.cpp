@@ -10,6 +10,7 @@
 
 #include "extract/extract.hpp"
 #include "extract/nesting_guard.hpp"
+#include "record/utf8.hpp"
 
 namespace {
 
@@ -804,6 +805,32 @@ TEST(ExtractFixture, Article) {
   EXPECT_NE(f.text.find("\xC2\xA9 2026 Example \xE2\x80\x94 Terms"), std::string::npos) << f.text;
   for (const char* hidden : {"document.write", "font:", "Enable JS", "Template", "hidden"})
     EXPECT_EQ(f.text.find(hidden), std::string::npos) << hidden;
+}
+
+}  // namespace
+
+namespace {
+
+bool valid_utf8(std::string_view s) {
+  return trawler::record::is_valid_utf8(s);
+}
+
+// Gumbo 0.10 writes the low byte of a numeric character reference that overflows its int as
+// a lone byte; titles, text and meta robots tokens still come out as UTF-8.
+TEST(ExtractText, OverflowingCharacterReferencesStayUtf8) {
+  options opt;
+  opt.want_text = true;
+  const auto f = run_with(
+      "<title>a &#xBBBBBBBBBBBBBBBBB; b</title>"
+      "<meta name=robots content='noindex, x&#x7FFFFFFFFFBB;'>"
+      "<p>c &#99999999999999999999; d",
+      opt);
+  ASSERT_TRUE(f.title);
+  EXPECT_TRUE(valid_utf8(*f.title)) << *f.title;
+  EXPECT_EQ(f.title->substr(0, 2), "a ");
+  EXPECT_TRUE(valid_utf8(f.text)) << f.text;
+  for (const auto& t : f.meta_robots) EXPECT_TRUE(valid_utf8(t)) << t;
+  EXPECT_EQ(f.meta_robots.front(), "noindex");
 }
 
 }  // namespace

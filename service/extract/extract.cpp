@@ -58,19 +58,21 @@ std::optional<std::string_view> attribute(const GumboElement& e, const char* nam
 
 // Collapses runs of ASCII whitespace into one space and drops leading and trailing ones.
 // Gumbo 0.10 writes the low byte of a numeric character reference that overflows its int
-// (&#xBBBBBBBBBBBBBBBBB;) as a lone byte, so the text it hands over is not always UTF-8.
-void append_utf8(std::string& out, std::string_view s) {
-  if (record::is_valid_utf8(s)) {
-    out.append(s);
-  } else {
-    record::append_repaired_utf8(out, s);
-  }
+// (&#xBBBBBBBBBBBBBBBBB;) as a lone byte, so a string it hands over is not always UTF-8:
+// s itself when it is (the common case), else its repair in `storage`.
+std::string_view as_utf8(std::string_view s, std::string& storage) {
+  if (record::is_valid_utf8(s)) return s;
+  storage.clear();
+  record::append_repaired_utf8(storage, s);
+  return storage;
 }
 
 class text_builder {
  public:
   explicit text_builder(std::string& out) : out_(out) {}
-  void append(std::string_view s) {
+  void append(std::string_view raw) {
+    std::string repaired;
+    const std::string_view s = as_utf8(raw, repaired);
     std::size_t i = 0;
     while (i < s.size()) {
       if (is_ascii_whitespace(s[i])) {
@@ -82,7 +84,7 @@ class text_builder {
       while (j < s.size() && !is_ascii_whitespace(s[j])) ++j;
       if (pending_space_ && !out_.empty()) out_ += ' ';
       pending_space_ = false;
-      append_utf8(out_, s.substr(i, j - i));
+      out_.append(s.substr(i, j - i));
       i = j;
     }
   }
@@ -256,9 +258,9 @@ class walker {
     const auto content = attribute(e, "content");
     if (!content) return;
     if (const auto name = attribute(e, "name"); name && iequals(trim(*name), "robots")) {
-      for_each_token(*content, true, [this](std::string_view token) {
-        std::string t;
-        append_utf8(t, token);
+      std::string repaired;
+      for_each_token(as_utf8(*content, repaired), true, [this](std::string_view token) {
+        std::string t(token);
         for (auto& c : t) c = ascii_lower(c);
         if (t == "nofollow" || t == "none") facts_.page_nofollow = true;
         for (const auto& seen : facts_.meta_robots)

@@ -13,9 +13,11 @@
 namespace trawler::crawl {
 
 // Where one crawl's records go: the JSONL sink and, with state.dir, the crash-safe state.
-// With state, a record reaches the output only after the state that produced it (the links
-// it admitted) is committed, so a kill between the two loses nothing: on resume the output is
-// the truth of what was recorded and the state of what was admitted.
+// With state, a record reaches the output only after the state that produced it (its done
+// flag, the links it admitted, the stats that count it) is committed, so a kill between the
+// two loses nothing; once written, the state is told so at the next checkpoint. On resume the
+// state alone knows what was recorded, whatever path the new run writes to; the last
+// checkpoint's records, unconfirmed at a kill, are looked up in the output they went to.
 class crawl_output {
  public:
   struct open_error {
@@ -30,7 +32,8 @@ class crawl_output {
 
   // The line writer to give the crawler.
   crawler::line_writer writer();
-  // Resumes the crawler from the state, if there is one. Call before admitting seeds.
+  // Resumes the crawler from the state, if there is one (its frontier, and its stats carried
+  // on), and takes its stats at each checkpoint. Call before admitting seeds.
   void attach(crawler& c);
   // Commits the state, then writes and flushes the records it covers. False when the output
   // cannot be written any more (sink_error() says why).
@@ -43,12 +46,14 @@ class crawl_output {
 
  private:
   crawl_output() = default;
+  bool checkpoint(bool final);
 
   std::optional<sink::jsonl_sink> sink_;
   std::unique_ptr<state::crawl_state> store_;
   std::vector<std::string> held_;
   bool resumed_ = false;
-  std::uint64_t recorded_responses_ = 0;  // in the output before a resume
+  crawler* crawler_ = nullptr;
+  crawl_stats carried_;  // what the runs before this one counted
 };
 
 }  // namespace trawler::crawl

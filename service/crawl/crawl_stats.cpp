@@ -108,4 +108,90 @@ std::string crawl_stats::progress_line() const {
   return line;
 }
 
+nlohmann::json crawl_stats::carried_json() const {
+  nlohmann::json errs = nlohmann::json::object();
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    if (errors[i] != 0) errs[std::string(to_string(all_error_kinds[i]))] = errors[i];
+  }
+  const auto counts = fetch_duration.bucket_counts();
+  return {{"version", 1},
+          {"pages", pages},
+          {"status", status_classes},
+          {"other_status", other_status},
+          {"errors", errs},
+          {"bytes", bytes},
+          {"filtered", filtered},
+          {"robots_fetches", robots_fetches},
+          {"records", records},
+          {"elapsed_s", elapsed_s},
+          {"fetch_duration",
+           {{"buckets", std::vector<std::uint64_t>(counts.begin(), counts.end())},
+            {"sum", fetch_duration.sum()}}}};
+}
+
+std::optional<crawl_stats> crawl_stats::from_carried_json(const nlohmann::json& j) {
+  if (!j.is_object() || j.value("version", 0) != 1) return std::nullopt;
+  crawl_stats s;
+  auto count = [&](const char* key, std::uint64_t& into) {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_number_unsigned()) return false;
+    into = it->get<std::uint64_t>();
+    return true;
+  };
+  if (!count("pages", s.pages) || !count("other_status", s.other_status) ||
+      !count("bytes", s.bytes) || !count("filtered", s.filtered) ||
+      !count("robots_fetches", s.robots_fetches) || !count("records", s.records)) {
+    return std::nullopt;
+  }
+  const auto st = j.find("status");
+  if (st == j.end() || !st->is_array() || st->size() != s.status_classes.size())
+    return std::nullopt;
+  for (std::size_t i = 0; i < s.status_classes.size(); ++i) {
+    if (!(*st)[i].is_number_unsigned()) return std::nullopt;
+    s.status_classes[i] = (*st)[i].get<std::uint64_t>();
+  }
+  const auto errs = j.find("errors");
+  if (errs == j.end() || !errs->is_object()) return std::nullopt;
+  for (const auto& [k, v] : errs->items()) {
+    const auto kind = error_kind_from_string(k);
+    if (!kind || !v.is_number_unsigned()) return std::nullopt;
+    s.errors[static_cast<std::size_t>(*kind)] = v.get<std::uint64_t>();
+  }
+  const auto el = j.find("elapsed_s");
+  if (el == j.end() || !el->is_number() || !(el->get<double>() >= 0)) return std::nullopt;
+  s.elapsed_s = el->get<double>();
+  const auto fd = j.find("fetch_duration");
+  if (fd == j.end() || !fd->is_object()) return std::nullopt;
+  const auto b = fd->find("buckets");
+  const auto sum = fd->find("sum");
+  if (b == fd->end() || !b->is_array() || sum == fd->end() || !sum->is_number()) {
+    return std::nullopt;
+  }
+  std::vector<std::uint64_t> counts;
+  for (const auto& n : *b) {
+    if (!n.is_number_unsigned()) return std::nullopt;
+    counts.push_back(n.get<std::uint64_t>());
+  }
+  if (!s.fetch_duration.assign(counts, sum->get<double>())) return std::nullopt;
+  return s;
+}
+
+void crawl_stats::carry_from(const crawl_stats& base) {
+  pages += base.pages;
+  for (std::size_t i = 0; i < status_classes.size(); ++i)
+    status_classes[i] += base.status_classes[i];
+  other_status += base.other_status;
+  for (std::size_t i = 0; i < errors.size(); ++i) errors[i] += base.errors[i];
+  bytes += base.bytes;
+  filtered += base.filtered;
+  robots_fetches += base.robots_fetches;
+  records += base.records;
+  elapsed_s += base.elapsed_s;
+  const auto mine = fetch_duration.bucket_counts();
+  const auto theirs = base.fetch_duration.bucket_counts();
+  std::vector<std::uint64_t> sum(mine.begin(), mine.end());
+  for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += theirs[i];
+  fetch_duration.assign(sum, fetch_duration.sum() + base.fetch_duration.sum());
+}
+
 }  // namespace trawler::crawl

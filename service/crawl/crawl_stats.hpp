@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "common/error_kind.hpp"
@@ -58,6 +59,16 @@ struct crawl_stats {
   std::string report() const;
   // One progress line (no newline).
   std::string progress_line() const;
+
+  // What a resumed crawl carries on from its state dir (SPEC "Stopping": stats are
+  // cumulative): the counters of records and fetches, the elapsed time and the fetch-duration
+  // histogram. seen, queued and in_flight are live values, and the loop lag describes this
+  // run's event loop, so they are not carried.
+  nlohmann::json carried_json() const;
+  // nullopt when `j` is not what carried_json() writes (a missing or damaged snapshot).
+  static std::optional<crawl_stats> from_carried_json(const nlohmann::json& j);
+  // The carried part of `base` added to these counters.
+  void carry_from(const crawl_stats& base);
 };
 
 }  // namespace trawler::crawl

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/log.hpp"
+#include "common/stable_table.hpp"
 #include "extract/charset.hpp"
 #include "extract/extract.hpp"
 #include "fetch/decoder.hpp"
@@ -192,15 +193,18 @@ struct crawler::impl {
   asio::steady_timer lag_timer;
   std::string product_token;
   extract::options extract_opt;
-  std::vector<host_robots> robots_by_host;
-  std::vector<host_health> health_by_host;
+  // Stable tables: coroutines keep references into them across suspensions, during which
+  // other hosts are registered (see common/stable_table.hpp).
+  stable_table<host_robots> robots_by_host;
+  stable_table<host_health> health_by_host;
   std::int64_t sitemap_files = 0;
   std::int64_t sitemap_urls = 0;
   std::unordered_set<frontier::host_id> sitemap_hosts;
   frontier::hash_set filtered_urls;
   std::mt19937_64 rng{std::random_device{}()};
 
-  crawl_stats counters;
+  crawl_stats counters;  // this run's
+  crawl_stats carried;   // the runs before a resume (SPEC: stats are cumulative)
   steady::time_point started = steady::now();
   std::optional<steady::time_point> finished_at;
   std::size_t open_requests = 0;
@@ -268,7 +272,8 @@ struct crawler::impl {
         pool(pool_threads()),
         wake_timer(e),
         lag_timer(e),
-        product_token(robots::product_token(cfg.robots.user_agent)) {
+        product_token(robots::product_token(cfg.robots.user_agent)),
+        health_by_host(host_health{0, -1, 0, milliseconds(cfg.limits.delay_ms)}) {
     extract_opt.follow_nofollow = cfg.fetch.follow_nofollow;
     extract_opt.want_text = fields.text;
   }
@@ -285,13 +290,7 @@ struct crawler::impl {
     wake_timer.cancel();
   }
 
-  host_health& health_of(frontier::host_id h) {
-    if (health_by_host.size() <= h) {
-      health_by_host.resize(h + 1);
-      health_by_host[h].floor = milliseconds(cfg.limits.delay_ms);
-    }
-    return health_by_host[h];
-  }
+  host_health& health_of(frontier::host_id h) { return health_by_host[h]; }
 
   // ---- per-host politeness -------------------------------------------------------------------
 
@@ -343,10 +342,7 @@ struct crawler::impl {
     }
   }
 
-  host_robots& robots_of(frontier::host_id h) {
-    if (robots_by_host.size() <= h) robots_by_host.resize(h + 1);
-    return robots_by_host[h];
-  }
+  host_robots& robots_of(frontier::host_id h) { return robots_by_host[h]; }
 
   // ---- records -------------------------------------------------------------------------
 
@@ -407,7 +403,7 @@ struct crawler::impl {
   // The sitemaps a host announces in robots.txt, else its /sitemap.xml; once per host.
   void admit_host_sitemaps(frontier::host_id host, const std::vector<std::string>& listed) {
     if (!cfg.sitemaps.enabled || !sitemap_hosts.insert(host).second) return;
-    const std::string& key = front.host_key(host);
+    const std::string key = front.host_key(host);
     const auto robots_url = std::make_shared<const std::string>(key + "/robots.txt");
     if (listed.empty()) {
       admit_sitemap(key + "/sitemap.xml", 0, robots_url);
@@ -603,7 +599,6 @@ struct crawler::impl {
   // ---- robots.txt ----------------------------------------------------------------------------
 
   asio::awaitable<void> fetch_robots(frontier::host_id host) {
-    host_robots& hr = robots_of(host);
     auto parts = url::split(front.host_key(host) + "/robots.txt");
     fetch::fetch_result res;
     if (parts) {
@@ -624,6 +619,8 @@ struct crawler::impl {
       res.error = error_kind::other;
       res.message = "cannot build the robots.txt URL";
     }
+    // Looked up after the fetches: nothing from before a suspension is held across it.
+    host_robots& hr = robots_of(host);
     ++hr.attempts;
     --open_requests;
     front.finish(host);
@@ -694,6 +691,15 @@ struct crawler::impl {
     // The request slot is free now: let the dispatcher start the next fetch while this page
     // is parsed, so latency-bound crawls keep every slot busy.
     wake();
+    // The address policy refused every address of the host: no request left the machine, so
+    // the URL was never tried (SPEC "Precise rules": attempts 0, elapsed_ms 0), with robots
+    // on or off.
+    if (res.error == error_kind::blocked_address) {
+      uncount_page_start(e.host);
+      auto r = untried_record(e, *res.error, res.message);
+      emit(r);
+      co_return;
+    }
     note_host_outcome(e.host, res);
     if (parts) counters.fetch_duration.observe(std::chrono::duration<double>(res.elapsed).count());
 
@@ -875,10 +881,11 @@ std::vector<std::string> crawler::admit_seeds(const std::vector<std::string>& se
   return problems;
 }
 
-void crawler::attach_state(state::crawl_state& st, std::uint64_t recorded_responses) {
+void crawler::attach_state(state::crawl_state& st, const crawl_stats& carried) {
   impl& m = *impl_;
   m.store = &st;
-  m.responses += recorded_responses;
+  m.carried = carried;
+  m.responses += carried.pages;
   st.for_each_url([&](std::string_view url, bool) { m.front.mark_seen(url); });
   frontier::shared_text last_referrer;
   for (auto& p : st.pending()) {
@@ -956,6 +963,7 @@ crawl_stats crawler::stats() const {
   s.in_flight = m.open_requests;
   auto end = m.finished_at ? *m.finished_at : steady::now();
   s.elapsed_s = std::chrono::duration<double>(end - m.started).count();
+  s.carry_from(m.carried);
   return s;
 }
 

@@ -33,9 +33,10 @@ class crawler {
 
   // Persists admissions and records in `st` (which must outlive the crawler) and resumes
   // from it: every URL it knows is seen, the ones without a record are queued again. Call
-  // before admit_seeds() so seeds already crawled are not fetched again. recorded_responses:
-  // records with a response already in the output, which count against scope.max_pages.
-  void attach_state(state::crawl_state& st, std::uint64_t recorded_responses = 0);
+  // before admit_seeds() so seeds already crawled are not fetched again. `carried`: what the
+  // runs before counted; stats() goes on from it, and its pages count against
+  // scope.max_pages.
+  void attach_state(state::crawl_state& st, const crawl_stats& carried = {});
 
   // Seeds that could not be used (unparsable or over max_url_length), with the reason; call
   // before run(). An empty result means every seed was admitted.

@@ -201,18 +201,26 @@ struct fetcher::impl {
     if (auto it = dns.find(host); it != dns.end() && it->second.expires > now) {
       co_return it->second.addresses;
     }
-    tcp::resolver resolver(ex);
+    // The timer's handler may already be queued with success when the lookup completes, and
+    // then runs after this frame is gone: it shares ownership of what it touches instead of
+    // pointing into the frame.
+    struct lookup {
+      explicit lookup(const asio::any_io_executor& e) : resolver(e) {}
+      tcp::resolver resolver;
+      bool timed_out = false;
+    };
+    auto pending = std::make_shared<lookup>(ex);
     asio::steady_timer timer(ex);
     timer.expires_at(std::min(deadline, now + s.connect_timeout));
-    bool timed_out = false;
-    timer.async_wait([&resolver, &timed_out](const error_code& wait_ec) {
+    timer.async_wait([pending](const error_code& wait_ec) {
       if (!wait_ec) {
-        timed_out = true;
-        resolver.cancel();
+        pending->timed_out = true;
+        pending->resolver.cancel();
       }
     });
-    auto [rec, results] = co_await resolver.async_resolve(host, "", use_tuple);
+    auto [rec, results] = co_await pending->resolver.async_resolve(host, "", use_tuple);
     timer.cancel();
+    const bool timed_out = pending->timed_out;
     if (rec) {
       r.error = timed_out ? error_kind::timeout : error_kind::dns;
       if (cancelled) r.error = error_kind::cancelled;

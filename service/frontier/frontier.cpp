@@ -102,7 +102,7 @@ host_id frontier::host_for(std::string_view key) {
   h.key = std::string(key);
   h.delay = opt_.delay;
   if (!opt_.robots_gate) h.robots = robots_state::known;
-  hosts_.push_back(std::move(h));
+  hosts_.emplace_back(std::move(h));
   host_ids_.emplace(std::string(key), id);
   return id;
 }
@@ -138,7 +138,7 @@ time_point frontier::eligible_at(const host_state& h) const {
 }
 
 void frontier::reschedule(host_id id) {
-  host_state& h = hosts_[id];
+  host_state& h = hosts_.at(id);
   if (h.scheduled_at) {
     ready_.erase({*h.scheduled_at, id});
     h.scheduled_at.reset();
@@ -156,7 +156,7 @@ void frontier::release_due_retries(time_point now) {
     retries_.pop();
     host_id id = e.host;
     // Retries go first: they were admitted earlier than what is queued behind them.
-    hosts_[id].queue.push_front(std::move(e));
+    hosts_.at(id).queue.push_front(std::move(e));
     reschedule(id);
   }
 }
@@ -166,7 +166,7 @@ std::optional<lease> frontier::next_ready(time_point now) {
   if (ready_.empty()) return std::nullopt;
   auto [at, id] = *ready_.begin();
   if (at > now) return std::nullopt;
-  host_state& h = hosts_[id];
+  host_state& h = hosts_.at(id);
   lease l;
   l.host = id;
   if (h.robots == robots_state::unknown) {
@@ -282,8 +282,8 @@ std::vector<url_entry> frontier::drain_all() {
   std::vector<url_entry> all;
   all.reserve(queued_);
   for (host_id id = 0; id < hosts_.size(); ++id) {
-    for (auto& e : hosts_[id].queue) all.push_back(std::move(e));
-    hosts_[id].queue.clear();
+    for (auto& e : hosts_.at(id).queue) all.push_back(std::move(e));
+    hosts_.at(id).queue.clear();
     reschedule(id);
   }
   while (!retries_.empty()) {

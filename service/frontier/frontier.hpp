@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/stable_table.hpp"
+
 // The crawl's schedule: which URL may start now, on which host, honouring per-host open
 // limits, start spacing, Retry-After blocks, retry backoff and the robots.txt gate. Pure: the
 // caller passes `now`; nothing here sleeps or does I/O.
@@ -152,7 +154,8 @@ class frontier {
   void release_due_retries(time_point now);
 
   options opt_;
-  std::vector<host_state> hosts_;
+  // Stable: host_key() hands out references, and a host may be registered while one is held.
+  stable_table<host_state> hosts_;
   std::unordered_map<std::string, host_id> host_ids_;
   hash_set seen_;
   std::set<std::pair<time_point, host_id>> ready_;

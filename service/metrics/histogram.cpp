@@ -21,4 +21,13 @@ std::uint64_t histogram::cumulative(std::size_t i) const noexcept {
   return n;
 }
 
+bool histogram::assign(std::span<const std::uint64_t> counts, double sum) noexcept {
+  if (counts.size() != buckets_.size() || !(sum >= 0)) return false;
+  std::copy(counts.begin(), counts.end(), buckets_.begin());
+  count_ = 0;
+  for (auto n : buckets_) count_ += n;
+  sum_ = sum;
+  return true;
+}
+
 }  // namespace trawler::metrics

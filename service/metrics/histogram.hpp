@@ -26,6 +26,12 @@ class histogram {
   std::uint64_t count() const noexcept { return count_; }
   double sum() const noexcept { return sum_; }
 
+  // The per-bucket counts (not cumulative; the last is +Inf), and the histogram rebuilt from
+  // them: how a crawl's histogram is carried across a resume. assign() is false, and changes
+  // nothing, when `counts` does not have one count per bucket or `sum` is not a number >= 0.
+  std::span<const std::uint64_t> bucket_counts() const noexcept { return buckets_; }
+  bool assign(std::span<const std::uint64_t> counts, double sum) noexcept;
+
   bool operator==(const histogram&) const = default;
 
  private:

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -179,6 +180,8 @@ bool crawl_state::init(std::string& error) {
     }
     std::string sql = "BEGIN IMMEDIATE;";
     sql += schema_sql;
+    // A store made by this trawler confirms its records (see output_written()).
+    sql += "INSERT INTO info(key, value) VALUES('confirmed_marks', 0);";
     sql += "PRAGMA user_version=" + std::to_string(schema_version) + "; COMMIT;";
     if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
       error = sqlite_error("cannot create state");
@@ -274,12 +277,33 @@ bool crawl_state::load(std::string& error) {
   }
   first_buffered_seq_ = next_seq_;
   done_.assign(next_seq_, false);
-  if (!query("SELECT seq, done FROM marks ORDER BY rowid", [&](sqlite3_stmt* s) {
-        const auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
-        if (seq < done_.size()) done_[seq] = sqlite3_column_int(s, 1) != 0;
+  bool has_confirmed = false;
+  if (!query("SELECT value FROM info WHERE key = 'confirmed_marks'", [&](sqlite3_stmt* s) {
+        has_confirmed = true;
+        confirmed_rows_ =
+            static_cast<std::uint64_t>(std::max<sqlite3_int64>(0, sqlite3_column_int64(s, 0)));
         return true;
       })) {
     return false;
+  }
+  legacy_ = !has_confirmed;
+  // The last done mark of each URL decides; it is unconfirmed when its row is past the
+  // confirmed ones. Rows are only ever appended, so rowids are 1, 2, 3...
+  std::vector<std::uint64_t> last_row(next_seq_, 0);
+  if (!query("SELECT rowid, seq, done FROM marks ORDER BY rowid", [&](sqlite3_stmt* s) {
+        const auto row = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+        const auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+        if (seq < done_.size()) {
+          done_[seq] = sqlite3_column_int(s, 2) != 0;
+          last_row[seq] = row;
+        }
+        mark_rows_ = std::max(mark_rows_, row);
+        return true;
+      })) {
+    return false;
+  }
+  for (std::uint64_t seq = 0; seq < done_.size(); ++seq) {
+    if (done_[seq] && last_row[seq] > confirmed_rows_) unconfirmed_.push_back(seq);
   }
   if (!query("SELECT key, value FROM meta", [&](sqlite3_stmt* s) {
         meta_.insert_or_assign(std::string(column_text(s, 0)), std::string(column_text(s, 1)));
@@ -398,7 +422,14 @@ void crawl_state::requeued(std::string_view url) {
   if (seq != no_seq) mark(seq, false);
 }
 
-std::size_t crawl_state::reconcile(const std::vector<std::string>& recorded) {
+void crawl_state::output_written() {
+  if (confirmed_rows_ == mark_rows_) return;
+  confirmed_rows_ = mark_rows_;
+  confirmed_dirty_ = true;
+}
+
+crawl_state::reconciled crawl_state::reconcile(const std::vector<std::string>& recorded) {
+  reconciled out;
   std::vector<bool> has_record(done_.size(), false);
   std::vector<const std::string*> unknown;
   for (const auto& url : recorded) {
@@ -409,15 +440,32 @@ std::size_t crawl_state::reconcile(const std::vector<std::string>& recorded) {
     else
       has_record[seq] = true;
   }
-  for (std::uint64_t seq = 0; seq < has_record.size(); ++seq) mark(seq, has_record[seq]);
-  std::size_t added = 0;
+  out.unconfirmed = unconfirmed_.size();
+  for (const auto seq : unconfirmed_) {
+    if (has_record[seq]) {
+      ++out.confirmed_by_output;
+    } else {
+      mark(seq, false);
+    }
+  }
+  unconfirmed_.clear();
+  // Settled: every done flag checkpointed so far is now either found written or reset by a
+  // newer mark, so a kill before this run's first checkpoint does not ask again (with the
+  // outputs scanned now perhaps no longer named in the state).
+  if (confirmed_rows_ != mark_rows_) {
+    confirmed_rows_ = mark_rows_;
+    confirmed_dirty_ = true;
+  }
+  for (std::uint64_t seq = 0; seq < has_record.size(); ++seq) {
+    if (has_record[seq]) mark(seq, true);
+  }
   for (const std::string* url : unknown) {
     if (next_seq_ > url_index::max_value || !index_url(*url, next_seq_)) continue;  // repeats
     append(*url, 0, 0, {}, false);
     mark(next_seq_ - 1, true);
-    ++added;
+    ++out.added;
   }
-  return added;
+  return out;
 }
 
 void crawl_state::set_finished(bool finished) {
@@ -443,7 +491,7 @@ std::optional<std::string> crawl_state::get_meta(const std::string& key) const {
 
 bool crawl_state::dirty() const noexcept {
   return !buffered_urls_.empty() || !buffered_marks_.empty() || !dirty_meta_.empty() ||
-         finished_dirty_;
+         finished_dirty_ || confirmed_dirty_;
 }
 
 bool crawl_state::checkpoint(std::string& error) {
@@ -504,9 +552,19 @@ bool crawl_state::checkpoint(std::string& error) {
     sqlite3_bind_int(s, 2, finished_ ? 1 : 0);
     if (!run(s)) return fail("cannot save state");
   }
+  if (confirmed_dirty_ || legacy_) {
+    // From its first checkpoint on, a legacy store confirms its records too.
+    s = put_info_.get();
+    bind_text(s, 1, "confirmed_marks");
+    sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(confirmed_rows_));
+    if (!run(s)) return fail("cannot save state");
+  }
   if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     return fail("cannot save state");
   }
+  mark_rows_ += buffered_marks_.size();
+  confirmed_dirty_ = false;
+  legacy_ = false;
 
   first_buffered_seq_ = next_seq_;
   buffered_urls_.clear();

@@ -20,8 +20,12 @@ struct sqlite3_stmt;
 // the lazily kept done flags, the finished flag and a small key/value area, in
 // <dir>/state.sqlite3 (SQLite, WAL, one connection holding an exclusive lock).
 //
-// The JSONL output is the truth about what was recorded: after a crash, scan it
-// (scan_output) and hand the result to reconcile() before reading pending().
+// What was recorded is known to the state on its own, whatever output a resumed run writes to:
+// records reach the output only after the checkpoint holding their done flags, and the owner
+// says so (output_written()) once they are written; that confirmation is saved with the next
+// checkpoint. Only the done flags of the last checkpoint before a kill can lack it. Those are
+// settled by reconcile() with a scan of the output they went to (scan_output): found there,
+// done; else fetched again, like a URL in flight at the kill.
 namespace trawler::state {
 
 struct pending_url {
@@ -98,11 +102,26 @@ class crawl_state {
   // URLs admitted and not done, in admission order: to queue again. Same reflection rule.
   std::vector<pending_url> pending() const;
 
-  // Makes the done flags exactly "has a record in the output": `recorded` is
-  // scan_output().recorded (any order, repeats allowed). A URL recorded but never admitted
-  // (its admission was lost with an unsaved checkpoint) is added as a done URL so the seen set
-  // has it. Returns how many such URLs were added. Buffered like any change.
-  std::size_t reconcile(const std::vector<std::string>& recorded);
+  // Settles the done flags after a crash with `recorded`, the URLs with a record in the
+  // output(s) the last run wrote (scan_output().recorded; any order, repeats allowed): a done
+  // flag whose record was not confirmed written (see above) stays only if its URL is in
+  // `recorded`; a confirmed one stays whatever `recorded` holds; a URL in `recorded` is done.
+  // A URL recorded but never admitted (its admission was lost with an unsaved checkpoint) is
+  // added as a done URL so the seen set has it. Buffered like any change; call once, before
+  // pending().
+  struct reconciled {
+    std::size_t added = 0;                // URLs recorded but not admitted, added as done
+    std::size_t unconfirmed = 0;          // done flags without a confirmed record
+    std::size_t confirmed_by_output = 0;  // of those, found in `recorded`: still done
+  };
+  reconciled reconcile(const std::vector<std::string>& recorded);
+  // Written by a trawler before records were confirmed: every done flag is unconfirmed, and
+  // without an output to scan (stdout) they are trusted as that trawler did.
+  bool legacy() const noexcept { return legacy_; }
+
+  // Every record of the checkpoints made so far is in the output (written and flushed).
+  // Saved with the next checkpoint.
+  void output_written();
 
   // --- while crawling (buffered until checkpoint) ---
   // A URL entered the frontier. A URL already admitted is ignored (the first admission's
@@ -174,8 +193,13 @@ class crawl_state {
 
   url_index index_;  // hash -> seq, or a marker when several URLs have that hash
   std::unordered_map<std::string, std::uint64_t, detail::string_hash, std::equal_to<>>
-      collided_;            // every URL whose hash is shared
-  std::vector<bool> done_;  // by seq
+      collided_;                      // every URL whose hash is shared
+  std::vector<bool> done_;            // by seq
+  std::uint64_t mark_rows_ = 0;       // rows in the marks table (checkpointed)
+  std::uint64_t confirmed_rows_ = 0;  // of those, the first ones whose records are written
+  bool confirmed_dirty_ = false;
+  bool legacy_ = false;
+  std::vector<std::uint64_t> unconfirmed_;  // seqs done by a mark past confirmed_rows_, at open
   std::uint64_t next_seq_ = 0;
   std::uint64_t first_buffered_seq_ = 0;
 

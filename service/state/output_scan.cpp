@@ -118,7 +118,7 @@ std::string os_error(std::string_view what, const std::string& path, int err) {
 
 }  // namespace
 
-output_scan scan_output(const std::string& path, std::string& error) {
+output_scan scan_output(const std::string& path, std::string& error, bool cut_torn_line) {
   output_scan out;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -162,7 +162,7 @@ output_scan scan_output(const std::string& path, std::string& error) {
     }
   }
 
-  if (have > 0) {
+  if (have > 0 && cut_torn_line) {
     if (::truncate(path.c_str(), static_cast<off_t>(line_boundary)) != 0) {
       error = os_error("cannot cut the torn last line of output", path, errno);
       return output_scan{};

@@ -27,6 +27,9 @@ struct output_scan {
 // Lines in the layout trawler writes ({"url":"...","status":...,"error":...} first, '}' last)
 // are read without a full parse, which keeps a million lines well under a second; any other
 // line is parsed as JSON.
-output_scan scan_output(const std::string& path, std::string& error);
+//
+// cut_torn_line false: the file is only read (an earlier run's output, which this run does not
+// append to); a torn last line is then left in place and not counted.
+output_scan scan_output(const std::string& path, std::string& error, bool cut_torn_line = true);
 
 }  // namespace trawler::state

@@ -675,6 +675,16 @@ TEST(Api, SigtermStopsCrawlsAndARestartResumesThem) {
   }
   EXPECT_EQ(seen.size(), 40u);
   for (const auto& [url, n] : seen) EXPECT_EQ(n, 1) << url;
+  // Stats are the crawl's, not the resumed run's: every record with a response, both runs.
+  std::uint64_t responses = 0;
+  for (const auto& rec : read_records(data + "/" + slow_id + "/records.jsonl")) {
+    if (!rec.at("status").is_null()) ++responses;
+  }
+  const auto view = again.call("GET", "/v1/crawls/" + slow_id).body_json();
+  EXPECT_EQ(view.at("stats").at("pages"), responses);
+  EXPECT_EQ(
+      metric(again.call("GET", "/metrics").body, "trawler_pages_total{crawl=\"" + slow_id + "\"}"),
+      static_cast<double>(responses));
   EXPECT_EQ(again.stop(SIGINT).exit_code, 0);
 }
 

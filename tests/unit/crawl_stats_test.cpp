@@ -50,4 +50,70 @@ TEST(LoopLag, InTheStatsObject) {
   EXPECT_EQ(crawl_stats{}.report().find("event-loop lag"), std::string::npos);
 }
 
+// Stats are cumulative across resumes: what a run counted is carried in the state and added
+// to the next run's counters.
+TEST(CarriedStats, RoundTripAndAddUp) {
+  crawl_stats a;
+  a.pages = 12;
+  a.status_classes = {10, 1, 1, 0};
+  a.other_status = 0;
+  a.errors[static_cast<std::size_t>(trawler::error_kind::timeout)] = 3;
+  a.bytes = 4096;
+  a.filtered = 5;
+  a.robots_fetches = 2;
+  a.records = 15;
+  a.elapsed_s = 1.5;
+  a.fetch_duration.observe(0.004);
+  a.fetch_duration.observe(0.2);
+  a.seen = 99;  // live values are not carried
+  a.lag.observe(3.0);
+
+  const auto back = crawl_stats::from_carried_json(nlohmann::json::parse(a.carried_json().dump()));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->pages, 12u);
+  EXPECT_EQ(back->status_classes, a.status_classes);
+  EXPECT_EQ(back->errors, a.errors);
+  EXPECT_EQ(back->bytes, 4096u);
+  EXPECT_EQ(back->filtered, 5u);
+  EXPECT_EQ(back->robots_fetches, 2u);
+  EXPECT_EQ(back->records, 15u);
+  EXPECT_DOUBLE_EQ(back->elapsed_s, 1.5);
+  EXPECT_EQ(back->fetch_duration, a.fetch_duration);
+  EXPECT_EQ(back->seen, 0u);
+  EXPECT_EQ(back->lag.samples(), 0u);
+
+  crawl_stats run;  // the resumed run's own counters
+  run.pages = 3;
+  run.status_classes = {3, 0, 0, 0};
+  run.bytes = 100;
+  run.elapsed_s = 0.5;
+  run.seen = 40;
+  run.fetch_duration.observe(0.3);
+  run.carry_from(*back);
+  EXPECT_EQ(run.pages, 15u);
+  EXPECT_EQ(run.status_classes[0], 13u);
+  EXPECT_EQ(run.errors[static_cast<std::size_t>(trawler::error_kind::timeout)], 3u);
+  EXPECT_EQ(run.bytes, 4196u);
+  EXPECT_DOUBLE_EQ(run.elapsed_s, 2.0);
+  EXPECT_EQ(run.seen, 40u);
+  EXPECT_EQ(run.fetch_duration.count(), 3u);
+  EXPECT_NEAR(run.fetch_duration.sum(), 0.504, 1e-9);
+  EXPECT_EQ(run.to_json().at("pages"), 15);
+}
+
+TEST(CarriedStats, DamagedSnapshotIsRefused) {
+  EXPECT_FALSE(crawl_stats::from_carried_json(nlohmann::json::parse("{}")));
+  auto j = crawl_stats{}.carried_json();
+  EXPECT_TRUE(crawl_stats::from_carried_json(j));
+  j["pages"] = -1;
+  EXPECT_FALSE(crawl_stats::from_carried_json(j));
+  j = crawl_stats{}.carried_json();
+  j["fetch_duration"]["buckets"] = {1, 2};
+  EXPECT_FALSE(crawl_stats::from_carried_json(j));
+  j = crawl_stats{}.carried_json();
+  j["errors"] = {{"no_such_kind", 1}};
+  EXPECT_FALSE(crawl_stats::from_carried_json(j));
+  EXPECT_FALSE(crawl_stats::from_carried_json(nlohmann::json("text")));
+}
+
 }  // namespace

@@ -657,7 +657,7 @@ TEST(CrawlState, ReconcileMakesDoneExactlyTheRecordedSet) {
   const std::vector<std::string> recorded = {"https://a.test/2", "https://a.test/3",
                                              "https://a.test/7", "https://a.test/2",
                                              "https://a.test/6", ""};
-  EXPECT_EQ(st->reconcile(recorded), 1u);
+  EXPECT_EQ(st->reconcile(recorded).added, 1u);
   const std::vector<std::pair<std::string, bool>> expected = {
       {"https://a.test/1", false}, {"https://a.test/2", true},  {"https://a.test/3", true},
       {"https://a.test/4", false}, {"https://a.test/5", false}, {"https://a.test/6", true},
@@ -667,13 +667,97 @@ TEST(CrawlState, ReconcileMakesDoneExactlyTheRecordedSet) {
   const std::vector<std::string> expected_pending = {"https://a.test/1", "https://a.test/4",
                                                      "https://a.test/5"};
   EXPECT_EQ(pending_urls(*st), expected_pending);
-  EXPECT_EQ(st->reconcile(recorded), 0u);  // idempotent
+  EXPECT_EQ(st->reconcile(recorded).added, 0u);  // idempotent
   must_checkpoint(*st);
   st.reset();
   st = must_open(tmp.str("s"));
   ASSERT_NE(st, nullptr);
   EXPECT_EQ(all_urls(*st), expected);
   EXPECT_EQ(pending_urls(*st), expected_pending);
+}
+
+// SPEC "Stopping": a resume fetches no URL already recorded, whatever output it writes to.
+// The state knows on its own: records confirmed written stay done with no output to scan.
+TEST(CrawlState, ConfirmedRecordsStayDoneWithoutTheOutput) {
+  temp_dir tmp;
+  {
+    auto st = must_open(tmp.str("s"));
+    ASSERT_NE(st, nullptr);
+    for (auto u : {"https://a.test/1", "https://a.test/2", "https://a.test/3"}) st->admitted(pu(u));
+    st->recorded("https://a.test/1");
+    st->recorded("https://a.test/2");
+    must_checkpoint(*st);
+    st->output_written();  // their lines reached the output
+    must_checkpoint(*st);  // and that is saved
+  }
+  auto st = must_open(tmp.str("s"));
+  ASSERT_NE(st, nullptr);
+  EXPECT_FALSE(st->legacy());
+  const auto r = st->reconcile({});  // another output path: nothing of the old one to scan
+  EXPECT_EQ(r.unconfirmed, 0u);
+  EXPECT_EQ(r.added, 0u);
+  EXPECT_EQ(pending_urls(*st), (std::vector<std::string>{"https://a.test/3"}));
+}
+
+// Only the last checkpoint before a kill can lack its confirmation: its done flags hold when
+// the scanned output has their records, and are fetched again otherwise.
+TEST(CrawlState, UnconfirmedRecordsAreSettledByTheScan) {
+  temp_dir tmp;
+  {
+    auto st = must_open(tmp.str("s"));
+    ASSERT_NE(st, nullptr);
+    for (auto u : {"https://a.test/1", "https://a.test/2", "https://a.test/3", "https://a.test/4"})
+      st->admitted(pu(u));
+    st->recorded("https://a.test/1");
+    must_checkpoint(*st);
+    st->output_written();
+    st->recorded("https://a.test/2");
+    st->recorded("https://a.test/3");
+    must_checkpoint(*st);  // confirms 1; 2 and 3 are committed, then the kill
+  }
+  {
+    auto st = must_open(tmp.str("s"));
+    ASSERT_NE(st, nullptr);
+    const auto r = st->reconcile({"https://a.test/3"});  // 3 reached the output, 2 did not
+    EXPECT_EQ(r.unconfirmed, 2u);
+    EXPECT_EQ(r.confirmed_by_output, 1u);
+    EXPECT_EQ(pending_urls(*st),
+              (std::vector<std::string>{"https://a.test/2", "https://a.test/4"}));
+    must_checkpoint(*st);
+  }
+  // Settled once: the next open has nothing unconfirmed, 1 and 3 stay done.
+  auto st = must_open(tmp.str("s"));
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->reconcile({}).unconfirmed, 0u);
+  EXPECT_EQ(pending_urls(*st), (std::vector<std::string>{"https://a.test/2", "https://a.test/4"}));
+}
+
+// A store written before records were confirmed: every done flag waits for the scan, as it
+// did then, and it is no longer legacy once checkpointed.
+TEST(CrawlState, StoreWithoutConfirmationsIsLegacy) {
+  temp_dir tmp;
+  {
+    auto st = must_open(tmp.str("s"));
+    ASSERT_NE(st, nullptr);
+    st->admitted(pu("https://a.test/1"));
+    st->admitted(pu("https://a.test/2"));
+    st->recorded("https://a.test/1");
+    st->recorded("https://a.test/2");
+    must_checkpoint(*st);
+    st->output_written();
+    must_checkpoint(*st);
+  }
+  make_sqlite(tmp.str("s/state.sqlite3"), "DELETE FROM info WHERE key = 'confirmed_marks'");
+  {
+    auto st = must_open(tmp.str("s"));
+    ASSERT_NE(st, nullptr);
+    EXPECT_TRUE(st->legacy());
+    const auto r = st->reconcile({"https://a.test/2"});
+    EXPECT_EQ(r.unconfirmed, 2u);
+    EXPECT_EQ(pending_urls(*st), (std::vector<std::string>{"https://a.test/1"}));
+    must_checkpoint(*st);
+    EXPECT_FALSE(st->legacy());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -892,7 +976,7 @@ TEST(ScanOutput, ResumeFlowWithCrawlState) {
   ASSERT_TRUE(error.empty()) << error;
   auto st = must_open(tmp.str("s"));
   ASSERT_NE(st, nullptr);
-  EXPECT_EQ(st->reconcile(scan.recorded), 0u);
+  EXPECT_EQ(st->reconcile(scan.recorded).added, 0u);
   // 2 was cancelled, 3 was torn away: both fetched again.
   EXPECT_EQ(pending_urls(*st), (std::vector<std::string>{"https://a.test/2", "https://a.test/3"}));
 }

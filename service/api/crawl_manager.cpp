@@ -281,6 +281,14 @@ create_result crawl_manager::create(config::crawl_config cfg) {
     result.error = api_error{"", "the service is shutting down"};
     return result;
   }
+  if (!cfg.cluster.redis.empty()) {
+    // Workers join a cluster crawl as `trawler crawl --redis URL` processes for now.
+    result.status = 400;
+    result.error = api_error{"cluster.redis",
+                             "cluster crawls are not run by the service yet; "
+                             "start workers with trawler crawl --redis URL"};
+    return result;
+  }
   auto e = std::make_unique<entry>();
   e->id = new_id();
   e->dir = options_.data_dir / e->id;

@@ -286,13 +286,17 @@ std::int64_t integer_of(const redis::reply& r) {
 
 }  // namespace
 
-shared_entry make_entry(std::string url, std::string host, int depth, int redirects_left,
-                        bool sitemap, std::string referrer) {
-  shared_entry e;
+std::string fingerprint(std::string_view url) {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx",
                 static_cast<unsigned long long>(frontier::url_hash(url)));
-  e.fingerprint = hex;
+  return hex;
+}
+
+shared_entry make_entry(std::string url, std::string host, int depth, int redirects_left,
+                        bool sitemap, std::string referrer) {
+  shared_entry e;
+  e.fingerprint = fingerprint(url);
   e.url = std::move(url);
   e.host = std::move(host);
   e.depth = depth;

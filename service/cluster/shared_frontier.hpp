@@ -42,6 +42,9 @@ struct shared_entry {
   bool operator==(const shared_entry&) const = default;
 };
 
+// The seen set's member for a URL: frontier::url_hash in 16 hex digits (little-endian
+// arithmetic: the same on every x86-64 and ARM64 worker).
+std::string fingerprint(std::string_view url);
 // A shared_entry for `url` (fingerprint computed).
 shared_entry make_entry(std::string url, std::string host, int depth, int redirects_left,
                         bool sitemap, std::string referrer);

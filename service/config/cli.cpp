@@ -59,6 +59,8 @@ constexpr flag_spec crawl_flags[] = {
     {"user-agent", 0, value_kind::text, action::set_key, "/robots/user_agent"},
     {"no-robots", 0, value_kind::none, action::set_false, "/robots/obey"},
     {"state-dir", 0, value_kind::text, action::set_key, "/state/dir"},
+    {"redis", 0, value_kind::text, action::set_key, "/cluster/redis"},
+    {"crawl-name", 0, value_kind::text, action::set_key, "/cluster/name"},
     {"allow-private", 0, value_kind::none, action::set_true, "/network/allow_private"},
     {"resolve", 0, value_kind::text, action::resolve, "/network/resolve"},
     {"stats", 0, value_kind::text, action::stats, ""},
@@ -439,6 +441,9 @@ crawl options (each overrides the same config key; seeds add to the config's see
       --user-agent S      robots.user_agent, also the User-Agent header
       --no-robots         robots.obey: false
       --state-dir DIR     state.dir: persist and resume from DIR
+      --redis URL         cluster.redis: join the crawl shared through this Redis
+                          (redis://[user:password@]host:port[/db])
+      --crawl-name NAME   cluster.name: which crawl in that Redis (default "default")
       --allow-private     network.allow_private: true
       --resolve HOST:PORT:ADDR   pin a name to an address (repeatable)
       --stats FILE        write the final stats object as JSON

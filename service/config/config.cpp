@@ -16,9 +16,17 @@
 #include "config/crawl_config.hpp"
 #include "config/document.hpp"
 #include "config/key_path.hpp"
+#include "redis/redis_url.hpp"
 
 namespace trawler::config {
 namespace {
+
+// Why a cluster.redis value is not a Redis URL, if it is not.
+std::optional<std::string> redis_url_error(const std::string& s) {
+  auto parsed = redis::parse_url(s);
+  if (parsed.value) return std::nullopt;
+  return "a Redis URL (" + parsed.error + ")";
+}
 
 using json = nlohmann::json;
 using detail::index_key;
@@ -251,8 +259,15 @@ class validator {
             {"output", [&](const json& v, const std::string& k) { output(v, k, c.output); }},
             {"sitemaps", [&](const json& v, const std::string& k) { sitemaps(v, k, c.sitemaps); }},
             {"state", [&](const json& v, const std::string& k) { state(v, k, c.state); }},
+            {"cluster", [&](const json& v, const std::string& k) { cluster(v, k, c.cluster); }},
             {"api", [&](const json& v, const std::string& k) { api(v, k, c.api); }},
         });
+    // The crawl's state lives in Redis when it is shared: a state dir would be a second truth.
+    if (!c.cluster.redis.empty() && !c.state.dir.empty()) {
+      fail("state.dir",
+           "cannot be combined with cluster.redis (a cluster crawl keeps its state in "
+           "Redis; restart a worker to resume)");
+    }
   }
 
  private:
@@ -572,6 +587,31 @@ class validator {
     section(v, path, {{"dir", string(s.dir)}});
   }
 
+  static std::optional<std::string> redis_url_problem(const std::string& s) {
+    if (s.empty()) return std::nullopt;
+    if (auto why = redis_url_error(s)) return "must be empty or " + *why;
+    return std::nullopt;
+  }
+
+  static std::optional<std::string> crawl_name_problem(const std::string& s) {
+    const bool ok =
+        !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](unsigned char ch) {
+          return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+        });
+    if (ok) return std::nullopt;
+    return "must be 1 to 64 letters, digits, '-', '_' or '.', got " +
+           json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  void cluster(const json& v, const std::string& path, cluster_config& c) {
+    section(v, path,
+            {
+                {"redis", string(c.redis, redis_url_problem)},
+                {"name", string(c.name, crawl_name_problem)},
+                {"lease_ms", integer(c.lease_ms, 1000, 3600000)},
+            });
+  }
+
   static std::optional<std::string> listen_problem(const std::string& s) {
     if (valid_listen(s)) return std::nullopt;
     return "must be HOST:PORT (as 127.0.0.1:8080 or [::1]:8080, port 0 to 65535), got " +
@@ -690,6 +730,8 @@ json to_json(const crawl_config& c) {
         {"max_urls", c.sitemaps.max_urls},
         {"max_bytes", c.sitemaps.max_bytes}}},
       {"state", {{"dir", c.state.dir}}},
+      {"cluster",
+       {{"redis", c.cluster.redis}, {"name", c.cluster.name}, {"lease_ms", c.cluster.lease_ms}}},
       {"api", {{"listen", c.api.listen}, {"token", c.api.token}, {"data_dir", c.api.data_dir}}},
   };
 }

@@ -92,6 +92,15 @@ struct state_config {
   bool operator==(const state_config&) const = default;
 };
 
+// Cluster mode (SPEC additions "Cluster"): every worker started with the same Redis and name
+// is part of one crawl.
+struct cluster_config {
+  std::string redis;  // redis://[user:password@]host:port[/db]; empty: a single-process crawl
+  std::string name = "default";  // the crawl's name in that Redis
+  int lease_ms = 15000;          // how long a dead worker's hosts stay claimed
+  bool operator==(const cluster_config&) const = default;
+};
+
 struct api_config {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT, [v6]:PORT; port 0 = any free port
   std::string token;
@@ -111,6 +120,7 @@ struct crawl_config {
   output_config output;
   sitemaps_config sitemaps;
   state_config state;
+  cluster_config cluster;
   api_config api;
   bool operator==(const crawl_config&) const = default;
 };

@@ -40,7 +40,7 @@ nlohmann::json crawl_stats::to_json() const {
   for (std::size_t i = 0; i < errors.size(); ++i) {
     if (errors[i] != 0) errs[std::string(to_string(all_error_kinds[i]))] = errors[i];
   }
-  return {
+  nlohmann::json out = {
       {"pages", pages},
       {"status",
        {{"2xx", status_classes[0]},
@@ -62,6 +62,16 @@ nlohmann::json crawl_stats::to_json() const {
         {"max", lag.max_ms()},
         {"samples", lag.samples()}}},
   };
+  if (cluster) {
+    out["cluster"] = {{"seen", cluster->seen},
+                      {"queued", cluster->queued},
+                      {"claimed", cluster->claimed},
+                      {"workers", cluster->workers},
+                      {"hosts_owned", cluster->hosts_owned},
+                      {"pages", cluster->pages},
+                      {"owned_here", cluster->owned_here}};
+  }
+  return out;
 }
 
 std::string crawl_stats::report() const {

@@ -35,6 +35,18 @@ class loop_lag {
   double max_ms_ = 0;
 };
 
+// Cluster mode: the crawl-wide counts, as of the worker's last look at Redis.
+struct cluster_counts {
+  std::int64_t seen = 0;
+  std::int64_t queued = 0;
+  std::int64_t claimed = 0;
+  std::int64_t workers = 0;
+  std::int64_t hosts_owned = 0;
+  std::int64_t pages = 0;       // of the crawl-wide page budget
+  std::int64_t owned_here = 0;  // hosts this worker holds
+  bool operator==(const cluster_counts&) const = default;
+};
+
 // SPEC "Precise rules: Stats object".
 struct crawl_stats {
   std::uint64_t pages = 0;                        // records with a response
@@ -51,6 +63,7 @@ struct crawl_stats {
   double elapsed_s = 0;
   metrics::histogram fetch_duration;  // page fetches, seconds (for /metrics)
   loop_lag lag;
+  std::optional<cluster_counts> cluster;  // cluster mode only
 
   double pages_per_s() const { return elapsed_s > 0 ? static_cast<double>(pages) / elapsed_s : 0; }
   std::uint64_t error_total() const;

@@ -13,8 +13,10 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
+#include <map>
 #include <random>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <pthread.h>
@@ -22,6 +24,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cluster/shared_frontier.hpp"
 #include "common/log.hpp"
 #include "common/stable_table.hpp"
 #include "extract/charset.hpp"
@@ -181,6 +184,30 @@ struct crawler::impl {
     milliseconds floor{0};           // delay_ms or Crawl-delay, whichever is larger
   };
 
+  // Cluster mode (cfg.cluster.redis): the crawl-wide frontier is in Redis, and this worker
+  // fetches only the hosts it holds a lease on. The local frontier holds the claimed entries of
+  // those hosts; links go to Redis, and come back through a claim or a refill of their host.
+  struct fleet_state {
+    explicit fleet_state(const asio::any_io_executor& e) : timer(e) {}
+    cluster::shared_frontier* shared = nullptr;
+    redis::client* redis = nullptr;
+    std::function<bool()> flush_output;  // writes the records so far (before their done marks)
+    std::unordered_map<frontier::host_id, std::string> owned;  // leased hosts
+    std::vector<cluster::shared_entry> outbox;     // links admitted by the page being handled
+    std::vector<std::string> done;                 // fingerprints of records handed to the writer
+    std::vector<cluster::shared_entry> give_back;  // cancelled at a stop: queued again
+    std::vector<cluster::shared_entry> seeds;
+    std::int64_t page_tokens = 0;  // scope.max_pages reserved crawl-wide, not yet used
+    bool budget_exhausted = false;
+    bool finished = false;  // the fleet's crawl is over
+    bool handed_back = false;
+    std::string failure;  // Redis could not be reached for long enough: the crawl fails
+    int busy = 0;         // fleet calls of pages in progress
+    std::optional<cluster::crawl_status> status;
+    steady::time_point next_flush{}, next_renew{}, next_reap{}, next_seeds{}, next_status{};
+    asio::steady_timer timer;
+  };
+
   asio::any_io_executor ex;
   config::crawl_config cfg;
   line_writer write;
@@ -222,7 +249,9 @@ struct crawler::impl {
   bool hard_stop = false;
   std::optional<steady::time_point> cancel_at;
   state::crawl_state* store = nullptr;
+  std::unique_ptr<fleet_state> fleet;
   bool completed = false;
+  bool dispatcher_done = false;
   steady::time_point next_robots_sweep{};
 
   static scope::rules scope_rules_of(const config::crawl_config& c) {
@@ -362,6 +391,10 @@ struct crawler::impl {
     // A cancelled URL is fetched again on resume (SPEC "More edges").
     if (store && r.error != error_kind::cancelled) store->recorded(r.url);
     write(record::to_json_line(r, fields));
+    // Marked done in Redis once its line is written (flush_output), so a kill in between
+    // fetches it again rather than losing it.
+    if (fleet && r.error != error_kind::cancelled)
+      fleet->done.push_back(cluster::fingerprint(r.url));
   }
 
   record::fetch_record untried_record(const frontier::url_entry& e, error_kind kind,
@@ -390,6 +423,12 @@ struct crawler::impl {
     auto parts = url::split(*normalized);
     if (!parts) return;
     ++sitemap_files;
+    if (fleet) {
+      fleet->outbox.push_back(cluster::make_entry(*normalized, url::host_key(*parts), depth,
+                                                  cfg.limits.max_redirects, true,
+                                                  text_of(referrer)));
+      return;
+    }
     frontier::url_entry e;
     e.url = std::move(*normalized);
     e.host = front.host_for(url::host_key(*parts));
@@ -451,6 +490,12 @@ struct crawler::impl {
     }
     front.mark_seen(link);
     if (store) store->admitted({link, depth, redirects_left, text_of(referrer)});
+    if (fleet) {
+      // The fleet decides whether it is new (fleet_admit counts the page's new links).
+      fleet->outbox.push_back(cluster::make_entry(link, url::host_key(*parts), depth,
+                                                  redirects_left, false, text_of(referrer)));
+      return false;
+    }
     frontier::url_entry e;
     e.url = link;
     e.host = front.host_for(url::host_key(*parts));
@@ -465,11 +510,15 @@ struct crawler::impl {
 
   bool page_budget_left() const {
     if (cfg.scope.max_pages <= 0) return true;
+    // Crawl-wide: pages reserved from the fleet's budget.
+    if (fleet) return fleet->page_tokens > 0;
     return responses + open_pages < static_cast<std::uint64_t>(cfg.scope.max_pages);
   }
 
   bool budget_spent() const {
-    return cfg.scope.max_pages > 0 && responses >= static_cast<std::uint64_t>(cfg.scope.max_pages);
+    if (cfg.scope.max_pages <= 0) return false;
+    if (fleet) return fleet->budget_exhausted && fleet->page_tokens == 0 && open_pages == 0;
+    return responses >= static_cast<std::uint64_t>(cfg.scope.max_pages);
   }
 
   milliseconds robots_sweep_interval() const {
@@ -499,14 +548,21 @@ struct crawler::impl {
       auto now = steady::now();
       if (cfg.robots.obey && now >= next_robots_sweep) sweep_robots(now);
       if (stopping) {
-        if (open_requests == 0 && parsing == 0) break;
+        if (open_requests == 0 && parsing == 0 && (!fleet || fleet->busy == 0)) break;
         if (cancel_at && now >= *cancel_at) {
           cancel_at.reset();
           fetcher.cancel_all();
         }
       } else {
-        if (open_requests == 0 && parsing == 0 &&
-            (front.idle() || budget_spent() || !front.next_wakeup())) {
+        if (fleet) {
+          // The fleet loop says when the crawl is over everywhere (or Redis is lost).
+          if (open_requests == 0 && parsing == 0 && fleet->busy == 0 &&
+              (fleet->finished || !fleet->failure.empty() || budget_spent())) {
+            completed = fleet->finished;
+            break;
+          }
+        } else if (open_requests == 0 && parsing == 0 &&
+                   (front.idle() || budget_spent() || !front.next_wakeup())) {
           completed = front.idle();
           break;
         }
@@ -520,6 +576,7 @@ struct crawler::impl {
             asio::co_spawn(ex, fetch_robots(l->host), detached_logged("robots fetch"));
           } else {
             ++open_pages;
+            if (fleet && cfg.scope.max_pages > 0) --fleet->page_tokens;
             count_page_start(l->host);
             asio::co_spawn(ex, fetch_page(std::move(l->entry)), detached_logged("page fetch"));
           }
@@ -541,6 +598,8 @@ struct crawler::impl {
     }
     finished_at = steady::now();
     fetcher.close_idle();
+    dispatcher_done = true;
+    if (fleet) fleet->timer.cancel();
   }
 
   // Samples the event-loop lag into the stats until cancelled at the crawl's end; slowly while
@@ -655,6 +714,20 @@ struct crawler::impl {
       hr.rules = robots::rules::disallow_all();
     }
 
+    // What the fleet is told (the next owner of the host reads it instead of fetching again).
+    std::optional<cluster::robots_record> verdict;
+    if (settled && fleet) {
+      if (hr.failure) {
+        verdict = cluster::robots_record{"failure", "", std::string(to_string(*hr.failure)),
+                                         hr.failure_message};
+      } else if (res.status >= 200 && res.status <= 299) {
+        verdict = cluster::robots_record{"rules", res.body, "", ""};
+      } else if (res.status >= 400 && res.status <= 499 && res.status != 429) {
+        verdict = cluster::robots_record{"allow_all", "", "", ""};
+      } else {
+        verdict = cluster::robots_record{"disallow_all", "", "", ""};
+      }
+    }
     if (settled) {
       hr.known = true;
       hr.fetched_at = steady::now();
@@ -669,6 +742,22 @@ struct crawler::impl {
       }
     }
     wake();
+    if (fleet) {
+      std::vector<cluster::shared_entry> sitemaps;
+      take_outbox(sitemaps);
+      ++fleet->busy;
+      if (!sitemaps.empty()) {
+        co_await fleet_call<std::vector<bool>>([&] { return fleet->shared->admit(sitemaps); });
+      }
+      if (verdict) {
+        const std::string key = front.host_key(host);
+        co_await fleet_call<bool>([&] {
+          return fleet->shared->store_robots(key, *verdict, milliseconds(cfg.robots.cache_ttl_ms));
+        });
+      }
+      --fleet->busy;
+      wake();
+    }
   }
 
   // ---- pages ---------------------------------------------------------------------------------
@@ -696,6 +785,7 @@ struct crawler::impl {
     // on or off.
     if (res.error == error_kind::blocked_address) {
       uncount_page_start(e.host);
+      if (fleet && cfg.scope.max_pages > 0) ++fleet->page_tokens;
       auto r = untried_record(e, *res.error, res.message);
       emit(r);
       co_return;
@@ -706,6 +796,7 @@ struct crawler::impl {
     if (res.error != error_kind::cancelled) {
       if (auto delay = retry_delay(res, e.attempts, e.host)) {
         uncount_page_start(e.host);
+        if (fleet && cfg.scope.max_pages > 0) ++fleet->page_tokens;
         front.retry(std::move(e), steady::now() + *delay);
         wake();
         co_return;
@@ -713,6 +804,11 @@ struct crawler::impl {
     }
     if (!res.has_response) uncount_page_start(e.host);
     if (res.has_response) ++responses;
+    if (fleet && cfg.scope.max_pages > 0 && !res.has_response) ++fleet->page_tokens;
+    // Cancelled by a stop: the URL goes back to the fleet's queue of its host.
+    if (fleet && res.error == error_kind::cancelled) fleet->give_back.push_back(to_shared(e));
+    // Links of this page for the fleet, taken after each synchronous stretch of admissions.
+    std::vector<cluster::shared_entry> fleet_links;
 
     // The page's links share one copy of its URL as their referrer.
     frontier::shared_text self_as_referrer;
@@ -747,6 +843,7 @@ struct crawler::impl {
     if (res.has_response && !res.error && res.status >= 300 && res.status <= 399) {
       handle_redirect(e, res, r);
     }
+    take_outbox(fleet_links);
 
     bool html = is_html(r.content_type) && res.has_response && res.status >= 200 &&
                 res.status <= 299 && !res.body.empty() && (!res.error || res.truncated);
@@ -812,6 +909,16 @@ struct crawler::impl {
     } else if (res.has_response && !res.error) {
       r.sha256 = record::sha256_hex("");
     }
+    take_outbox(fleet_links);
+    if (fleet && !fleet_links.empty()) {
+      ++fleet->busy;
+      auto flags =
+          co_await fleet_call<std::vector<bool>>([&] { return fleet->shared->admit(fleet_links); });
+      --fleet->busy;
+      // Only the fleet knows which links were new to the crawl.
+      r.new_links = 0;
+      if (flags) r.new_links = static_cast<int>(std::count(flags->begin(), flags->end(), true));
+    }
     r.noindex = directives.noindex;
     r.nofollow = directives.nofollow;
     r.fetched_at = std::chrono::system_clock::now();
@@ -837,6 +944,314 @@ struct crawler::impl {
     } else {
       admit(*target, e.depth, e.redirects_left - 1, std::make_shared<const std::string>(e.url));
     }
+  }
+
+  // ---- cluster mode ----------------------------------------------------------------------------
+
+  void take_outbox(std::vector<cluster::shared_entry>& into) {
+    if (!fleet || fleet->outbox.empty()) return;
+    for (auto& e : fleet->outbox) into.push_back(std::move(e));
+    fleet->outbox.clear();
+  }
+
+  cluster::shared_entry to_shared(const frontier::url_entry& e) const {
+    return cluster::make_entry(e.url, front.host_key(e.host), e.depth, e.redirects_left, e.sitemap,
+                               text_of(e.referrer));
+  }
+
+  milliseconds fleet_give_up() const {
+    // Long enough for a Redis restart; a dead worker's hosts come back after lease_ms anyway.
+    return std::max(milliseconds(5000), 2 * milliseconds(cfg.cluster.lease_ms));
+  }
+
+  void fail_fleet(const std::string& why) {
+    if (!fleet->failure.empty()) return;
+    fleet->failure = why + " (gave up after " + std::to_string(fleet_give_up().count() / 1000) +
+                     " s of retries)";
+    log::error("cluster: " + fleet->failure);
+    stopping = true;
+    hard_stop = true;
+    fetcher.cancel_all();
+    wake();
+  }
+
+  // One call to Redis, retried with backoff while Redis is unreachable, for a bounded time;
+  // then the crawl fails (nullopt). `op` makes the call again for each try.
+  template <class T, class Op>
+  asio::awaitable<std::optional<T>> fleet_call(Op op) {
+    milliseconds pause{100};
+    std::optional<steady::time_point> failing_since;
+    for (;;) {
+      if (!fleet->failure.empty()) co_return std::nullopt;
+      auto r = co_await op();
+      if (r.ok()) co_return std::optional<T>(std::move(r.value));
+      const auto now = steady::now();
+      if (!failing_since) {
+        failing_since = now;
+        log::warn("cluster: " + r.message + "; retrying");
+      }
+      if (now - *failing_since > fleet_give_up()) {
+        fail_fleet(r.message);
+        co_return std::nullopt;
+      }
+      asio::steady_timer t(ex, pause);
+      co_await t.async_wait(use_tuple);
+      pause = std::min(pause * 2, milliseconds(2000));
+    }
+  }
+
+  bool locally_idle() const {
+    return open_requests == 0 && parsing == 0 && front.idle() && fleet->busy == 0 &&
+           fleet->outbox.empty();
+  }
+
+  // A host now ours: its robots.txt verdict as the fleet knows it, the wait its previous owner
+  // left, and its claimed entries.
+  void install(cluster::claimed_host& c) {
+    const frontier::host_id h = front.host_for(c.host);
+    fleet->owned[h] = c.host;
+    if (cfg.robots.obey && c.robots && !robots_of(h).known) {
+      host_robots& hr = robots_of(h);
+      const auto& rr = *c.robots;
+      if (rr.outcome == "rules") {
+        hr.rules = robots::rules::parse(rr.body, product_token);
+        if (auto cd = hr.rules.crawl_delay()) {
+          auto capped = std::min<long long>(cd->count(), cfg.robots.max_crawl_delay_ms);
+          auto& hh = health_of(h);
+          hh.floor = std::max(hh.floor, milliseconds(capped));
+          front.set_host_delay(h, hh.floor);
+        }
+      } else if (rr.outcome == "disallow_all") {
+        hr.rules = robots::rules::disallow_all();
+      } else if (rr.outcome == "failure") {
+        hr.failure = error_kind_from_string(rr.failure_kind).value_or(error_kind::other);
+        hr.failure_message = rr.failure_message;
+      } else {
+        hr.rules = robots::rules::allow_all();
+      }
+      hr.known = true;
+      hr.fetched_at = steady::now();
+      front.robots_ready(h);
+    }
+    if (c.wait.count() > 0) front.block_host_until(h, steady::now() + c.wait);
+    install_entries(h, c.entries);
+  }
+
+  void install_entries(frontier::host_id h, std::vector<cluster::shared_entry>& entries) {
+    frontier::shared_text last_referrer;
+    for (auto& se : entries) {
+      frontier::url_entry e;
+      front.mark_seen(se.url);
+      e.url = std::move(se.url);
+      e.host = h;
+      e.depth = se.depth;
+      e.redirects_left = se.redirects_left;
+      e.sitemap = se.sitemap;
+      if (!se.referrer.empty()) {
+        if (!last_referrer || *last_referrer != se.referrer)
+          last_referrer = std::make_shared<const std::string>(std::move(se.referrer));
+        e.referrer = last_referrer;
+      }
+      enqueue(std::move(e));
+    }
+  }
+
+  milliseconds wait_left(frontier::host_id h) const {
+    const auto at = front.host_eligible_at(h);
+    const auto now = steady::now();
+    return at > now ? std::chrono::duration_cast<milliseconds>(at - now) : milliseconds(0);
+  }
+
+  // Gives a host back with what is still queued for it here.
+  asio::awaitable<void> release_host(frontier::host_id h) {
+    auto it = fleet->owned.find(h);
+    if (it == fleet->owned.end()) co_return;
+    const std::string key = it->second;
+    fleet->owned.erase(it);
+    std::vector<cluster::shared_entry> unfinished;
+    for (auto& e : front.remove_if(h, [](const frontier::url_entry&) { return true; }))
+      unfinished.push_back(to_shared(e));
+    const milliseconds wait = wait_left(h);
+    co_await fleet_call<bool>([&] { return fleet->shared->release(key, wait, unfinished); });
+  }
+
+  // The scope's seed hosts are the crawl's: a worker started without seeds learns them here.
+  asio::awaitable<void> sync_seed_hosts(const std::vector<std::string>& mine) {
+    const std::string key = fleet->shared->prefix() + "seedhosts";
+    std::vector<redis::command> cmds;
+    if (!mine.empty()) {
+      redis::command add = {"SADD", key};
+      add.insert(add.end(), mine.begin(), mine.end());
+      cmds.push_back(std::move(add));
+    }
+    cmds.push_back({"SMEMBERS", key});
+    auto r = co_await fleet->redis->exec(std::move(cmds));
+    if (!r.ok() || r.replies.empty()) co_return;
+    for (const auto& h : r.replies.back().elements) scope_rules.add_seed_host(h.str);
+  }
+
+  asio::awaitable<void> fleet_flush(bool force) {
+    auto& f = *fleet;
+    const auto now = steady::now();
+    if (f.done.empty() || (!force && now < f.next_flush)) co_return;
+    f.next_flush = now + milliseconds(100);
+    if (!f.flush_output()) co_return;  // the output failed: the app stops the crawl
+    auto done = std::move(f.done);
+    f.done.clear();
+    co_await fleet_call<std::vector<bool>>([&] { return f.shared->record(done, {}); });
+  }
+
+  asio::awaitable<void> fleet_tick() {
+    auto& f = *fleet;
+    const auto lease = milliseconds(cfg.cluster.lease_ms);
+    co_await fleet_flush(false);
+    auto now = steady::now();
+    if (now >= f.next_renew) {
+      f.next_renew = now + lease / 3;
+      std::vector<std::string> keys;
+      for (const auto& [id, key] : f.owned) keys.push_back(key);
+      auto lost =
+          co_await fleet_call<std::vector<std::string>>([&] { return f.shared->renew(keys); });
+      if (lost) {
+        for (const auto& key : *lost) {
+          // Another worker has the host now: what is queued for it here goes back.
+          std::optional<frontier::host_id> lost_id;
+          for (const auto& [id, k] : f.owned) {
+            if (k == key) lost_id = id;
+          }
+          if (!lost_id) continue;
+          log::warn("cluster: lost the lease of " + key);
+          co_await release_host(*lost_id);
+        }
+      }
+    }
+    if (now >= f.next_reap) {
+      f.next_reap = now + lease;
+      co_await fleet_call<std::int64_t>([&] { return f.shared->reap(2 * lease); });
+    }
+    if (now >= f.next_seeds) {
+      f.next_seeds = now + milliseconds(2000);
+      co_await sync_seed_hosts({});
+    }
+    if (stopping) {
+      // SIGTERM: the hosts go back at once; open requests finish or are cancelled.
+      if (!f.handed_back) {
+        f.handed_back = true;
+        std::vector<frontier::host_id> ids;
+        for (const auto& [id, key] : f.owned) ids.push_back(id);
+        for (auto id : ids) co_await release_host(id);
+      }
+      co_return;
+    }
+    // Hosts with nothing left here: more of their queue, or back to the fleet.
+    std::vector<frontier::host_id> drained;
+    for (const auto& [id, key] : f.owned) {
+      if (front.pending_on(id) == 0) drained.push_back(id);
+    }
+    for (auto id : drained) {
+      auto it = f.owned.find(id);
+      if (it == f.owned.end() || front.pending_on(id) != 0) continue;
+      const std::string key = it->second;
+      auto more = co_await fleet_call<std::optional<std::vector<cluster::shared_entry>>>(
+          [&] { return f.shared->refill(key); });
+      if (!more) continue;
+      if (!*more) {
+        f.owned.erase(id);  // the lease was lost meanwhile
+      } else if (!(*more)->empty()) {
+        install_entries(id, **more);
+        wake();
+      } else if (front.pending_on(id) == 0) {
+        co_await release_host(id);
+      }
+    }
+    // Crawl-wide page budget.
+    if (cfg.scope.max_pages > 0 && !f.budget_exhausted &&
+        f.page_tokens < static_cast<std::int64_t>(cfg.limits.concurrency)) {
+      const std::int64_t want = cfg.limits.concurrency - f.page_tokens;
+      auto got = co_await fleet_call<std::int64_t>(
+          [&] { return f.shared->reserve_pages(cfg.scope.max_pages, want); });
+      if (got) {
+        f.page_tokens += *got;
+        if (*got == 0) f.budget_exhausted = true;
+        if (*got > 0) wake();
+      }
+    }
+    // Claim hosts while this worker can use more: per_host requests each, up to concurrency.
+    if (!paused && !budget_spent()) {
+      const std::size_t per = static_cast<std::size_t>(std::max(1, cfg.limits.per_host));
+      const std::size_t slots = (static_cast<std::size_t>(cfg.limits.concurrency) + per - 1) / per;
+      std::size_t busy_hosts = 0;
+      for (const auto& [id, key] : f.owned) {
+        if (front.pending_on(id) > 0) ++busy_hosts;
+      }
+      if (busy_hosts < slots) {
+        auto got = co_await fleet_call<std::vector<cluster::claimed_host>>(
+            [&] { return f.shared->claim(slots - busy_hosts); });
+        if (got && !got->empty()) {
+          for (auto& c : *got) install(c);
+          wake();
+        }
+      }
+    }
+    // Nothing here and nothing anywhere: the crawl is over.
+    if (locally_idle() && f.owned.empty() && f.done.empty()) {
+      auto st =
+          co_await fleet_call<cluster::crawl_status>([&] { return f.shared->status(2 * lease); });
+      if (st) {
+        f.status = *st;
+        if (st->finished() && locally_idle() && f.owned.empty()) {
+          f.finished = true;
+          wake();
+        }
+      }
+    } else if (now >= f.next_status) {
+      f.next_status = now + milliseconds(1000);
+      auto st =
+          co_await fleet_call<cluster::crawl_status>([&] { return f.shared->status(2 * lease); });
+      if (st) f.status = *st;
+    }
+  }
+
+  asio::awaitable<void> fleet_loop() {
+    auto& f = *fleet;
+    std::vector<std::string> seed_hosts;
+    for (const auto& e : f.seeds) {
+      if (auto parts = url::split(e.url)) seed_hosts.push_back(parts->host);
+    }
+    co_await sync_seed_hosts(seed_hosts);
+    if (!f.seeds.empty()) {
+      auto seeds = std::move(f.seeds);
+      f.seeds.clear();
+      co_await fleet_call<std::vector<bool>>([&] { return f.shared->admit(seeds); });
+    }
+    while (!dispatcher_done && f.failure.empty()) {
+      co_await fleet_tick();
+      if (dispatcher_done || !f.failure.empty()) break;
+      f.timer.expires_after(f.owned.empty() ? milliseconds(50) : milliseconds(20));
+      co_await f.timer.async_wait(use_tuple);
+    }
+    if (!f.failure.empty()) co_return;
+    // The end (or a stop): records marked done, the rest handed back, the budget returned.
+    co_await fleet_flush(true);
+    std::map<std::string, std::vector<cluster::shared_entry>> back;
+    for (auto& e : f.give_back) back[e.host].push_back(std::move(e));
+    f.give_back.clear();
+    std::vector<frontier::host_id> ids;
+    for (const auto& [id, key] : f.owned) ids.push_back(id);
+    for (auto id : ids) co_await release_host(id);
+    for (auto& [host, entries] : back) {
+      const std::string key = host;
+      co_await fleet_call<bool>([&] { return f.shared->release(key, milliseconds(0), entries); });
+    }
+    if (f.page_tokens > 0) {
+      const auto n = f.page_tokens;
+      f.page_tokens = 0;
+      co_await fleet_call<bool>([&] { return f.shared->unreserve_pages(n); });
+    }
+    auto st = co_await fleet_call<cluster::crawl_status>(
+        [&] { return f.shared->status(2 * milliseconds(cfg.cluster.lease_ms)); });
+    if (st) f.status = *st;
+    co_await fleet_call<bool>([&] { return f.shared->leave(); });
   }
 };
 
@@ -866,6 +1281,12 @@ std::vector<std::string> crawler::admit_seeds(const std::vector<std::string>& se
     }
     m.scope_rules.add_seed_host(parts->host);
     ++m.seeds;
+    if (m.fleet) {
+      // Offered to the fleet when the crawl runs: whichever worker saw it first admitted it.
+      m.fleet->seeds.push_back(cluster::make_entry(*normalized, url::host_key(*parts), 0,
+                                                   m.cfg.limits.max_redirects, false, ""));
+      continue;
+    }
     if (m.front.was_seen(*normalized)) continue;  // crawled before this resume
     // Without robots.txt there is no Sitemap: line to read; /sitemap.xml is the convention.
     if (!m.cfg.robots.obey) m.admit_host_sitemaps(m.front.host_for(url::host_key(*parts)), {});
@@ -917,8 +1338,27 @@ std::size_t crawler::admitted_seeds() const {
 
 asio::awaitable<void> crawler::run() {
   using namespace asio::experimental::awaitable_operators;
-  // The probe ends when the dispatcher does: || cancels it and waits for it.
-  co_await (impl_->run() || impl_->probe_lag());
+  // The probe ends when the dispatcher does: || cancels it and waits for it. The fleet loop
+  // ends after the dispatcher, having handed back what this worker holds.
+  if (impl_->fleet) {
+    co_await ((impl_->run() && impl_->fleet_loop()) || impl_->probe_lag());
+  } else {
+    co_await (impl_->run() || impl_->probe_lag());
+  }
+}
+
+void crawler::join_fleet(cluster::shared_frontier& shared, redis::client& redis,
+                         std::function<bool()> flush_output) {
+  impl& m = *impl_;
+  m.fleet = std::make_unique<impl::fleet_state>(m.ex);
+  m.fleet->shared = &shared;
+  m.fleet->redis = &redis;
+  m.fleet->flush_output = std::move(flush_output);
+}
+
+const std::string& crawler::fleet_failure() const {
+  static const std::string none;
+  return impl_->fleet ? impl_->fleet->failure : none;
 }
 
 void crawler::stop(std::chrono::milliseconds grace) {
@@ -964,6 +1404,15 @@ crawl_stats crawler::stats() const {
   auto end = m.finished_at ? *m.finished_at : steady::now();
   s.elapsed_s = std::chrono::duration<double>(end - m.started).count();
   s.carry_from(m.carried);
+  if (m.fleet) {
+    cluster_counts c;
+    if (m.fleet->status) {
+      const auto& st = *m.fleet->status;
+      c = cluster_counts{st.seen, st.queued, st.claimed, st.workers, st.hosts_owned, st.pages};
+    }
+    c.owned_here = static_cast<std::int64_t>(m.fleet->owned.size());
+    s.cluster = c;
+  }
   return s;
 }
 

@@ -18,6 +18,12 @@
 namespace trawler::state {
 class crawl_state;
 }
+namespace trawler::cluster {
+class shared_frontier;
+}
+namespace trawler::redis {
+class client;
+}
 
 namespace trawler::crawl {
 
@@ -37,6 +43,14 @@ class crawler {
   // runs before counted; stats() goes on from it, and its pages count against
   // scope.max_pages.
   void attach_state(state::crawl_state& st, const crawl_stats& carried = {});
+
+  // Cluster mode (cfg.cluster): the crawl-wide frontier is `shared` (both must outlive the
+  // crawler). Call before admit_seeds(). flush_output writes the records handed to the line
+  // writer so far: a record is marked done crawl-wide only after it. No state dir with it.
+  void join_fleet(cluster::shared_frontier& shared, redis::client& redis,
+                  std::function<bool()> flush_output);
+  // Why the crawl failed in cluster mode (Redis unreachable for too long); empty otherwise.
+  const std::string& fleet_failure() const;
 
   // Seeds that could not be used (unparsable or over max_url_length), with the reason; call
   // before run(). An empty result means every seed was admitted.

@@ -156,6 +156,7 @@ void frontier::release_due_retries(time_point now) {
     retries_.pop();
     host_id id = e.host;
     // Retries go first: they were admitted earlier than what is queued behind them.
+    --hosts_.at(id).retrying;
     hosts_.at(id).queue.push_front(std::move(e));
     reschedule(id);
   }
@@ -203,6 +204,7 @@ void frontier::finish(host_id id) {
 
 void frontier::retry(url_entry e, time_point at) {
   ++queued_;
+  ++hosts_.at(e.host).retrying;
   retries_.push(waiting_retry{at, retry_seq_++, std::move(e)});
 }
 
@@ -244,6 +246,15 @@ void frontier::robots_retry(host_id id, time_point at) {
   reschedule(id);
 }
 
+std::size_t frontier::pending_on(host_id id) const {
+  const host_state& h = hosts_.at(id);
+  return h.queue.size() + h.retrying + static_cast<std::size_t>(h.open);
+}
+
+time_point frontier::host_eligible_at(host_id id) const {
+  return eligible_at(hosts_.at(id));
+}
+
 bool frontier::robots_known(host_id id) const {
   return hosts_.at(id).robots == robots_state::known;
 }
@@ -267,6 +278,7 @@ std::vector<url_entry> frontier::remove_if(host_id id,
     waiting_retry w = std::move(const_cast<waiting_retry&>(retries_.top()));
     retries_.pop();
     if (w.entry.host == id && reject(w.entry)) {
+      --h.retrying;
       removed.push_back(std::move(w.entry));
     } else {
       others.push_back(std::move(w));
@@ -290,6 +302,7 @@ std::vector<url_entry> frontier::drain_all() {
     all.push_back(std::move(const_cast<waiting_retry&>(retries_.top()).entry));
     retries_.pop();
   }
+  for (auto& h : hosts_) h.retrying = 0;
   queued_ = 0;
   return all;
 }

@@ -122,6 +122,11 @@ class frontier {
   // Everything still queued, in host order (for state saving and the stop report).
   std::vector<url_entry> drain_all();
 
+  // The host's work not finished yet: queued, waiting to be retried, open.
+  std::size_t pending_on(host_id h) const;
+  // When the host may start its next request (spacing, Retry-After, backoff).
+  time_point host_eligible_at(host_id h) const;
+
   std::size_t queued() const { return queued_; }
   std::size_t in_flight() const { return open_total_; }
   std::size_t seen() const { return seen_.size(); }
@@ -139,6 +144,7 @@ class frontier {
     duration delay{0};
     robots_state robots = robots_state::unknown;
     bool parked = false;
+    std::size_t retrying = 0;                // entries of this host in retries_
     std::optional<time_point> scheduled_at;  // key in ready_ when scheduled
   };
   struct waiting_retry {

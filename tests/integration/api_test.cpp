@@ -403,6 +403,13 @@ TEST(Api, BadRequestsNameTheProblem) {
   r = svc.call("POST", "/v1/crawls", st.dump());
   EXPECT_EQ(key_of(r), "state.dir");
 
+  // Cluster crawls are run by `trawler crawl --redis` workers, not by the service (yet).
+  json cl = crawl_config("http://127.0.0.1:9/");
+  cl["cluster"] = {{"redis", "redis://127.0.0.1:6379"}};
+  r = svc.call("POST", "/v1/crawls", cl.dump());
+  EXPECT_EQ(r.status, 400) << r.raw;
+  EXPECT_EQ(key_of(r), "cluster.redis");
+
   r = svc.call("POST", "/v1/crawls", crawl_config("ftp://nope/").dump());
   EXPECT_EQ(r.status, 400) << r.raw;
   EXPECT_EQ(key_of(r), "seeds[0]");

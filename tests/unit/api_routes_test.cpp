@@ -811,8 +811,18 @@ TEST(Contract, StatsSchemaMatchesTheStatsObject) {
   for (const auto& [k, v] : stats.items()) keys.insert(k);
   for (const auto& [k, v] : schema["properties"].items()) props.insert(k);
   for (const auto& k : schema["required"]) required.insert(k.get<std::string>());
+  // "cluster" is there in cluster mode only.
+  EXPECT_EQ(props.erase("cluster"), 1u);
   EXPECT_EQ(keys, props);
   EXPECT_EQ(keys, required);
+  trawler::crawl::crawl_stats clustered;
+  clustered.cluster = trawler::crawl::cluster_counts{};
+  std::set<std::string> cluster_keys, cluster_props;
+  const json clustered_json = clustered.to_json();
+  for (const auto& [k, v] : clustered_json.at("cluster").items()) cluster_keys.insert(k);
+  for (const auto& [k, v] : schema["properties"]["cluster"]["properties"].items())
+    cluster_props.insert(k);
+  EXPECT_EQ(cluster_keys, cluster_props);
   EXPECT_EQ(schema["additionalProperties"], false);
   // The status classes and the error kinds are the record's.
   std::set<std::string> classes;

@@ -312,7 +312,7 @@ TEST(ConfigFormats, ToJsonWritesEveryKeyWithItsValue) {
   EXPECT_EQ(j["network"]["resolve"],
             json({{"example.com:443", "127.0.0.1"}, {"example.org:80", "::1"}}));
   EXPECT_EQ(j["api"]["listen"], "[::1]:9090");
-  EXPECT_EQ(j.size(), 10u);
+  EXPECT_EQ(j.size(), 11u);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -519,6 +519,7 @@ const std::vector<int_key> int_keys = {
     {"limits.max_retry_after_ms", 0, 86400000},
     {"limits.max_body_bytes", 1, std::int64_t{1} << 34},
     {"robots.max_crawl_delay_ms", 0, 86400000},
+    {"cluster.lease_ms", 1000, 3600000},
 };
 
 TEST(ConfigValidation, IntegerKeysAcceptTheirRangeAndNameTheKeyOutsideIt) {
@@ -1097,7 +1098,7 @@ TEST(ConfigSchema, KeysAndDefaultsEqualTheCode) {
   EXPECT_EQ(schema.value("$schema", ""), "https://json-schema.org/draft/2020-12/schema");
   std::vector<schema_leaf> leaves;
   collect_leaves(schema, to_json(crawl_config{}), "", leaves);
-  EXPECT_EQ(leaves.size(), 40u);  // every key of the Config section of proto-free-api/SPEC.md
+  EXPECT_EQ(leaves.size(), 43u);  // every key of the Config section of proto-free-api/SPEC.md
 }
 
 TEST(ConfigSchema, RangesAndEnumsEqualTheCode) {
@@ -1188,3 +1189,47 @@ TEST(ConfigFuzzRegressions, LeadingCommaDoesNotHangTheYamlParser) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------
+// cluster.*
+
+TEST(ConfigCluster, DefaultsAndValues) {
+  const auto d = yaml("{}");
+  ASSERT_TRUE(d.ok()) << all_errors(d);
+  EXPECT_EQ(d.config.cluster.redis, "");
+  EXPECT_EQ(d.config.cluster.name, "default");
+  EXPECT_EQ(d.config.cluster.lease_ms, 15000);
+  const auto r = yaml(
+      "cluster:\n  redis: redis://crawler:pw@10.0.0.5:6380/2\n  name: news-2026\n  lease_ms: "
+      "5000\n");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config.cluster.redis, "redis://crawler:pw@10.0.0.5:6380/2");
+  EXPECT_EQ(r.config.cluster.name, "news-2026");
+  EXPECT_EQ(r.config.cluster.lease_ms, 5000);
+  // Round trip through to_json.
+  const auto again = from_json(to_json(r.config));
+  ASSERT_TRUE(again.ok()) << all_errors(again);
+  EXPECT_EQ(again.config.cluster, r.config.cluster);
+}
+
+TEST(ConfigCluster, ErrorsNameTheKey) {
+  auto e = only_error(yaml("cluster:\n  redis: http://h:1\n"));
+  EXPECT_EQ(e.key, "cluster.redis");
+  EXPECT_NE(e.message.find("redis://"), std::string::npos) << e.message;
+  e = only_error(yaml("cluster:\n  redis: redis://h:0\n"));
+  EXPECT_EQ(e.key, "cluster.redis");
+  EXPECT_NE(e.message.find("port"), std::string::npos) << e.message;
+  e = only_error(yaml("cluster:\n  name: \"a/b\"\n"));
+  EXPECT_EQ(e.key, "cluster.name");
+  e = only_error(yaml("cluster:\n  name: \"\"\n"));
+  EXPECT_EQ(e.key, "cluster.name");
+  e = only_error(yaml(std::string("cluster:\n  name: ") + std::string(65, 'x') + "\n"));
+  EXPECT_EQ(e.key, "cluster.name");
+  e = only_error(yaml("cluster:\n  lease_ms: 999\n"));
+  EXPECT_EQ(e.key, "cluster.lease_ms");
+  e = only_error(yaml("cluster:\n  leases: 1\n"));
+  EXPECT_EQ(e.key, "cluster.leases");
+  // The crawl's state is in Redis: no second truth in a state dir.
+  e = only_error(yaml("cluster:\n  redis: redis://h:6379\nstate:\n  dir: /tmp/s\n"));
+  EXPECT_EQ(e.key, "state.dir");
+}

@@ -1094,7 +1094,9 @@ struct crawler::impl {
     auto& f = *fleet;
     const auto now = steady::now();
     if (f.done.empty() || (!force && now < f.next_flush)) co_return;
-    f.next_flush = now + milliseconds(100);
+    // Every tick: the records written but not yet marked done are what a kill -9 would have
+    // recorded twice, so that window stays a few tens of milliseconds.
+    f.next_flush = now + milliseconds(20);
     if (!f.flush_output()) co_return;  // the output failed: the app stops the crawl
     auto done = std::move(f.done);
     f.done.clear();
@@ -1143,14 +1145,16 @@ struct crawler::impl {
       }
       co_return;
     }
-    // Hosts with nothing left here: more of their queue, or back to the fleet.
-    std::vector<frontier::host_id> drained;
+    // Hosts running low here get more of their queue before their requests run out (their
+    // new links are in Redis too); a host with nothing left at all goes back to the fleet.
+    const std::size_t low_water = static_cast<std::size_t>(std::max(1, cfg.limits.per_host)) * 2;
+    std::vector<frontier::host_id> low;
     for (const auto& [id, key] : f.owned) {
-      if (front.pending_on(id) == 0) drained.push_back(id);
+      if (front.queued_on(id) < low_water) low.push_back(id);
     }
-    for (auto id : drained) {
+    for (auto id : low) {
       auto it = f.owned.find(id);
-      if (it == f.owned.end() || front.pending_on(id) != 0) continue;
+      if (it == f.owned.end() || front.queued_on(id) >= low_water) continue;
       const std::string key = it->second;
       auto more = co_await fleet_call<std::optional<std::vector<cluster::shared_entry>>>(
           [&] { return f.shared->refill(key); });
@@ -1160,7 +1164,7 @@ struct crawler::impl {
       } else if (!(*more)->empty()) {
         install_entries(id, **more);
         wake();
-      } else if (front.pending_on(id) == 0) {
+      } else if (front.pending_on(id) == 0 && f.owned.count(id)) {
         co_await release_host(id);
       }
     }

@@ -251,6 +251,11 @@ std::size_t frontier::pending_on(host_id id) const {
   return h.queue.size() + h.retrying + static_cast<std::size_t>(h.open);
 }
 
+std::size_t frontier::queued_on(host_id id) const {
+  const host_state& h = hosts_.at(id);
+  return h.queue.size() + h.retrying;
+}
+
 time_point frontier::host_eligible_at(host_id id) const {
   return eligible_at(hosts_.at(id));
 }

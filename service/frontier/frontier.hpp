@@ -124,6 +124,8 @@ class frontier {
 
   // The host's work not finished yet: queued, waiting to be retried, open.
   std::size_t pending_on(host_id h) const;
+  // Of that, what has not started: queued and waiting to be retried.
+  std::size_t queued_on(host_id h) const;
   // When the host may start its next request (spacing, Retry-After, backoff).
   time_point host_eligible_at(host_id h) const;
 

@@ -1,0 +1,100 @@
+// Redis memory per seen and per queued URL in cluster mode: admits N synthetic URLs (spread
+// over H hosts, as a crawl's links are) through the cluster scripts into a fresh crawl name,
+// reads used_memory, then drops the host queues and reads it again.
+//   trawler-bench-redis-memory REDIS_URL [N] [HOSTS]
+// Prints JSON: bytes per seen URL (the seen set alone), bytes per queued URL (its entry in a
+// host queue), and the URLs' mean length.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "cluster/shared_frontier.hpp"
+#include "redis/redis_client.hpp"
+
+namespace asio = boost::asio;
+
+namespace {
+
+long long used_memory(const trawler::redis::reply& info) {
+  const auto at = info.str.find("used_memory:");
+  if (at == std::string::npos) return -1;
+  return std::atoll(info.str.c_str() + at + 12);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: trawler-bench-redis-memory REDIS_URL [N] [HOSTS]\n";
+    return 2;
+  }
+  auto ep = trawler::redis::parse_url(argv[1]);
+  if (!ep.value) {
+    std::cerr << "bad Redis URL: " << ep.error << "\n";
+    return 2;
+  }
+  const long n = argc > 2 ? std::atol(argv[2]) : 1000000;
+  const long hosts = argc > 3 ? std::atol(argv[3]) : 1000;
+  asio::io_context io;
+  trawler::redis::client redis(io.get_executor(), *ep.value);
+  trawler::cluster::shared_frontier front(redis, "memory-bench", "bench");
+  int status = 0;
+  auto job = [&]() -> asio::awaitable<void> {
+    std::vector<trawler::redis::command> flush = {{"FLUSHDB"}, {"INFO", "memory"}};
+    auto before = co_await redis.exec(std::move(flush));
+    if (!before.ok()) {
+      std::cerr << before.message << "\n";
+      status = 1;
+      co_return;
+    }
+    const long long m0 = used_memory(before.replies[1]);
+    double url_bytes = 0;
+    for (long i = 0; i < n;) {
+      std::vector<trawler::cluster::shared_entry> batch;
+      for (int k = 0; k < 1000 && i < n; ++k, ++i) {
+        const std::string host = "https://host" + std::to_string(i % hosts) + ".example:443";
+        std::string url = host + "/articles/2026/12/" + std::to_string(i) + "/a-title-of-the-page";
+        url_bytes += static_cast<double>(url.size());
+        batch.push_back(
+            trawler::cluster::make_entry(std::move(url), host, 3, 10, false, host + "/index"));
+      }
+      auto r = co_await front.admit(std::move(batch));
+      if (!r.ok()) {
+        std::cerr << r.message << "\n";
+        status = 1;
+        co_return;
+      }
+    }
+    std::vector<trawler::redis::command> info = {{"INFO", "memory"}};
+    auto full = co_await redis.exec(std::move(info));
+    const long long m1 = used_memory(full.replies.at(0));
+    // Drop the queues: what stays is the seen set (and a few counters).
+    std::vector<trawler::redis::command> drop;
+    for (long h = 0; h < hosts; ++h) {
+      drop.push_back(
+          {"DEL", front.prefix() + "q:https://host" + std::to_string(h) + ".example:443"});
+    }
+    drop.push_back({"DEL", front.prefix() + "hosts"});
+    drop.push_back({"INFO", "memory"});
+    auto seen_only = co_await redis.exec(std::move(drop));
+    const long long m2 = used_memory(seen_only.replies.back());
+    std::printf(
+        "{\"urls\":%ld,\"hosts\":%ld,\"mean_url_bytes\":%.1f,\"bytes_per_seen_url\":%.1f,"
+        "\"bytes_per_queued_url\":%.1f,\"used_memory_full\":%lld}\n",
+        n, hosts, url_bytes / static_cast<double>(n),
+        static_cast<double>(m2 - m0) / static_cast<double>(n),
+        static_cast<double>(m1 - m2) / static_cast<double>(n), m1);
+    std::vector<trawler::redis::command> clean = {{"FLUSHDB"}};
+    co_await redis.exec(std::move(clean));
+    redis.close();
+  };
+  auto fut = asio::co_spawn(io, job(), asio::use_future);
+  io.run();
+  fut.get();
+  return status;
+}

@@ -77,8 +77,10 @@ struct crawl_status {
   std::int64_t workers = 0;  // workers with a recent heartbeat
   std::int64_t hosts_owned = 0;
   std::int64_t pages = 0;  // page budget used (scope.max_pages counts it)
-  // Nothing queued and nothing claimed anywhere: the crawl is over.
-  bool finished() const noexcept { return queued == 0 && claimed == 0; }
+  // Nothing queued and nothing claimed anywhere, in a crawl that was seeded: the crawl is over.
+  // Before any URL was admitted a worker waits for one: workers started together with the
+  // seeds on only one of them must not end before that one has admitted them.
+  bool finished() const noexcept { return seen > 0 && queued == 0 && claimed == 0; }
 };
 
 template <class T>

@@ -1177,7 +1177,8 @@ struct crawler::impl {
       if (got) {
         f.page_tokens += *got;
         if (*got == 0) f.budget_exhausted = true;
-        if (*got > 0) wake();
+        // Either way the dispatcher has something to decide: start pages, or end.
+        wake();
       }
     }
     // Claim hosts while this worker can use more: per_host requests each, up to concurrency.

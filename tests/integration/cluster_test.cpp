@@ -238,8 +238,14 @@ TEST(Cluster, MaxPagesIsCrawlWide) {
   fleet.common = {"--max-depth", "100", "--concurrency", "4",
                   "--per-host",  "2",   "--max-pages",   "25"};
   std::vector<running_process> ws;
-  for (int i = 0; i < 3; ++i) ws.push_back(start_process(fleet.worker_args(i, {}, true, site)));
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(ws[i].wait(60s).exit_code, 0) << i;
+  for (int i = 0; i < 3; ++i) {
+    ws.push_back(start_process(fleet.worker_args(i, {"-v"}, true, site)));
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto r = ws[i].wait(60s);
+    EXPECT_EQ(r.exit_code, 0) << i << ": "
+                              << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
+  }
   int responses = 0;
   for (int i = 0; i < 3; ++i) {
     for (const auto& r : records_of(fleet.out(i))) {

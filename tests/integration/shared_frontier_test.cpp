@@ -110,6 +110,10 @@ TEST(SharedFrontier, SeenSetAdmitsEachUrlOnceAcrossWorkers) {
   worker a(io, s, "c1", "wa"), b(io, s, "c1", "wb");
   std::vector<bool> fa, fb;
   run(io, [&]() -> asio::awaitable<void> {
+    // Nothing admitted yet: not finished (a worker waits for the seeds of another).
+    auto empty = co_await a.front.status(10s);
+    EXPECT_TRUE(empty.ok()) << empty.message;
+    EXPECT_FALSE(empty.value.finished());
     std::vector<shared_entry> first = {entry("http://h.test:80", "/1"),
                                        entry("http://h.test:80", "/2")};
     std::vector<shared_entry> second = {entry("http://h.test:80", "/2"),

@@ -207,6 +207,11 @@ TEST(Cluster, PolitenessCarriesAcrossAHandoff) {
   fleet.common = {"--max-depth", "100", "--concurrency", "2",
                   "--per-host",  "2",   "--delay-ms",    "300"};
   auto first = start_process(fleet.worker_args(0, {}, true, site));
+  // The second starts once the first holds the host (with one host, whoever claims it first
+  // keeps it until the handoff).
+  for (int i = 0; i < 500 && records_of(fleet.out(0)).empty(); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
   auto second = start_process(fleet.worker_args(1, {}, false, site));
   for (int i = 0; i < 500 && records_of(fleet.out(0)).size() < 3; ++i) {
     std::this_thread::sleep_for(10ms);

@@ -59,21 +59,6 @@ struct fleet_site {
   std::vector<std::string> resolve() const { return resolve_args(server, names); }
 };
 
-std::vector<json> records_of(const std::string& path, int* torn = nullptr) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = json::parse(line, nullptr, false);
-    if (j.is_discarded()) {
-      if (torn) ++*torn;
-      continue;
-    }
-    out.push_back(std::move(j));
-  }
-  return out;
-}
-
 struct fleet_run {
   temp_dir dir;
   std::string redis_url;
@@ -100,7 +85,7 @@ struct fleet_run {
   std::map<std::string, int> counts(int n, int* torn = nullptr) const {
     std::map<std::string, int> c;
     for (int i = 0; i < n; ++i) {
-      for (const auto& r : records_of(out(i), torn)) {
+      for (const auto& r : read_jsonl(out(i), torn)) {
         if (r.at("error").is_object() && r.at("error").at("kind") == "cancelled") continue;
         ++c[r.at("url").get<std::string>()];
       }
@@ -117,11 +102,6 @@ std::string missing(const std::set<std::string>& site, const std::set<std::strin
   }
   return out;
 }
-
-#define NEED_REDIS(server)                                     \
-  do {                                                         \
-    if (!(server).available()) GTEST_SKIP() << (server).why(); \
-  } while (0)
 
 }  // namespace
 
@@ -141,7 +121,7 @@ TEST(Cluster, ThreeWorkersAreOneCrawl) {
   for (int i = 0; i < 3; ++i) {
     auto r = ws[i].wait(60s);
     EXPECT_EQ(r.exit_code, 0) << "worker " << i << ": " << r.err;
-    if (i > 0) records_by_others += static_cast<int>(records_of(fleet.out(i)).size());
+    if (i > 0) records_by_others += static_cast<int>(read_jsonl(fleet.out(i)).size());
   }
   const auto c = fleet.counts(3);
   std::set<std::string> got;
@@ -209,19 +189,19 @@ TEST(Cluster, PolitenessCarriesAcrossAHandoff) {
   auto first = start_process(fleet.worker_args(0, {}, true, site));
   // The second starts once the first holds the host (with one host, whoever claims it first
   // keeps it until the handoff).
-  for (int i = 0; i < 500 && records_of(fleet.out(0)).empty(); ++i) {
+  for (int i = 0; i < 500 && read_jsonl(fleet.out(0)).empty(); ++i) {
     std::this_thread::sleep_for(10ms);
   }
   auto second = start_process(fleet.worker_args(1, {}, false, site));
-  for (int i = 0; i < 500 && records_of(fleet.out(0)).size() < 3; ++i) {
+  for (int i = 0; i < 500 && read_jsonl(fleet.out(0)).size() < 3; ++i) {
     std::this_thread::sleep_for(10ms);
   }
   first.signal(SIGTERM);
   EXPECT_EQ(first.wait(10s).exit_code, 0);
   auto r = second.wait(60s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_GT(records_of(fleet.out(0)).size(), 0u);
-  EXPECT_GT(records_of(fleet.out(1)).size(), 0u) << "the host never changed hands";
+  EXPECT_GT(read_jsonl(fleet.out(0)).size(), 0u);
+  EXPECT_GT(read_jsonl(fleet.out(1)).size(), 0u) << "the host never changed hands";
   std::set<std::string> got;
   for (const auto& [url, n] : fleet.counts(2)) got.insert(url);
   EXPECT_EQ(got, site.urls) << "missing: " << missing(site.urls, got);
@@ -253,7 +233,7 @@ TEST(Cluster, MaxPagesIsCrawlWide) {
   }
   int responses = 0;
   for (int i = 0; i < 3; ++i) {
-    for (const auto& r : records_of(fleet.out(i))) {
+    for (const auto& r : read_jsonl(fleet.out(i))) {
       if (!r.at("status").is_null()) ++responses;
     }
   }
@@ -274,7 +254,7 @@ TEST(Cluster, LateJoinerWithoutSeedsTakesAShare) {
   EXPECT_EQ(first.wait(60s).exit_code, 0);
   auto r = late.wait(60s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_GT(records_of(fleet.out(1)).size(), 0u) << "the late joiner took no share";
+  EXPECT_GT(read_jsonl(fleet.out(1)).size(), 0u) << "the late joiner took no share";
   const auto c = fleet.counts(2);
   std::set<std::string> got;
   for (const auto& [url, n] : c) {
@@ -301,12 +281,12 @@ TEST(Cluster, KilledWorkerCostsOnlyItsInFlightPages) {
   auto victim = start_process(fleet.worker_args(0, lease, true, site));
   auto survivor = start_process(fleet.worker_args(1, lease, true, site));
   // Let the victim record some pages, then kill it mid-crawl.
-  for (int i = 0; i < 300 && records_of(fleet.out(0)).size() < 15; ++i)
+  for (int i = 0; i < 300 && read_jsonl(fleet.out(0)).size() < 15; ++i)
     std::this_thread::sleep_for(10ms);
   const auto killed_at = std::chrono::system_clock::now();
   victim.signal(SIGKILL);
   EXPECT_EQ(victim.wait(10s).term_signal, SIGKILL);
-  const auto victim_records = records_of(fleet.out(0)).size();
+  const auto victim_records = read_jsonl(fleet.out(0)).size();
   ASSERT_GT(victim_records, 0u);
   auto r = survivor.wait(60s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -323,7 +303,7 @@ TEST(Cluster, KilledWorkerCostsOnlyItsInFlightPages) {
   // The survivor records each URL once; a URL recorded twice was recorded by the victim too.
   std::set<std::string> by_victim;
   int recent = 0;  // victim records of its last 300 ms: written, maybe not yet marked done
-  for (const auto& rec : records_of(fleet.out(0))) {
+  for (const auto& rec : read_jsonl(fleet.out(0))) {
     by_victim.insert(rec.at("url").get<std::string>());
     std::tm tm{};
     const std::string at = rec.at("fetched_at");
@@ -333,7 +313,7 @@ TEST(Cluster, KilledWorkerCostsOnlyItsInFlightPages) {
     if (when > killed_at - 300ms) ++recent;
   }
   std::map<std::string, int> by_survivor;
-  for (const auto& rec : records_of(fleet.out(1))) ++by_survivor[rec.at("url").get<std::string>()];
+  for (const auto& rec : read_jsonl(fleet.out(1))) ++by_survivor[rec.at("url").get<std::string>()];
   for (const auto& [url, n] : by_survivor) EXPECT_EQ(n, 1) << url;
   for (const auto& [url, n] : c) {
     if (n > 1) {
@@ -358,7 +338,7 @@ TEST(Cluster, SigtermHandsHostsBackAtOnce) {
   std::ofstream(fleet.dir.path() + "/lease.yaml") << "cluster:\n  lease_ms: 30000\n";
   const std::vector<std::string> lease = {"-c", fleet.dir.path() + "/lease.yaml"};
   auto first = start_process(fleet.worker_args(0, lease, true, site));
-  for (int i = 0; i < 300 && records_of(fleet.out(0)).size() < 10; ++i)
+  for (int i = 0; i < 300 && read_jsonl(fleet.out(0)).size() < 10; ++i)
     std::this_thread::sleep_for(10ms);
   auto second = start_process(fleet.worker_args(1, lease, false, site));
   std::this_thread::sleep_for(100ms);
@@ -390,7 +370,7 @@ TEST(Cluster, RedisLostMeansExitOneNamingIt) {
   std::ofstream(fleet.dir.path() + "/lease.yaml") << "cluster:\n  lease_ms: 1000\n";
   const std::vector<std::string> lease = {"-c", fleet.dir.path() + "/lease.yaml"};
   auto w = start_process(fleet.worker_args(0, lease, true, site));
-  for (int i = 0; i < 300 && records_of(fleet.out(0)).size() < 5; ++i)
+  for (int i = 0; i < 300 && read_jsonl(fleet.out(0)).size() < 5; ++i)
     std::this_thread::sleep_for(10ms);
   redis.kill();
   const auto t0 = std::chrono::steady_clock::now();
@@ -400,7 +380,7 @@ TEST(Cluster, RedisLostMeansExitOneNamingIt) {
   EXPECT_NE(r.err.find("Redis at 127.0.0.1:" + std::to_string(redis.port())), std::string::npos)
       << r.err;
   int torn = 0;
-  records_of(fleet.out(0), &torn);
+  read_jsonl(fleet.out(0), &torn);
   EXPECT_EQ(torn, 0);
   // Nothing reachable at the start: the same, from the first call.
   const auto t1 = std::chrono::steady_clock::now();

@@ -35,21 +35,6 @@ response html(std::string body, std::chrono::milliseconds delay = 0ms) {
   return r;
 }
 
-std::vector<json> read_lines(const std::string& path, int* torn = nullptr) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = json::parse(line, nullptr, false);
-    if (j.is_discarded()) {
-      if (torn) ++*torn;
-      continue;
-    }
-    out.push_back(std::move(j));
-  }
-  return out;
-}
-
 std::map<std::string, int> urls_in(const std::vector<json>& records) {
   std::map<std::string, int> n;
   for (const auto& r : records) ++n[r.at("url").get<std::string>()];
@@ -164,7 +149,7 @@ TEST(Contract, BlockedAddressWithRobotsOffWasNeverTried) {
                         "--resolve", "one.test:" + port + ":127.0.0.1", "--resolve",
                         "two.test:" + port + ":127.0.0.2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto records = read_lines(out);
+  const auto records = read_jsonl(out);
   ASSERT_EQ(records.size(), 3u);
   for (const auto& j : records) {
     EXPECT_EQ(j.at("error").at("kind"), "blocked_address") << j.dump();
@@ -284,12 +269,12 @@ TEST(Contract, SigkillResumeToAnotherOutputRefetchesOnlyWhatWasInFlight) {
   first.signal(SIGKILL);
   EXPECT_EQ(first.wait(10s).term_signal, SIGKILL);
   int torn = 0;
-  const auto before = urls_in(read_lines(out1, &torn));
+  const auto before = urls_in(read_jsonl(out1, &torn));
   ASSERT_LT(before.size(), 240u) << "the crawl ended before the kill; make the site slower";
 
   auto second = run_process(resume_args(seed, out2, state, dir.path() + "/s2.json"), {}, 60s);
   ASSERT_EQ(second.exit_code, 0) << second.err;
-  const auto after = urls_in(read_lines(out2, &torn));
+  const auto after = urls_in(read_jsonl(out2, &torn));
   std::set<std::string> all;
   std::size_t twice = 0;
   for (const auto& [url, n] : before) all.insert(url);
@@ -317,13 +302,13 @@ TEST(Contract, SigtermResumeToAnotherOutputFetchesNothingTwiceAndStatsCarryOn) {
   ASSERT_TRUE(wait_for_lines(out1, 40, 20s));
   first.signal(SIGTERM);
   ASSERT_EQ(first.wait(10s).exit_code, 0);
-  const auto run1 = read_lines(out1);
+  const auto run1 = read_jsonl(out1);
   ASSERT_LT(run1.size(), 160u);
   const json stats1 = read_json(dir.path() + "/s1.json");
 
   auto second = run_process(resume_args(seed, out2, state, dir.path() + "/s2.json"), {}, 60s);
   ASSERT_EQ(second.exit_code, 0) << second.err;
-  const auto run2 = read_lines(out2);
+  const auto run2 = read_jsonl(out2);
   std::set<std::string> recorded1;
   std::uint64_t pages = 0, bytes = 0, records = 0;
   for (const auto& j : run1) {
@@ -362,8 +347,8 @@ TEST(Contract, MaxPagesHoldsAcrossResumesToOtherOutputs) {
   auto b = resume_args(seed, dir.path() + "/b.jsonl", state, dir.path() + "/b.json");
   b.insert(b.end(), {"--max-pages", "5"});
   ASSERT_EQ(run_process(b, {}, 30s).exit_code, 0);
-  const auto ra = urls_in(read_lines(dir.path() + "/a.jsonl"));
-  const auto rb = urls_in(read_lines(dir.path() + "/b.jsonl"));
+  const auto ra = urls_in(read_jsonl(dir.path() + "/a.jsonl"));
+  const auto rb = urls_in(read_jsonl(dir.path() + "/b.jsonl"));
   EXPECT_EQ(ra.size(), 3u);
   EXPECT_EQ(rb.size(), 2u);  // 3 + 2, not 3 + 5
   for (const auto& [url, n] : rb) EXPECT_EQ(ra.count(url), 0u) << url;
@@ -374,7 +359,7 @@ TEST(Contract, MaxPagesHoldsAcrossResumesToOtherOutputs) {
   const auto hits = s.server.hits("/");
   ASSERT_EQ(run_process(c, {}, 30s).exit_code, 0);
   EXPECT_EQ(s.server.hits("/"), hits);
-  EXPECT_TRUE(read_lines(dir.path() + "/c.jsonl").size() + ra.size() + rb.size() <= 40u);
+  EXPECT_TRUE(read_jsonl(dir.path() + "/c.jsonl").size() + ra.size() + rb.size() <= 40u);
 }
 
 // SPEC "All strings are valid UTF-8. A crawl fetches each normalized URL at most once,

@@ -28,6 +28,21 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+std::vector<nlohmann::json> read_jsonl(const std::string& path, int* torn) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) {
+      if (torn) ++*torn;
+      continue;
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 std::string trawler_binary() {
   // TRAWLER_BINARY runs the suite against another build (an older commit, to see a test fail).
   if (const char* other = std::getenv("TRAWLER_BINARY"); other && *other) return other;

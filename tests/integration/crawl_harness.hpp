@@ -49,6 +49,10 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
 // parsed strictly (each line must be one JSON object).
 crawl_run run_crawl(const std::vector<std::string>& args, const environment& env = {});
 
+// Every line of a JSONL file that parses as JSON, in order; lines that do not (a line torn by
+// a kill) are counted in *torn when given.
+std::vector<nlohmann::json> read_jsonl(const std::string& path, int* torn = nullptr);
+
 // Validates JSONL lines against proto-free-api/record.schema.json with python3-jsonschema.
 // Returns "" when all are valid, else the validator's complaint.
 std::string validate_records_against_schema(const std::string& jsonl_path);

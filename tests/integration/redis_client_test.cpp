@@ -27,11 +27,6 @@ using trawler::testing::redis_server;
 
 namespace {
 
-#define NEED_REDIS(server)                                     \
-  do {                                                         \
-    if (!(server).available()) GTEST_SKIP() << (server).why(); \
-  } while (0)
-
 trawler::redis::endpoint endpoint_of(const std::string& url) {
   auto p = parse_url(url);
   EXPECT_TRUE(p.value) << p.error;

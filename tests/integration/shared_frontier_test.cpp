@@ -80,11 +80,6 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
     co_return;            \
   }
 
-#define NEED_REDIS(server)                                     \
-  do {                                                         \
-    if (!(server).available()) GTEST_SKIP() << (server).why(); \
-  } while (0)
-
 }  // namespace
 
 TEST(SharedEntry, EncodeDecodeRoundTrip) {

@@ -44,6 +44,12 @@ class redis_server {
   std::unique_ptr<running_process> proc_;
 };
 
+// Skips the test, with the reason, where no redis-server could be started.
+#define NEED_REDIS(server)                                     \
+  do {                                                         \
+    if (!(server).available()) GTEST_SKIP() << (server).why(); \
+  } while (0)
+
 // A loopback TCP port that nothing listens on at the moment of the call.
 std::uint16_t free_port();
 

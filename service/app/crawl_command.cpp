@@ -13,13 +13,10 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
-#include <random>
 
-#include "cluster/shared_frontier.hpp"
 #include "common/log.hpp"
 #include "crawl/crawl_output.hpp"
 #include "crawl/crawler.hpp"
-#include "redis/redis_client.hpp"
 
 namespace trawler::app {
 
@@ -30,16 +27,6 @@ namespace {
 int config_errors(const std::vector<config::config_error>& errors) {
   for (const auto& e : errors) std::cerr << "trawler: " << e.text() << "\n";
   return 2;
-}
-
-// A worker's name in the fleet: readable in Redis, unique across machines and restarts.
-std::string worker_id() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  std::random_device rd;
-  char tail[9];
-  std::snprintf(tail, sizeof tail, "%08x", rd());
-  return std::string(host) + "-" + std::to_string(getpid()) + "-" + tail;
 }
 
 }  // namespace
@@ -66,20 +53,7 @@ int run_crawl(const config::cli_options& opts) {
   asio::io_context io(1);
   crawl::crawler crawler(io.get_executor(), cfg, output->writer());
   output->attach(crawler);
-  std::unique_ptr<redis::client> redis_client;
-  std::unique_ptr<cluster::shared_frontier> shared;
-  if (clustered) {
-    auto ep = redis::parse_url(cfg.cluster.redis);  // validated with the config
-    redis_client = std::make_unique<redis::client>(io.get_executor(), *ep.value);
-    cluster::shared_options so;
-    so.lease = std::chrono::milliseconds(cfg.cluster.lease_ms);
-    so.batch = static_cast<std::size_t>(std::clamp(cfg.limits.per_host * 4, 4, 64));
-    shared = std::make_unique<cluster::shared_frontier>(*redis_client, cfg.cluster.name,
-                                                        worker_id(), so);
-    crawler.join_fleet(*shared, *redis_client, [&output] { return output->checkpoint(); });
-    log::info("joining crawl \"" + cfg.cluster.name + "\" at Redis " + ep.value->address() +
-              " as " + shared->worker());
-  }
+  if (clustered) log::info("joining " + crawler.sharing());
   auto problems = crawler.admit_seeds(cfg.seeds);
   for (const auto& p : problems) std::cerr << "trawler: " << p << "\n";
   if (crawler.admitted_seeds() == 0 && !(clustered && cfg.seeds.empty())) {
@@ -153,8 +127,6 @@ int run_crawl(const config::cli_options& opts) {
     finished = true;
     signals.cancel();
     ticker.cancel();
-    // Its read loop would keep the loop running.
-    if (redis_client) redis_client->close();
   });
   io.run();
 

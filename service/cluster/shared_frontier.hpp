@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "frontier/crawl_frontier.hpp"
 #include "redis/redis_client.hpp"
 
 // The crawl-wide part of a frontier shared by many workers through one Redis: the seen set,
@@ -53,15 +54,9 @@ shared_entry make_entry(std::string url, std::string host, int depth, int redire
 std::string encode(const shared_entry& e);
 std::optional<shared_entry> decode(std::string_view text);
 
-// What the fleet knows of a host's robots.txt.
-struct robots_record {
-  std::string outcome;  // "rules" (body holds robots.txt), "allow_all", "disallow_all", "failure"
-  std::string body;
-  std::string failure_kind;  // for "failure": an error_kind name
-  std::string failure_message;
-
-  bool operator==(const robots_record&) const = default;
-};
+// What the fleet knows of a host's robots.txt (outcome "rules", "allow_all", "disallow_all"
+// or "failure").
+using robots_record = frontier::robots_verdict;
 
 struct claimed_host {
   std::string host;

@@ -120,6 +120,7 @@ crawler::line_writer crawl_output::writer() {
 void crawl_output::attach(crawler& c) {
   crawler_ = &c;
   if (store_) c.attach_state(*store_, carried_);
+  c.set_output_flush([this] { return checkpoint(); });
 }
 
 bool crawl_output::checkpoint() {

@@ -33,7 +33,8 @@ class crawl_output {
   // The line writer to give the crawler.
   crawler::line_writer writer();
   // Resumes the crawler from the state, if there is one (its frontier, and its stats carried
-  // on), and takes its stats at each checkpoint. Call before admitting seeds.
+  // on), takes its stats at each checkpoint, and is the crawler's way to flush its records
+  // (cluster mode marks them done crawl-wide after). Call before admitting seeds.
   void attach(crawler& c);
   // Commits the state, then writes and flushes the records it covers. False when the output
   // cannot be written any more (sink_error() says why).

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/error_kind.hpp"
+#include "common/fleet_counts.hpp"
 #include "metrics/histogram.hpp"
 
 namespace trawler::crawl {
@@ -36,16 +37,7 @@ class loop_lag {
 };
 
 // Cluster mode: the crawl-wide counts, as of the worker's last look at Redis.
-struct cluster_counts {
-  std::int64_t seen = 0;
-  std::int64_t queued = 0;
-  std::int64_t claimed = 0;
-  std::int64_t workers = 0;
-  std::int64_t hosts_owned = 0;
-  std::int64_t pages = 0;       // of the crawl-wide page budget
-  std::int64_t owned_here = 0;  // hosts this worker holds
-  bool operator==(const cluster_counts&) const = default;
-};
+using cluster_counts = fleet_counts;
 
 // SPEC "Precise rules: Stats object".
 struct crawl_stats {

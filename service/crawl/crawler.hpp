@@ -12,17 +12,12 @@
 #include "config/crawl_config.hpp"
 #include "crawl/crawl_stats.hpp"
 
-// The orchestrator: seeds -> frontier -> robots gate -> fetch -> extract (on the parse pool)
-// -> record -> links back into the frontier. All crawl state lives on one executor (the I/O
-// thread); only parsing and hashing run on the pool.
+// The orchestrator: seeds -> admission -> frontier -> robots gate -> fetch -> host politeness
+// -> parse (on the pool) -> links admitted -> recorder. The frontier is this process's alone, or
+// a fleet's on Redis when cfg.cluster.redis is set. All crawl state lives on one executor (the
+// I/O thread); only parsing and hashing run on the pool.
 namespace trawler::state {
 class crawl_state;
-}
-namespace trawler::cluster {
-class shared_frontier;
-}
-namespace trawler::redis {
-class client;
 }
 
 namespace trawler::crawl {
@@ -44,11 +39,11 @@ class crawler {
   // scope.max_pages.
   void attach_state(state::crawl_state& st, const crawl_stats& carried = {});
 
-  // Cluster mode (cfg.cluster): the crawl-wide frontier is `shared` (both must outlive the
-  // crawler). Call before admit_seeds(). flush_output writes the records handed to the line
-  // writer so far: a record is marked done crawl-wide only after it. No state dir with it.
-  void join_fleet(cluster::shared_frontier& shared, redis::client& redis,
-                  std::function<bool()> flush_output);
+  // Writes the records handed to the line writer so far (false: the output failed). In
+  // cluster mode (cfg.cluster.redis) a record is marked done crawl-wide only after it.
+  void set_output_flush(std::function<bool()> flush_output);
+  // Cluster mode: which crawl, as which worker, at which Redis (for the log); empty otherwise.
+  std::string sharing() const;
   // Why the crawl failed in cluster mode (Redis unreachable for too long); empty otherwise.
   const std::string& fleet_failure() const;
 

@@ -238,6 +238,57 @@ TEST(Cluster, MaxPagesIsCrawlWide) {
     }
   }
   EXPECT_EQ(responses, 25);
+  // Every page a worker reserved and did not get an answer for went back to the budget: what
+  // Redis counts as spent is what the outputs hold.
+  auto spent = run_process({"redis-cli", "-p", std::to_string(redis.port()), "GET",
+                            "trawler:{" + fleet.name + "}:pages"});
+  EXPECT_EQ(spent.out, "25\n") << spent.err;
+}
+
+// Sitemaps with robots off, in cluster mode: the seed host's /sitemap.xml is offered by every
+// seeded worker but fetched once crawl-wide, and the pages only it lists (on another host) are
+// crawled once by the fleet.
+TEST(Cluster, SeedSitemapWithRobotsOffIsCrawlWide) {
+  redis_server redis;
+  NEED_REDIS(redis);
+  fleet_site site(3, 4, 5ms);
+  std::set<std::string> expected = site.urls;
+  std::string xml =
+      "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">";
+  for (int i = 0; i < 5; ++i) {
+    const std::string path = "/only-in-sitemap" + std::to_string(i);
+    response r;
+    r.body = page("listed " + std::to_string(i), {});
+    site.server.add_page(path, r, site.names[1]);
+    xml += "<url><loc>" + site.origin(site.names[1]) + path + "</loc></url>";
+    expected.insert(site.origin(site.names[1]) + path);
+  }
+  xml += "</urlset>";
+  response sm;
+  sm.content_type = "application/xml";
+  sm.body = xml;
+  site.server.add_page("/sitemap.xml", sm, site.names[0]);
+  expected.insert(site.origin(site.names[0]) + "/sitemap.xml");
+
+  fleet_run fleet;
+  fleet.redis_url = redis.url();
+  const std::string cfg = fleet.dir.path() + "/sitemaps.json";
+  std::ofstream(cfg) << R"({"sitemaps": {"enabled": true}})";
+  fleet.common = {"-c",            cfg, "--no-robots", "--max-depth", "100",
+                  "--concurrency", "4", "--per-host",  "2"};
+  std::vector<running_process> ws;
+  for (int i = 0; i < 2; ++i) ws.push_back(start_process(fleet.worker_args(i, {}, true, site)));
+  for (int i = 0; i < 2; ++i) {
+    auto r = ws[i].wait(60s);
+    EXPECT_EQ(r.exit_code, 0) << "worker " << i << ": " << r.err;
+  }
+  std::set<std::string> got;
+  for (const auto& [url, n] : fleet.counts(2)) {
+    EXPECT_EQ(n, 1) << url;
+    got.insert(url);
+  }
+  EXPECT_EQ(got, expected) << "missing: " << missing(expected, got);
+  EXPECT_EQ(site.server.hits("/sitemap.xml", site.names[0]), 1);
 }
 
 // "A worker started with no seeds joins and takes a share."

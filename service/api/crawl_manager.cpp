@@ -259,7 +259,9 @@ std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append) {
       }
     }
   }
-  if (!refused && e.crawler->admitted_seeds() == 0) {
+  // A cluster crawl posted without seeds joins one that other workers seeded.
+  const bool joins = !e.cfg.cluster.redis.empty() && e.cfg.seeds.empty();
+  if (!refused && e.crawler->admitted_seeds() == 0 && !joins) {
     refused = api_error{"seeds", "no usable seed (each is longer than scope.max_url_length)"};
   }
   if (refused) {
@@ -268,6 +270,7 @@ std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append) {
     return refused;
   }
 
+  if (!e.cfg.cluster.redis.empty()) log::info("crawl " + e.id + " joins " + e.crawler->sharing());
   e.live = true;
   std::string id = e.id;
   asio::co_spawn(ex_, e.crawler->run(), [this, id](std::exception_ptr ex) { on_run_end(id, ex); });
@@ -279,14 +282,6 @@ create_result crawl_manager::create(config::crawl_config cfg) {
   if (shutting_down_) {
     result.status = 503;
     result.error = api_error{"", "the service is shutting down"};
-    return result;
-  }
-  if (!cfg.cluster.redis.empty()) {
-    // Workers join a cluster crawl as `trawler crawl --redis URL` processes for now.
-    result.status = 400;
-    result.error = api_error{"cluster.redis",
-                             "cluster crawls are not run by the service yet; "
-                             "start workers with trawler crawl --redis URL"};
     return result;
   }
   auto e = std::make_unique<entry>();
@@ -532,6 +527,7 @@ std::string crawl_manager::metrics_text() const {
     crawl::crawl_stats stats = e->live ? e->crawler->stats() : e->stats;
     s.counters = counters_of(stats);
     s.fetch_duration = stats.fetch_duration;
+    s.fleet = stats.cluster;
     snaps.push_back(std::move(s));
   }
   return metrics::render_prometheus(snaps);

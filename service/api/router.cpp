@@ -242,7 +242,9 @@ response router::create(const request& req) {
     return json_response(400, doc);
   }
   config::crawl_config cfg = std::move(loaded.config);
-  if (cfg.seeds.empty()) return error_response(400, "at least one seed URL is required", "seeds");
+  // A worker of a cluster crawl may join without seeds: another one gave them.
+  if (cfg.seeds.empty() && cfg.cluster.redis.empty())
+    return error_response(400, "at least one seed URL is required", "seeds");
   if (auto e = check_service_paths(cfg)) return error_response(400, e->message, e->key);
 
   create_result created = registry_.create(std::move(cfg));

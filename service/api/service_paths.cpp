@@ -89,7 +89,8 @@ void place_in_crawl_dir(config::crawl_config& cfg, const fs::path& crawl_dir) {
   fs::path out = normal_output(cfg);
   fs::path state = normal_state(cfg);
   cfg.output.path = (crawl_dir / out).lexically_normal().string();
-  cfg.state.dir = (crawl_dir / state).lexically_normal().string();
+  // A cluster crawl keeps its state in Redis.
+  if (cfg.cluster.redis.empty()) cfg.state.dir = (crawl_dir / state).lexically_normal().string();
 }
 
 }  // namespace trawler::api

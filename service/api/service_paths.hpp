@@ -26,7 +26,8 @@ std::optional<std::string> relative_path_problem(std::string_view path);
 // with each other or with crawl.json; else the error names the key.
 std::optional<api_error> check_service_paths(const config::crawl_config& cfg);
 
-// Rewrites output.path and state.dir into absolute paths under crawl_dir (itself absolute).
+// Rewrites output.path and state.dir into absolute paths under crawl_dir (itself absolute);
+// a cluster crawl gets no state.dir (its state is in Redis).
 // Call after check_service_paths accepted cfg.
 void place_in_crawl_dir(config::crawl_config& cfg, const std::filesystem::path& crawl_dir);
 

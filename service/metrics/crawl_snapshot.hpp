@@ -3,9 +3,11 @@
 #include <array>
 #include <cstdint>
 #include <iterator>
+#include <optional>
 #include <string>
 
 #include "common/error_kind.hpp"
+#include "common/fleet_counts.hpp"
 #include "metrics/histogram.hpp"
 
 namespace trawler::metrics {
@@ -26,12 +28,15 @@ struct crawl_counters {
   bool operator==(const crawl_counters&) const = default;
 };
 
+using trawler::fleet_counts;
+
 // One crawl as the renderer sees it; `id` becomes the `crawl` label.
 struct crawl_snapshot {
   std::string id;
   std::string state;  // running, paused, completed, cancelled, failed, ...
   crawl_counters counters;
   histogram fetch_duration;
+  std::optional<fleet_counts> fleet;  // a crawl shared with other workers
 };
 
 }  // namespace trawler::metrics

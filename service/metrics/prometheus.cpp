@@ -1,5 +1,7 @@
 #include "metrics/prometheus.hpp"
 
+#include <algorithm>
+
 #include <charconv>
 #include <cmath>
 #include <vector>
@@ -177,6 +179,34 @@ std::string render_prometheus(std::span<const crawl_snapshot> crawls) {
   counter_family(out, crawls, "trawler_open_requests", "gauge",
                  "Requests in flight, robots.txt included.",
                  [](const crawl_counters& k) { return k.in_flight; });
+
+  // Cluster crawls only: the whole fleet's counts beside this worker's own above.
+  const bool any_fleet = std::any_of(crawls.begin(), crawls.end(),
+                                     [](const crawl_snapshot& c) { return c.fleet.has_value(); });
+  if (any_fleet) {
+    auto fleet_family = [&](std::string_view name, std::string_view help, auto get) {
+      family(out, name, "gauge", help);
+      for (const auto& c : crawls) {
+        if (!c.fleet) continue;
+        const std::int64_t v = get(*c.fleet);
+        sample(out, name, c, static_cast<std::uint64_t>(v < 0 ? 0 : v));
+      }
+    };
+    fleet_family("trawler_cluster_seen_urls", "Distinct URLs admitted crawl-wide (Redis).",
+                 [](const fleet_counts& f) { return f.seen; });
+    fleet_family("trawler_cluster_queued_urls", "URLs waiting in the fleet's host queues.",
+                 [](const fleet_counts& f) { return f.queued; });
+    fleet_family("trawler_cluster_claimed_urls", "URLs claimed by workers and not recorded yet.",
+                 [](const fleet_counts& f) { return f.claimed; });
+    fleet_family("trawler_cluster_workers", "Workers with a recent heartbeat.",
+                 [](const fleet_counts& f) { return f.workers; });
+    fleet_family("trawler_cluster_hosts_owned", "Hosts leased by some worker.",
+                 [](const fleet_counts& f) { return f.hosts_owned; });
+    fleet_family("trawler_cluster_hosts_owned_here", "Hosts leased by this worker.",
+                 [](const fleet_counts& f) { return f.owned_here; });
+    fleet_family("trawler_cluster_pages", "Pages of the crawl-wide budget taken.",
+                 [](const fleet_counts& f) { return f.pages; });
+  }
 
   constexpr std::string_view h = "trawler_fetch_duration_seconds";
   family(out, h, "histogram", "Time of each fetch attempt, connect to last byte.");

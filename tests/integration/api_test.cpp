@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "crawl_harness.hpp"
+#include "support/redis_server.hpp"
 #include "support/test_server.hpp"
 
 using namespace trawler::testing;
@@ -403,12 +404,17 @@ TEST(Api, BadRequestsNameTheProblem) {
   r = svc.call("POST", "/v1/crawls", st.dump());
   EXPECT_EQ(key_of(r), "state.dir");
 
-  // Cluster crawls are run by `trawler crawl --redis` workers, not by the service (yet).
+  // A cluster crawl keeps its state in Redis: a state dir with it is refused, naming the key.
   json cl = crawl_config("http://127.0.0.1:9/");
   cl["cluster"] = {{"redis", "redis://127.0.0.1:6379"}};
+  cl["state"] = {{"dir", "state"}};
   r = svc.call("POST", "/v1/crawls", cl.dump());
   EXPECT_EQ(r.status, 400) << r.raw;
-  EXPECT_EQ(key_of(r), "cluster.redis");
+  EXPECT_EQ(key_of(r), "state.dir");
+  // Without cluster, no seed is no crawl.
+  r = svc.call("POST", "/v1/crawls", json({{"network", {{"allow_private", true}}}}).dump());
+  EXPECT_EQ(r.status, 400) << r.raw;
+  EXPECT_EQ(key_of(r), "seeds");
 
   r = svc.call("POST", "/v1/crawls", crawl_config("ftp://nope/").dump());
   EXPECT_EQ(r.status, 400) << r.raw;
@@ -438,6 +444,122 @@ TEST(Api, BadRequestsNameTheProblem) {
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.header("allow"), "POST, GET");
   EXPECT_EQ(svc.stop().exit_code, 0);
+}
+
+// "A posted crawl config with cluster joins the crawl; GET /v1/crawls/{id} shows the crawl-wide
+// counts beside the worker's own; /metrics has them too." A crawl posted without seeds waits
+// for them; a `trawler crawl` worker seeds the same crawl; the two share a six-host site
+// (each URL recorded once between them, every URL recorded), and the service shows both
+// workers and the crawl-wide counts while it runs and when it has ended.
+TEST(Api, ClusterCrawlPostedToTheServiceJoinsTheFleet) {
+  redis_server redis;
+  NEED_REDIS(redis);
+  test_server site;
+  const std::string port = std::to_string(site.port());
+  std::vector<std::string> names;
+  for (int h = 0; h < 6; ++h) names.push_back("h" + std::to_string(h) + ".test");
+  auto origin = [&](const std::string& name) { return "http://" + name + ":" + port; };
+  std::set<std::string> urls;
+  json resolve = json::object();
+  for (const auto& name : names) {
+    resolve[name + ":" + port] = "127.0.0.1";
+    for (int p = 0; p < 10; ++p) {
+      std::vector<std::string> links;
+      if (p + 1 < 10) links.push_back("/p" + std::to_string(p + 1));
+      if (p == 0) {
+        for (const auto& other : names) links.push_back(origin(other) + "/p0");
+      }
+      response r;
+      r.body = page(links);
+      r.delay = 60ms;
+      site.add_page("/p" + std::to_string(p), r, name);
+      urls.insert(origin(name) + "/p" + std::to_string(p));
+    }
+  }
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+
+  json cfg = {{"network", {{"allow_private", true}, {"resolve", resolve}}},
+              {"scope", {{"mode", "any"}, {"max_depth", 100}}},
+              {"limits", {{"concurrency", 2}, {"per_host", 1}}},
+              {"robots", {{"obey", false}}},
+              {"cluster", {{"redis", redis.url()}, {"name", "svc"}}}};
+  auto created = svc.call("POST", "/v1/crawls", cfg.dump());
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string id = created.body_json().at("id");
+  // No seeds yet anywhere: the crawl waits for them rather than ending.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(svc.get(id).at("state"), "running");
+
+  const std::string worker_out = dir.path() + "/worker.jsonl";
+  std::vector<std::string> args = {trawler_binary(),
+                                   "crawl",
+                                   "--allow-private",
+                                   "--no-progress",
+                                   "--redis",
+                                   redis.url(),
+                                   "--crawl-name",
+                                   "svc",
+                                   "-o",
+                                   worker_out,
+                                   "--scope",
+                                   "any",
+                                   "--max-depth",
+                                   "100",
+                                   "--concurrency",
+                                   "2",
+                                   "--per-host",
+                                   "1",
+                                   "--no-robots"};
+  args = concat(args, resolve_args(site, names));
+  args.push_back(origin(names[0]) + "/p0");
+  auto worker = start_process(args);
+
+  // While it runs: both workers in the crawl-wide counts, in the API and in /metrics.
+  const std::string label = "{crawl=\"" + id + "\"}";
+  json running = svc.wait_for(id, [](const json& v) {
+    return v.at("state") != "running" ||
+           (v.at("stats").contains("cluster") && v.at("stats").at("cluster").at("workers") >= 2);
+  });
+  ASSERT_EQ(running.at("state"), "running") << running.dump();
+  EXPECT_GE(running.at("stats").at("cluster").at("workers"), 2) << running.dump();
+  EXPECT_EQ(validate_against(running.at("stats"), "stats.schema.json", dir.path()), "");
+  auto m = svc.call("GET", "/metrics");
+  EXPECT_GE(metric(m.body, "trawler_cluster_workers" + label).value_or(0), 2.0) << m.body;
+  EXPECT_TRUE(metric(m.body, "trawler_cluster_seen_urls" + label).has_value()) << m.body;
+  EXPECT_TRUE(metric(m.body, "trawler_cluster_hosts_owned_here" + label).has_value()) << m.body;
+
+  auto wr = worker.wait(60s);
+  EXPECT_EQ(wr.exit_code, 0) << wr.err;
+  json done = svc.wait_for(id, [](const json& v) { return v.at("state") != "running"; });
+  ASSERT_EQ(done.at("state"), "completed") << done.dump();
+  EXPECT_FALSE(done.at("config").at("state").contains("dir") &&
+               !done.at("config").at("state").at("dir").get<std::string>().empty())
+      << "a cluster crawl keeps its state in Redis: " << done.dump();
+
+  std::map<std::string, int> recorded;
+  const auto service_records = read_jsonl(done.at("output"));
+  for (const auto& r : service_records) ++recorded[r.at("url")];
+  for (const auto& r : read_jsonl(worker_out)) ++recorded[r.at("url")];
+  std::set<std::string> got;
+  for (const auto& [url, n] : recorded) {
+    EXPECT_EQ(n, 1) << url;
+    got.insert(url);
+  }
+  EXPECT_EQ(got, urls);
+  EXPECT_GT(service_records.size(), 0u) << "the service's worker took no share";
+  EXPECT_EQ(stat_pages(done), service_records.size());
+  EXPECT_EQ(done.at("stats").at("cluster").at("seen"), urls.size()) << done.dump();
+  EXPECT_EQ(done.at("stats").at("cluster").at("queued"), 0);
+  m = svc.call("GET", "/metrics");
+  EXPECT_EQ(metric(m.body, "trawler_cluster_seen_urls" + label), static_cast<double>(urls.size()))
+      << m.body;
+  EXPECT_EQ(metric(m.body, "trawler_cluster_queued_urls" + label), 0.0) << m.body;
+  EXPECT_EQ(metric(m.body, "trawler_pages_total" + label),
+            static_cast<double>(service_records.size()));
+  auto r = svc.stop();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST(Api, PauseResumeCancelASlowCrawl) {

@@ -382,6 +382,30 @@ TEST(Prometheus, SeveralCrawlsEachGetTheirSeriesAndStatesAreCounted) {
   EXPECT_EQ(order.size(), distinct.size()) << ::testing::PrintToString(order);
 }
 
+// The crawl-wide gauges are there for cluster crawls only, each with its own value, and
+// absent (no family) when no crawl is shared.
+TEST(Prometheus, ClusterGaugesOnlyForClusterCrawls) {
+  std::vector<crawl_snapshot> v{snapshot("solo", "running"), snapshot("fleet", "running")};
+  EXPECT_EQ(render_prometheus(v).find("trawler_cluster_"), std::string::npos);
+  v[1].fleet = fleet_counts{.seen = 1000, .queued = 200, .claimed = 30, .workers = 4,
+                            .hosts_owned = 12, .pages = 500, .owned_here = 3};
+  auto text = render_prometheus(v);
+  auto e = parse(text);
+  ASSERT_TRUE(e.problems.empty()) << ::testing::PrintToString(e.problems) << text;
+  const std::map<std::string, double> want = {{"trawler_cluster_seen_urls", 1000},
+                                              {"trawler_cluster_queued_urls", 200},
+                                              {"trawler_cluster_claimed_urls", 30},
+                                              {"trawler_cluster_workers", 4},
+                                              {"trawler_cluster_hosts_owned", 12},
+                                              {"trawler_cluster_hosts_owned_here", 3},
+                                              {"trawler_cluster_pages", 500}};
+  for (const auto& [name, value] : want) {
+    EXPECT_EQ(e.types[name], "gauge") << name;
+    EXPECT_EQ(e.value(name, {{"crawl", "fleet"}}), value) << name;
+  }
+  EXPECT_EQ(text.find("trawler_cluster_workers{crawl=\"solo\"}"), std::string::npos);
+}
+
 TEST(Prometheus, HostileCrawlIdIsEscaped) {
   std::string id = "we\"ird\\id\nline";
   std::vector<crawl_snapshot> v{snapshot(id, "running")};

@@ -29,6 +29,9 @@ using detail::join_key;
 // Bounds YAML alias expansion ("billion laughs") and nesting; real configs have ~50 nodes.
 constexpr std::size_t max_yaml_nodes = 100000;
 constexpr int max_yaml_depth = 64;
+// A document's own problems listed at most: an alias repeated 100,000 times repeats its
+// problem as often, which would cost seconds and megabytes to build and report.
+constexpr std::size_t max_document_errors = 100;
 constexpr std::size_t max_file_bytes = 16 * 1024 * 1024;
 
 std::string error_key(const std::string& path) {
@@ -142,16 +145,43 @@ class yaml_converter {
  public:
   explicit yaml_converter(std::vector<config_error>& errors) : errors_(errors) {}
 
+  // The converted document; the problems found go to `errors` (at most max_document_errors
+  // of them, then one line saying how many more).
+  json run(const YAML::Node& root) {
+    json out = convert(root, "", 0);
+    if (dropped_ > 0) {
+      errors_.push_back({"config", "and " + std::to_string(dropped_) + " more problems"});
+    }
+    return out;
+  }
+
+ private:
   json convert(const YAML::Node& node, const std::string& path, int depth) {
     if (++nodes_ > max_yaml_nodes || depth > max_yaml_depth) {
       if (!too_big_) {
         too_big_ = true;
+        // Listed whatever else was: it says why the rest of the document was not read.
         errors_.push_back({"config", "document too large or too deeply nested (over " +
                                          std::to_string(max_yaml_nodes) + " values or " +
                                          std::to_string(max_yaml_depth) + " levels)"});
       }
       return nullptr;
     }
+    if (!node.IsMap() && !node.IsSequence()) return convert_node(node, path, depth);
+    // An alias inside the node it names (`a: &x {b: *x}`) would expand forever.
+    for (const auto& outer : ancestors_) {
+      if (outer.is(node)) {
+        report({error_key(path), "a YAML alias refers to a mapping or list that contains it"});
+        return nullptr;
+      }
+    }
+    ancestors_.push_back(node);
+    json out = convert_node(node, path, depth);
+    ancestors_.pop_back();
+    return out;
+  }
+
+  json convert_node(const YAML::Node& node, const std::string& path, int depth) {
     switch (node.Type()) {
       case YAML::NodeType::Scalar:
         return scalar(node, path);
@@ -167,17 +197,17 @@ class yaml_converter {
         json out = json::object();
         for (auto it = node.begin(); it != node.end(); ++it) {
           if (!it->first.IsScalar()) {
-            errors_.push_back({error_key(path), "mapping keys must be strings"});
+            report({error_key(path), "mapping keys must be strings"});
             continue;
           }
           const std::string& key = it->first.Scalar();
           const std::string child_path = join_key(path, key);
           if (!valid_utf8(key)) {
-            errors_.push_back({error_key(path), "key is not valid UTF-8"});
+            report({error_key(path), "key is not valid UTF-8"});
             continue;
           }
           if (out.contains(key)) {
-            errors_.push_back({child_path, "duplicate key"});
+            report({child_path, "duplicate key"});
             continue;
           }
           out[key] = convert(it->second, child_path, depth + 1);
@@ -191,12 +221,19 @@ class yaml_converter {
     return nullptr;
   }
 
- private:
+  void report(config_error e) {
+    if (errors_.size() < max_document_errors) {
+      errors_.push_back(std::move(e));
+    } else {
+      ++dropped_;
+    }
+  }
+
   json scalar(const YAML::Node& node, const std::string& path) {
     const std::string& text = node.Scalar();
     const std::string& tag = node.Tag();
     if (!valid_utf8(text)) {
-      errors_.push_back({error_key(path), "not valid UTF-8"});
+      report({error_key(path), "not valid UTF-8"});
       return nullptr;
     }
     if (tag == "!" || tag == "tag:yaml.org,2002:str") return text;
@@ -216,7 +253,7 @@ class yaml_converter {
     } else if (tag == "tag:yaml.org,2002:null") {
       if (yaml_null(text)) value = json(nullptr);
     } else {
-      errors_.push_back({error_key(path), "unsupported YAML tag " + tag});
+      report({error_key(path), "unsupported YAML tag " + tag});
       return text;
     }
     // A value that does not fit its tag stays a string: validation then names the key and
@@ -227,6 +264,8 @@ class yaml_converter {
   std::vector<config_error>& errors_;
   std::size_t nodes_ = 0;
   bool too_big_ = false;
+  std::size_t dropped_ = 0;
+  std::vector<YAML::Node> ancestors_;  // the maps and lists around the node being converted
 };
 
 // Parser messages may quote raw input bytes (not UTF-8): those are written as \xNN, so an
@@ -298,7 +337,7 @@ void parse_yaml(std::string_view text, std::string_view origin, document_result&
   out.parsed = true;
   if (docs.empty()) return;  // only comments or nothing: an empty config
   yaml_converter converter(out.errors);
-  json doc = converter.convert(docs.front(), "", 0);
+  json doc = converter.run(docs.front());
   // A bare "---" or a comment-only document is as empty as an empty file.
   out.doc = doc.is_null() ? json::object() : std::move(doc);
 }

@@ -195,8 +195,8 @@ TEST(Contract, RobotsFetchObeysTheHostSpacing) {
     std::optional<std::chrono::steady_clock::time_point> robots, first;
     for (const auto& r : s.requests()) {
       if (r.host != name) continue;
-      if (r.target == "/robots.txt") robots = r.at;
-      if (r.target == "/") first = r.at;
+      if (r.target == "/robots.txt") robots = r.started;
+      if (r.target == "/") first = r.started;
     }
     ASSERT_TRUE(robots && first) << name;
     EXPECT_GE(*first - *robots, 290ms) << name;

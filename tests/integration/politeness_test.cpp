@@ -57,7 +57,7 @@ std::vector<std::chrono::steady_clock::time_point> times_for(const test_server& 
                                                              const std::string& prefix) {
   std::vector<std::chrono::steady_clock::time_point> t;
   for (const auto& r : s.requests()) {
-    if ((host.empty() || r.host == host) && r.target.rfind(prefix, 0) == 0) t.push_back(r.at);
+    if ((host.empty() || r.host == host) && r.target.rfind(prefix, 0) == 0) t.push_back(r.started);
   }
   return t;
 }

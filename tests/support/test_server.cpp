@@ -142,6 +142,8 @@ struct observations {
   string_map<int> max_by_host;
   std::vector<request_entry> log;
   std::uint64_t connections = 0;
+  // Accept times of connections that have not sent a request yet.
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> fresh_connections;
 };
 
 constexpr std::uint64_t endless_headers_cap = 64ull << 20;
@@ -268,6 +270,12 @@ struct test_server::impl {
       e.user_agent = std::string(field_or_empty(req, http::field::user_agent));
       e.accept_encoding = std::string(field_or_empty(req, http::field::accept_encoding));
       e.at = std::chrono::steady_clock::now();
+      e.started = e.at;
+      if (auto fresh = obs_.fresh_connections.find(connection_id);
+          fresh != obs_.fresh_connections.end()) {
+        e.started = fresh->second;
+        obs_.fresh_connections.erase(fresh);
+      }
       e.connection_id = connection_id;
       e.host_header = std::string(field_or_empty(req, http::field::host));
       for (const auto& f : req) e.headers.emplace_back(f.name_string(), f.value());
@@ -323,6 +331,7 @@ struct test_server::impl {
         const std::lock_guard lock(mutex_);
         id = ++next_connection_id_;
         ++obs_.connections;
+        if (opt_.log_requests) obs_.fresh_connections.emplace(id, std::chrono::steady_clock::now());
       }
       if (ssl_ctx_)
         asio::co_spawn(ioc_, serve_tls(std::move(socket), id), log_exception);

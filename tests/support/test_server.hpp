@@ -55,8 +55,13 @@ struct request_entry {
   std::string user_agent;
   std::string accept_encoding;
   std::chrono::steady_clock::time_point at;  // when the request was fully read
-  std::uint64_t connection_id = 0;           // 1 for the first accepted connection, ...
-  std::string host_header;                   // Host header as sent (with port)
+  // When the client began it, as near as the server can tell: the accept time for the first
+  // request of a connection (the client's start included its connect), else `at`. Spacing
+  // between request starts is measured on this; `at` alone makes a request on a new
+  // connection look later by its connect time under load.
+  std::chrono::steady_clock::time_point started;
+  std::uint64_t connection_id = 0;  // 1 for the first accepted connection, ...
+  std::string host_header;          // Host header as sent (with port)
   std::vector<std::pair<std::string, std::string>> headers;  // all request headers, as sent
 };
 

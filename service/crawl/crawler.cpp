@@ -269,6 +269,11 @@ struct crawler::impl final : frontier::frontier_owner {
 
   // ---- robots.txt ----------------------------------------------------------------------------
 
+  // Spacing counts from when a request goes out, not from its lease.
+  std::function<void()> sent_now(frontier::host_id host) {
+    return [this, host] { schedule.sent(host, steady::now()); };
+  }
+
   asio::awaitable<void> fetch_robots(frontier::host_id host) {
     const std::string key = schedule.host_key(host);
     auto parts = url::split(key + "/robots.txt");
@@ -277,7 +282,7 @@ struct crawler::impl final : frontier::frontier_owner {
       // RFC 9309 2.3.1.2: follow at least five redirects.
       for (int hop = 0; hop <= 5; ++hop) {
         ++records.counters().robots_fetches;
-        res = co_await fetcher.async_fetch(*parts);
+        res = co_await fetcher.async_fetch(*parts, {}, sent_now(host));
         if (res.error || !res.has_response || res.status < 300 || res.status > 399) break;
         auto location = res.header("location");
         if (!location) break;
@@ -310,7 +315,7 @@ struct crawler::impl final : frontier::frontier_owner {
     if (parts) {
       std::optional<std::size_t> cap;
       if (e.sitemap) cap = static_cast<std::size_t>(cfg.sitemaps.max_bytes);
-      res = co_await fetcher.async_fetch(*parts, cap);
+      res = co_await fetcher.async_fetch(*parts, cap, sent_now(e.host));
     } else {
       res.error = error_kind::other;
       res.message = "not a fetchable URL";

@@ -323,7 +323,8 @@ struct fetcher::impl {
   template <class Stream>
   asio::awaitable<exchange_end> exchange(Stream& stream, connection& c, const url::parts& t,
                                          bool reused, steady::time_point deadline,
-                                         std::size_t max_body, fetch_result& r) {
+                                         std::size_t max_body, fetch_result& r,
+                                         const std::function<void()>& on_send) {
     http::request<http::empty_body> req{http::verb::get, t.target, 11};
     bool default_port =
         (t.scheme == "http" && t.port == 80) || (t.scheme == "https" && t.port == 443);
@@ -335,6 +336,7 @@ struct fetcher::impl {
     req.keep_alive(true);
 
     c.lowest().expires_at(deadline);
+    if (on_send) on_send();
     auto [wec, written] = co_await http::async_write(stream, req, use_tuple);
     (void)written;
     if (wec) {
@@ -430,7 +432,8 @@ fetcher::fetcher(asio::any_io_executor ex, fetch_settings settings)
 fetcher::~fetcher() = default;
 
 asio::awaitable<fetch_result> fetcher::async_fetch(url::parts t,
-                                                   std::optional<std::size_t> max_body) {
+                                                   std::optional<std::size_t> max_body,
+                                                   std::function<void()> on_send) {
   impl& m = *impl_;
   std::size_t cap = max_body.value_or(m.s.max_body_bytes);
   fetch_result r;
@@ -451,8 +454,9 @@ asio::awaitable<fetch_result> fetcher::async_fetch(url::parts t,
       reused = false;
     }
     m.active.insert(c.get());
-    exchange_end end = c->tls ? co_await m.exchange(*c->tls, *c, t, reused, deadline, cap, r)
-                              : co_await m.exchange(*c->plain, *c, t, reused, deadline, cap, r);
+    exchange_end end =
+        c->tls ? co_await m.exchange(*c->tls, *c, t, reused, deadline, cap, r, on_send)
+               : co_await m.exchange(*c->plain, *c, t, reused, deadline, cap, r, on_send);
     m.active.erase(c.get());
     r.peer = c->peer;
     if (end == exchange_end::resend) {

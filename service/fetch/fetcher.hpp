@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,8 +61,11 @@ class fetcher {
 
   // GET the target. The executor of the awaiting coroutine must be the fetcher's executor.
   // max_body overrides the settings' body cap for this request (sitemaps are larger).
+  // on_send, when set, is called each time the request is about to be written (after the
+  // connect): the moment the server sees it start, which politeness spacing counts from.
   boost::asio::awaitable<fetch_result> async_fetch(url::parts target,
-                                                   std::optional<std::size_t> max_body = {});
+                                                   std::optional<std::size_t> max_body = {},
+                                                   std::function<void()> on_send = {});
 
   // Ends every open request now (their results get kind `cancelled`) and refuses new ones.
   void cancel_all();

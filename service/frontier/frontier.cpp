@@ -208,6 +208,13 @@ void frontier::retry(url_entry e, time_point at) {
   retries_.push(waiting_retry{at, retry_seq_++, std::move(e)});
 }
 
+void frontier::sent(host_id id, time_point at) {
+  host_state& h = hosts_.at(id);
+  if (at + h.delay <= h.next_start) return;
+  h.next_start = at + h.delay;
+  reschedule(id);
+}
+
 void frontier::block_host_until(host_id id, time_point until) {
   host_state& h = hosts_.at(id);
   h.blocked_until = std::max(h.blocked_until, until);

@@ -99,6 +99,9 @@ class frontier {
   // example when every queued URL sits on a parked host).
   std::optional<time_point> next_wakeup() const;
 
+  // The request of a lease went out at `at`, later than its lease (connect, a busy loop): the
+  // host's next start is spaced from then.
+  void sent(host_id h, time_point at);
   // The request of a lease ended (response, failure or cancellation).
   void finish(host_id h);
   // Puts an entry back to be tried again no earlier than `at` (its attempts already counted).

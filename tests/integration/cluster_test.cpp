@@ -163,15 +163,19 @@ TEST(Cluster, PolitenessHoldsFleetWide) {
 
   for (const auto& name : site.names) {
     EXPECT_LE(site.server.max_concurrent_requests(name), 2) << name;
-    std::vector<std::chrono::steady_clock::time_point> starts;
+    std::vector<request_entry> on_host;
     for (const auto& r : site.server.requests()) {
-      if (r.host == name) starts.push_back(r.started);
+      if (r.host == name) on_host.push_back(r);
     }
-    std::sort(starts.begin(), starts.end());
-    ASSERT_GE(starts.size(), 5u) << name;
-    for (std::size_t i = 1; i < starts.size(); ++i) {
+    std::sort(on_host.begin(), on_host.end(),
+              [](const auto& a, const auto& b) { return a.started < b.started; });
+    ASSERT_GE(on_host.size(), 5u) << name;
+    for (std::size_t i = 1; i < on_host.size(); ++i) {
       // `started` is the server's view: a few ms off the crawler's on a loaded machine.
-      EXPECT_GE(starts[i] - starts[i - 1], 30ms) << name << " request " << i;
+      EXPECT_GE(on_host[i].started - on_host[i - 1].started, 30ms)
+          << name << " request " << i << ": " << on_host[i - 1].target << " (connection "
+          << on_host[i - 1].connection_id << ") then " << on_host[i].target << " (connection "
+          << on_host[i].connection_id << ")";
     }
   }
 }

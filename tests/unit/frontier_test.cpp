@@ -85,6 +85,24 @@ TEST(Frontier, DelaySpacesStartsOnOneHostOnly) {
   EXPECT_EQ(later->entry.url, "http://a/2");
 }
 
+// A request that goes out later than its lease (a connect, a busy loop) spaces the next start
+// from when it went out; one reported early never shortens the spacing.
+TEST(Frontier, SpacingCountsFromWhenTheRequestWentOut) {
+  frontier f({.per_host = 4, .delay = 500ms, .robots_gate = false});
+  add(f, "http://a:80", "http://a/1");
+  add(f, "http://a:80", "http://a/2");
+  add(f, "http://a:80", "http://a/3");
+  auto first = f.next_ready(t0);
+  ASSERT_TRUE(first);
+  f.sent(first->entry.host, t0 + 30ms);
+  EXPECT_FALSE(f.next_ready(t0 + 529ms));
+  EXPECT_EQ(f.host_eligible_at(first->entry.host), t0 + 530ms);
+  auto second = f.next_ready(t0 + 530ms);
+  ASSERT_TRUE(second);
+  f.sent(second->entry.host, t0 + 100ms);  // earlier than its lease: no change
+  EXPECT_EQ(f.host_eligible_at(second->entry.host), t0 + 1030ms);
+}
+
 TEST(Frontier, HostDelayTakesTheLargerOfCrawlDelayAndGlobal) {
   frontier f({.per_host = 4, .delay = 200ms, .robots_gate = false});
   add(f, "http://a:80", "http://a/1");

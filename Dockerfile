@@ -13,7 +13,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake make pkg-config ccache \
       libboost1.81-dev libboost-url1.81-dev libgumbo-dev nlohmann-json3-dev libyaml-cpp-dev \
-      libssl-dev zlib1g-dev libbrotli-dev libre2-dev libpsl-dev libsqlite3-dev libhiredis-dev \
+      libssl-dev zlib1g-dev libbrotli-dev libre2-dev libpsl-dev libsqlite3-dev libhiredis-dev libzstd-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the `trawler` target needs, so edits to tests, docs or benches keep the cache.

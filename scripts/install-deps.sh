@@ -5,9 +5,12 @@ packages=(
   g++ cmake make pkg-config ccache git
   libboost1.81-dev libboost-url1.81-dev libgumbo-dev nlohmann-json3-dev libyaml-cpp-dev
   libssl-dev zlib1g-dev libbrotli-dev libre2-dev libpsl-dev libsqlite3-dev libhiredis-dev
-  libgtest-dev libgmock-dev python3 python3-jsonschema openssl ca-certificates
+  libzstd-dev libgtest-dev libgmock-dev python3 python3-jsonschema openssl ca-certificates
   # Tests only: a real Redis for the Redis client and cluster tests.
   redis-server
+  # Tests only: gzip/zstd command-line checks of compressed outputs, Node.js for warcio (its npm
+  # comes below: a nodejs from another source may carry its own).
+  zstd nodejs
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -21,4 +24,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   # demo's JSONL records) holds nothing but its own output, on the first run too.
   $SUDO apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+# Debian's nodejs comes without npm; a nodejs from elsewhere (NodeSource) has its own.
+if ! command -v npm > /dev/null; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "installing: npm" >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >&2
+fi
+# Tests only: the WARC checker's npm packages (warcio, pinned by tests/warc/package-lock.json),
+# installed from the repository root; npm's output goes to stderr like apt's.
+if [ ! -d "$(dirname "$0")/../tests/warc/node_modules/warcio" ]; then
+  echo "installing: tests/warc npm packages (npm ci)" >&2
+  (cd "$(dirname "$0")/.." && npm ci --prefix tests/warc --no-audit --no-fund >&2)
 fi

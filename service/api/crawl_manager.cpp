@@ -43,6 +43,11 @@ struct crawl_manager::entry {
 
 namespace {
 
+// Where the crawl's records are: its file, or the folder of its segments.
+const std::string& output_of(const config::crawl_config& cfg) {
+  return cfg.output.dir.empty() ? cfg.output.path : cfg.output.dir;
+}
+
 std::string now_rfc3339() {
   return record::rfc3339_utc(std::chrono::system_clock::now());
 }
@@ -293,7 +298,9 @@ create_result crawl_manager::create(config::crawl_config cfg) {
 
   std::error_code ec;
   fs::create_directories(e->dir, ec);
-  if (!ec) fs::create_directories(fs::path(e->cfg.output.path).parent_path(), ec);
+  if (!ec && e->cfg.output.dir.empty()) {
+    fs::create_directories(fs::path(e->cfg.output.path).parent_path(), ec);
+  }
   if (ec) {
     result.status = 500;
     result.error =
@@ -303,14 +310,14 @@ create_result crawl_manager::create(config::crawl_config cfg) {
   }
   if (auto err = start_crawl(*e, /*append=*/false)) {
     // A seed is the client's fault; a file that cannot be opened is the service's.
-    result.status = err->key == "output.path" ? 500 : 400;
+    result.status = err->key.rfind("output.", 0) == 0 ? 500 : 400;
     result.error = std::move(err);
     fs::remove_all(e->dir, ec);
     return result;
   }
   result.id = e->id;
   save(*e);
-  log::info("crawl " + e->id + " started, writing " + e->cfg.output.path);
+  log::info("crawl " + e->id + " started, writing " + output_of(e->cfg));
   by_id_[e->id] = e.get();
   entries_.push_back(std::move(e));
   return result;
@@ -392,7 +399,7 @@ void crawl_manager::save(const entry& e) const {
       {"id", e.id},
       {"state", to_string(e.state == crawl_state::interrupted ? crawl_state::running : e.state)},
       {"created_at", e.created_at},
-      {"output", e.cfg.output.path},
+      {"output", output_of(e.cfg)},
       {"config", config_json(e.cfg)},
       {"stats", (e.live ? e.crawler->stats() : e.stats).to_json()}};
   if (e.finished_at) doc["finished_at"] = *e.finished_at;
@@ -419,7 +426,7 @@ crawl_view crawl_manager::view_of(const entry& e) const {
   v.state = e.state;
   v.stats = (e.live ? e.crawler->stats() : e.stats).to_json();
   v.config = config_json(e.cfg);
-  v.output = e.cfg.output.path;
+  v.output = output_of(e.cfg);
   v.created_at = e.created_at;
   v.finished_at = e.finished_at;
   v.error = e.error;

@@ -78,6 +78,25 @@ std::optional<api_error> check_service_paths(const config::crawl_config& cfg) {
                                         "\" is the service's own file in the crawl's folder"};
     }
   }
+  // Folders of segments and WARC files: inside the crawl's folder, apart from its state.
+  const std::pair<const char*, const std::string*> folders[] = {{"output.dir", &cfg.output.dir},
+                                                                {"output.warc", &cfg.output.warc}};
+  for (const auto& [key, value] : folders) {
+    if (value->empty()) continue;
+    if (auto problem = relative_path_problem(*value)) return api_error{key, *problem};
+    fs::path n = fs::path(*value).lexically_normal();
+    if (n == "." || n == "./") {
+      return api_error{key, "must be a folder inside the crawl's folder, not the folder itself"};
+    }
+    if (n == fs::path(crawl_file_name)) {
+      return api_error{key, "\"" + std::string(crawl_file_name) +
+                                "\" is the service's own file in the crawl's folder"};
+    }
+    if (within(n, normal_state(cfg)) || within(normal_state(cfg), n)) {
+      return api_error{key,
+                       "must be apart from state.dir (\"" + normal_state(cfg).string() + "\")"};
+    }
+  }
   if (within(normal_output(cfg), normal_state(cfg))) {
     return api_error{"output.path",
                      "must not be inside state.dir (\"" + normal_state(cfg).string() + "\")"};
@@ -88,7 +107,16 @@ std::optional<api_error> check_service_paths(const config::crawl_config& cfg) {
 void place_in_crawl_dir(config::crawl_config& cfg, const fs::path& crawl_dir) {
   fs::path out = normal_output(cfg);
   fs::path state = normal_state(cfg);
-  cfg.output.path = (crawl_dir / out).lexically_normal().string();
+  if (cfg.output.dir.empty()) {
+    cfg.output.path = (crawl_dir / out).lexically_normal().string();
+  } else {
+    cfg.output.dir =
+        (crawl_dir / fs::path(cfg.output.dir).lexically_normal()).lexically_normal().string();
+  }
+  if (!cfg.output.warc.empty()) {
+    cfg.output.warc =
+        (crawl_dir / fs::path(cfg.output.warc).lexically_normal()).lexically_normal().string();
+  }
   // A cluster crawl keeps its state in Redis.
   if (cfg.cluster.redis.empty()) cfg.state.dir = (crawl_dir / state).lexically_normal().string();
 }

@@ -15,8 +15,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -27,6 +29,7 @@
 #include "benchsite/site.hpp"
 #include "benchsite/site_server.hpp"
 #include "common/log.hpp"
+#include "crawl/crawl_output.hpp"
 #include "crawl/crawler.hpp"
 
 namespace trawler::app {
@@ -209,22 +212,49 @@ int run_bench(const config::cli_options& opts) {
     cfg.network.resolve.emplace_back(benchsite::site::host_name(h) + ":" + port, "127.0.0.1");
   }
 
+  // Records (and an archive) written as a crawl writes them, when asked: what output costs.
+  std::unique_ptr<crawl::crawl_output> output;
+  if (auto o = opts.overrides.find("output"); o != opts.overrides.end()) {
+    const config::load_result loaded = config::from_json(nlohmann::json{{"output", *o}});
+    if (!loaded.ok()) {
+      for (const auto& e : loaded.errors) std::cerr << "trawler: bench: " << e.text() << "\n";
+      stop_site(*child);
+      return 2;
+    }
+    cfg.output = loaded.config.output;
+    // Only a WARC asked for: the records are still written, to nowhere, not into this report.
+    if (cfg.output.dir.empty()) cfg.output.path = "/dev/null";
+    crawl::crawl_output::open_error open_error;
+    output = crawl::crawl_output::open(cfg, /*append=*/false, open_error);
+    if (!output) {
+      std::cerr << "trawler: bench: " << open_error.key << ": " << open_error.message << "\n";
+      stop_site(*child);
+      return 2;
+    }
+  }
+
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   std::printf(
       "trawler bench: %d pages of ~%d bytes, %d links each, %d host%s; concurrency %d (%d per "
       "host); server delay %d ms\n",
       b.pages, b.page_bytes, b.links, b.hosts, b.hosts == 1 ? "" : "s", b.concurrency,
       cfg.limits.per_host, b.delay_ms);
-  std::printf(
-      "  site: a child process on 127.0.0.1:%s, not counted below; records: made, then "
-      "discarded\n",
-      port.c_str());
+  std::printf("  site: a child process on 127.0.0.1:%s, not counted below; records: %s\n",
+              port.c_str(), output ? "written" : "made, then discarded");
   std::fflush(stdout);
 
   std::uint64_t record_lines = 0;
   asio::io_context io(1);
-  crawl::crawler crawler(io.get_executor(), cfg,
-                         [&record_lines](std::string&&) { ++record_lines; });
+  crawl::crawler::line_writer count_only = [&record_lines](std::string&&) { ++record_lines; };
+  crawl::crawler::line_writer write_too;
+  if (output) {
+    write_too = [&record_lines, to = output->writer()](std::string&& line) mutable {
+      ++record_lines;
+      to(std::move(line));
+    };
+  }
+  crawl::crawler crawler(io.get_executor(), cfg, output ? write_too : count_only);
+  if (output) output->attach(crawler);
   crawler.admit_seeds(cfg.seeds);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -254,6 +284,7 @@ int run_bench(const config::cli_options& opts) {
     signals.cancel();
   });
   io.run();
+  if (output && !output->finish(true)) failed = true;
   const double wall = std::chrono::duration<double>(steady::now() - started).count();
   rusage after{};
   getrusage(RUSAGE_SELF, &after);
@@ -290,6 +321,22 @@ int run_bench(const config::cli_options& opts) {
         "%.3f ms/page\n",
         distinct, b.pages, served.value("duplicate_fetches", 0ull), served.value("not_found", 0ull),
         (seconds(server.ru_utime) + seconds(server.ru_stime)) / pages * 1e3);
+  }
+  if (output) {
+    std::uint64_t records_bytes = 0;
+    std::uint64_t warc_bytes = 0;
+    std::error_code ec;
+    const auto sum = [&ec](const std::string& dir) {
+      std::uint64_t n = 0;
+      for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->is_regular_file(ec)) n += it->file_size(ec);
+      return n;
+    };
+    if (!cfg.output.dir.empty()) records_bytes = sum(cfg.output.dir);
+    if (!cfg.output.warc.empty()) warc_bytes = sum(cfg.output.warc);
+    std::printf("written    %.0f bytes/page of records (compress %s), %.0f bytes/page of WARC\n",
+                static_cast<double>(records_bytes) / pages, cfg.output.compress.c_str(),
+                static_cast<double>(warc_bytes) / pages);
   }
   if (failed) {
     std::cerr << "trawler: bench: the crawl failed\n";

@@ -45,6 +45,11 @@ struct flag_spec {
 constexpr flag_spec crawl_flags[] = {
     {"config", 'c', value_kind::text, action::config, ""},
     {"output", 'o', value_kind::text, action::set_key, "/output/path"},
+    {"output-dir", 0, value_kind::text, action::set_key, "/output/dir"},
+    {"rotate-bytes", 0, value_kind::integer, action::set_key, "/output/rotate_bytes"},
+    {"rotate-seconds", 0, value_kind::integer, action::set_key, "/output/rotate_seconds"},
+    {"compress", 0, value_kind::text, action::set_key, "/output/compress"},
+    {"warc", 0, value_kind::text, action::set_key, "/output/warc"},
     {"max-pages", 0, value_kind::integer, action::set_key, "/scope/max_pages"},
     {"max-depth", 0, value_kind::integer, action::set_key, "/scope/max_depth"},
     {"concurrency", 0, value_kind::integer, action::set_key, "/limits/concurrency"},
@@ -89,6 +94,11 @@ constexpr flag_spec bench_flags[] = {
     {"links", 0, value_kind::integer, action::bench_value, "/links"},
     {"concurrency", 0, value_kind::integer, action::bench_value, "/concurrency"},
     {"delay-ms", 0, value_kind::integer, action::bench_value, "/delay_ms"},
+    // Where the records go (default: made, then discarded): output.* keys, as for crawl.
+    {"output-dir", 0, value_kind::text, action::set_key, "/output/dir"},
+    {"rotate-bytes", 0, value_kind::integer, action::set_key, "/output/rotate_bytes"},
+    {"compress", 0, value_kind::text, action::set_key, "/output/compress"},
+    {"warc", 0, value_kind::text, action::set_key, "/output/warc"},
     {"quiet", 'q', value_kind::none, action::quiet, ""},
     {"verbose", 'v', value_kind::none, action::verbose, ""},
     {"help", 'h', value_kind::none, action::help, ""},
@@ -427,6 +437,11 @@ std::string usage_text() {
 crawl options (each overrides the same config key; seeds add to the config's seeds):
   -c, --config FILE       config file, YAML or JSON
   -o, --output FILE       JSONL records; - is stdout (default)
+      --output-dir DIR    output.dir: rotated segments records-NNNNNN.jsonl in DIR
+      --rotate-bytes N    output.rotate_bytes: close a segment past N bytes of records
+      --rotate-seconds N  output.rotate_seconds: close a segment N s after its first record
+      --compress C        output.compress: none, gzip or zstd (each segment)
+      --warc DIR          output.warc: WARC/1.1 files of every response in DIR
       --max-pages N       scope.max_pages (0: no limit)
       --max-depth N       scope.max_depth (0: the seeds only)
       --concurrency N     limits.concurrency, open requests in all
@@ -459,6 +474,9 @@ bench options (the site runs in a child process on 127.0.0.1):
       --links L           links to pages of the site on each page (default 34)
       --concurrency C     limits.concurrency of the crawl (default 16)
       --delay-ms D        the site waits D ms before each response (default 0)
+      --output-dir DIR, --rotate-bytes N, --compress C, --warc DIR
+                          write the records (and a WARC archive) as crawl would, to measure
+                          what output costs (default: records are made, then discarded)
 
 A flag's value may follow it or an "=" (-o out.jsonl, --max-pages=5); when a flag is
 repeated, the last one wins, except --include, --exclude and --resolve, which add up.

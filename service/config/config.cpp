@@ -262,6 +262,17 @@ class validator {
             {"cluster", [&](const json& v, const std::string& k) { cluster(v, k, c.cluster); }},
             {"api", [&](const json& v, const std::string& k) { api(v, k, c.api); }},
         });
+    // Records go to one place: a file (or stdout), or rotated segments in a folder.
+    if (!c.output.dir.empty() && c.output.path != "-") {
+      fail("output.dir",
+           "cannot be combined with output.path (segments in a folder, or one "
+           "file: choose one)");
+    }
+    if (c.output.dir.empty()) {
+      if (c.output.rotate_bytes != 0) fail("output.rotate_bytes", "needs output.dir");
+      if (c.output.rotate_seconds != 0) fail("output.rotate_seconds", "needs output.dir");
+      if (c.output.compress != "none") fail("output.compress", "needs output.dir");
+    }
     // The crawl's state lives in Redis when it is shared: a state dir would be a second truth.
     if (!c.cluster.redis.empty() && !c.state.dir.empty()) {
       fail("state.dir",
@@ -570,6 +581,12 @@ class validator {
              string_list(o.fields,
                          one_of({"links", "title", "headers", "text", "canonical", "meta_robots"}),
                          true)},
+            {"dir", string(o.dir)},
+            {"rotate_bytes", integer(o.rotate_bytes, 0, std::int64_t{1} << 44)},
+            {"rotate_seconds", integer(o.rotate_seconds, 0, 31536000)},
+            {"compress", string(o.compress, one_of({"none", "gzip", "zstd"}))},
+            {"warc", string(o.warc)},
+            {"warc_rotate_bytes", integer(o.warc_rotate_bytes, 1048576, std::int64_t{1} << 44)},
         });
   }
 
@@ -723,7 +740,15 @@ json to_json(const crawl_config& c) {
       {"network",
        {{"allow_private", c.network.allow_private},
         {"resolve", pairs_to_object(c.network.resolve)}}},
-      {"output", {{"path", c.output.path}, {"fields", c.output.fields}}},
+      {"output",
+       {{"path", c.output.path},
+        {"fields", c.output.fields},
+        {"dir", c.output.dir},
+        {"rotate_bytes", c.output.rotate_bytes},
+        {"rotate_seconds", c.output.rotate_seconds},
+        {"compress", c.output.compress},
+        {"warc", c.output.warc},
+        {"warc_rotate_bytes", c.output.warc_rotate_bytes}}},
       {"sitemaps",
        {{"enabled", c.sitemaps.enabled},
         {"max_files", c.sitemaps.max_files},

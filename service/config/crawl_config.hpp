@@ -76,6 +76,14 @@ struct network_config {
 struct output_config {
   std::string path = "-";  // "-": stdout
   std::vector<std::string> fields{"links", "title"};
+  // Rotated segments (records-NNNNNN.jsonl[.gz|.zst]) in this folder instead of `path`.
+  std::string dir;
+  std::int64_t rotate_bytes = 0;    // 0: no size limit; record bytes before compression
+  std::int64_t rotate_seconds = 0;  // 0: no age limit; from a segment's first record
+  std::string compress = "none";    // none | gzip | zstd (segments only)
+  // WARC/1.1 archive of every response (request, response, metadata records) in this folder.
+  std::string warc;
+  std::int64_t warc_rotate_bytes = 1000000000;  // a WARC file is closed past this size
   bool operator==(const output_config&) const = default;
 };
 

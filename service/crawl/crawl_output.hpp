@@ -8,7 +8,9 @@
 #include "config/crawl_config.hpp"
 #include "crawl/crawler.hpp"
 #include "sink/jsonl_sink.hpp"
+#include "sink/segment_sink.hpp"
 #include "state/crawl_state.hpp"
+#include "warc/warc_writer.hpp"
 
 namespace trawler::crawl {
 
@@ -43,13 +45,18 @@ class crawl_output {
   bool finish(bool completed);
 
   bool resumed() const { return resumed_; }
-  const std::string& sink_error() const { return sink_->error(); }
+  const std::string& sink_error() const;
 
  private:
   crawl_output() = default;
   bool checkpoint(bool final);
+  void write_line(const std::string& line);
+  bool flush_sink();
 
+  // One of the two: a file (or stdout), or rotated segments in output.dir.
   std::optional<sink::jsonl_sink> sink_;
+  std::optional<sink::segment_sink> segments_;
+  std::optional<warc::warc_writer> archive_;  // output.warc
   std::unique_ptr<state::crawl_state> store_;
   std::vector<std::string> held_;
   bool resumed_ = false;

@@ -25,6 +25,7 @@
 #include "robots/robots_directives.hpp"
 #include "state/crawl_state.hpp"
 #include "url/url.hpp"
+#include "warc/warc_writer.hpp"
 
 namespace trawler::crawl {
 
@@ -64,6 +65,7 @@ fetch::fetch_settings fetch_settings_of(const config::crawl_config& c) {
   s.max_body_bytes = static_cast<std::size_t>(c.limits.max_body_bytes);
   s.max_idle_per_host = static_cast<std::size_t>(std::max(1, c.limits.per_host));
   for (const auto& [hp, addr] : c.network.resolve) s.pins.add(hp, addr);
+  s.capture_wire = !c.output.warc.empty();
   return s;
 }
 
@@ -121,6 +123,7 @@ struct crawler::impl final : frontier::frontier_owner {
   asio::steady_timer lag_timer;
   extract::options extract_opt;
   std::function<bool()> output_flush = [] { return true; };
+  warc::warc_writer* archive = nullptr;
 
   crawl_stats carried;  // the runs before a resume (SPEC: stats are cumulative)
   steady::time_point started = steady::now();
@@ -394,6 +397,33 @@ struct crawler::impl final : frontier::frontier_owner {
     } else if (res.has_response && !res.error) {
       r.sha256 = record::sha256_hex("");
     }
+    // A redirect is no page to replay (SPEC additions "WARC archive").
+    const bool redirect = res.status >= 300 && res.status <= 399 && res.header("location");
+    if (archive && res.has_response && !redirect && !res.wire_response.empty()) {
+      warc::exchange x;
+      x.target_uri = e.url;
+      x.ip = res.peer;
+      x.date = std::chrono::system_clock::now();
+      x.request = res.wire_request;
+      x.response = res.wire_response;
+      x.truncated = res.truncated;
+      if (parsed) {
+        x.outlinks.reserve(parsed->facts.links.size());
+        for (const auto& l : parsed->facts.links) x.outlinks.push_back(l.url);
+      }
+      ++parsing;
+      auto built = co_await asio::co_spawn(
+          pool, build_archive_records(std::move(x), cfg.limits.parse_priority),
+          asio::use_awaitable);
+      --parsing;
+      // Written through at once: the archive's bytes reach the file before the record pointing
+      // at them reaches the output.
+      if (auto at = archive->write(built); at && archive->flush()) {
+        r.warc = record::warc_pointer{at->file, at->offset, at->length};
+      } else if (!built.error.empty()) {
+        log::warn("not archived: " + e.url + ": " + built.error);
+      }
+    }
 
     if (res.has_response && !res.error && res.status >= 300 && res.status <= 399) {
       follow_redirect(e, res, r);
@@ -532,6 +562,10 @@ void crawler::attach_state(state::crawl_state& st, const crawl_stats& carried) {
     }
     m.enqueue(std::move(e));
   }
+}
+
+void crawler::set_archive(warc::warc_writer& archive) {
+  impl_->archive = &archive;
 }
 
 void crawler::set_output_flush(std::function<bool()> flush_output) {

@@ -20,6 +20,10 @@ namespace trawler::state {
 class crawl_state;
 }
 
+namespace trawler::warc {
+class warc_writer;
+}
+
 namespace trawler::crawl {
 
 class crawler {
@@ -42,6 +46,9 @@ class crawler {
   // Writes the records handed to the line writer so far (false: the output failed). In
   // cluster mode (cfg.cluster.redis) a record is marked done crawl-wide only after it.
   void set_output_flush(std::function<bool()> flush_output);
+  // Archives every response but redirects in `archive` (output.warc; it must outlive the
+  // crawler), and points each such record at its response record.
+  void set_archive(warc::warc_writer& archive);
   // Cluster mode: which crawl, as which worker, at which Redis (for the log); empty otherwise.
   std::string sharing() const;
   // Why the crawl failed in cluster mode (Redis unreachable for too long); empty otherwise.

@@ -73,4 +73,9 @@ boost::asio::awaitable<parsed_page> parse_sitemap(std::string body, std::string 
   co_return out;
 }
 
+boost::asio::awaitable<warc::built> build_archive_records(warc::exchange x, std::string priority) {
+  set_parse_thread_priority(priority);
+  co_return warc::build_exchange(x);
+}
+
 }  // namespace trawler::crawl

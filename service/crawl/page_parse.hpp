@@ -7,6 +7,7 @@
 #include <string>
 
 #include "extract/extract.hpp"
+#include "warc/warc_record.hpp"
 
 // The CPU work of a page, run on the parse pool so it never stalls the I/O thread.
 namespace trawler::crawl {
@@ -28,5 +29,8 @@ boost::asio::awaitable<parsed_page> parse_page(std::string body, std::string url
 // facts.page_nofollow is reused to say "a sitemap index: these links are sitemaps".
 boost::asio::awaitable<parsed_page> parse_sitemap(std::string body, std::string url,
                                                   std::size_t max_bytes, std::string priority);
+
+// A fetch's WARC records, built and compressed (the exchange's bytes must outlive the call).
+boost::asio::awaitable<warc::built> build_archive_records(warc::exchange x, std::string priority);
 
 }  // namespace trawler::crawl

@@ -1,6 +1,7 @@
 #include "fetch/fetcher.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -55,6 +56,61 @@ struct connection {
 };
 
 enum class exchange_end { reusable, close, resend };
+
+// A stream that copies what passes through it, for archives (output.warc): the request as sent
+// and the response as received, before the parser removes chunking or the decoder the content
+// coding. With null targets it only forwards. Completions run on the handler's own executor,
+// as the stream below would run them.
+template <class Next>
+class wire_tap {
+ public:
+  using executor_type = typename Next::executor_type;
+
+  wire_tap(Next& next, std::string* sent, std::string* received)
+      : next_(next), sent_(sent), received_(received) {}
+
+  executor_type get_executor() noexcept { return next_.get_executor(); }
+
+  template <class Buffers, class Token>
+  auto async_read_some(const Buffers& buffers, Token&& token) {
+    return relay<true>(buffers, std::forward<Token>(token));
+  }
+  template <class Buffers, class Token>
+  auto async_write_some(const Buffers& buffers, Token&& token) {
+    return relay<false>(buffers, std::forward<Token>(token));
+  }
+
+ private:
+  template <bool Read, class Buffers, class Token>
+  auto relay(const Buffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [this](auto handler, const Buffers& b) {
+          auto ex = asio::get_associated_executor(handler, next_.get_executor());
+          auto done = [this, b, h = std::move(handler)](error_code ec, std::size_t n) mutable {
+            if (std::string* copy = Read ? received_ : sent_) {
+              std::size_t left = n;
+              for (auto it = asio::buffer_sequence_begin(b);
+                   left > 0 && it != asio::buffer_sequence_end(b); ++it) {
+                const asio::const_buffer piece(*it);
+                const std::size_t take = std::min(left, piece.size());
+                copy->append(static_cast<const char*>(piece.data()), take);
+                left -= take;
+              }
+            }
+            std::move(h)(ec, n);
+          };
+          if constexpr (Read) {
+            next_.async_read_some(b, asio::bind_executor(ex, std::move(done)));
+          } else {
+            next_.async_write_some(b, asio::bind_executor(ex, std::move(done)));
+          }
+        },
+        token, buffers);
+  }
+  Next& next_;
+  std::string* sent_;
+  std::string* received_;
+};
 
 std::string strip_brackets(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
@@ -320,8 +376,15 @@ struct fetcher::impl {
     co_return c;
   }
 
+  // The connection's stream, copying the exchange into `r` when the settings ask for it.
+  template <class Next>
+  wire_tap<Next> tap(Next& next, fetch_result& r) {
+    if (!s.capture_wire) return wire_tap<Next>(next, nullptr, nullptr);
+    return wire_tap<Next>(next, &r.wire_request, &r.wire_response);
+  }
+
   template <class Stream>
-  asio::awaitable<exchange_end> exchange(Stream& stream, connection& c, const url::parts& t,
+  asio::awaitable<exchange_end> exchange(Stream stream, connection& c, const url::parts& t,
                                          bool reused, steady::time_point deadline,
                                          std::size_t max_body, fetch_result& r,
                                          const std::function<void()>& on_send) {
@@ -455,8 +518,8 @@ asio::awaitable<fetch_result> fetcher::async_fetch(url::parts t,
     }
     m.active.insert(c.get());
     exchange_end end =
-        c->tls ? co_await m.exchange(*c->tls, *c, t, reused, deadline, cap, r, on_send)
-               : co_await m.exchange(*c->plain, *c, t, reused, deadline, cap, r, on_send);
+        c->tls ? co_await m.exchange(m.tap(*c->tls, r), *c, t, reused, deadline, cap, r, on_send)
+               : co_await m.exchange(m.tap(*c->plain, r), *c, t, reused, deadline, cap, r, on_send);
     m.active.erase(c.get());
     r.peer = c->peer;
     if (end == exchange_end::resend) {

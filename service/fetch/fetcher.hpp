@@ -35,6 +35,8 @@ struct fetch_settings {
   std::chrono::seconds dns_ttl{300};
   std::size_t max_idle_per_host = 8;
   net::resolve_pins pins;
+  // Keep the exchange's bytes as they crossed the wire (fetch_result::wire_*), for archives.
+  bool capture_wire = false;
 };
 
 struct fetch_result {
@@ -47,6 +49,11 @@ struct fetch_result {
   bool truncated = false;
   std::chrono::steady_clock::duration elapsed{};
   std::string peer;  // the address connected to
+  // With fetch_settings::capture_wire: the request as sent and the response as received (status
+  // line, header block and body before any transfer or content decoding), up to where reading
+  // stopped (a body cut at the cap ends early; bytes read past the message are included).
+  std::string wire_request;
+  std::string wire_response;
 
   // All values of a header (name lowercase), joined with ", "; nullopt when absent.
   std::optional<std::string> header(std::string_view name) const;

@@ -285,6 +285,16 @@ std::string to_json_line(const fetch_record& r, const output_fields& f) {
     w.key("meta_robots");
     w.string_array(r.meta_robots);
   }
+  if (r.warc) {
+    w.key("warc");
+    out.append("{\"file\":");
+    w.string(r.warc->file);
+    out.append(",\"offset\":");
+    w.integer(r.warc->offset);
+    out.append(",\"length\":");
+    w.integer(r.warc->length);
+    out += '}';
+  }
   w.close();
   return out;
 }

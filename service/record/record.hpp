@@ -16,6 +16,15 @@
 // contract in proto-free-api/record.schema.json).
 namespace trawler::record {
 
+// Where a response's WARC record is (SPEC additions "WARC archive"): the gzip member of the
+// response record in a published WARC file, so one seek reads the original bytes.
+struct warc_pointer {
+  std::string file;  // the WARC file's name in output.warc
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  bool operator==(const warc_pointer&) const = default;
+};
+
 struct fetch_record {
   std::string url;
   std::optional<int> status;
@@ -45,6 +54,8 @@ struct fetch_record {
   std::string text;
   std::optional<std::string> canonical;
   std::vector<std::string> meta_robots;
+  // Set when the response was archived (output.warc).
+  std::optional<warc_pointer> warc;
 };
 
 // Which optional fields a line carries (config output.fields).

@@ -172,4 +172,13 @@ output_scan scan_output(const std::string& path, std::string& error, bool cut_to
   return out;
 }
 
+void scan_lines(std::string_view content, output_scan& out) {
+  while (!content.empty()) {
+    const auto nl = content.find('\n');
+    if (nl == std::string_view::npos) break;
+    scan_line(content.substr(0, nl), out);
+    content.remove_prefix(nl + 1);
+  }
+}
+
 }  // namespace trawler::state

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace trawler::state {
@@ -31,5 +32,9 @@ struct output_scan {
 // cut_torn_line false: the file is only read (an earlier run's output, which this run does not
 // append to); a torn last line is then left in place and not counted.
 output_scan scan_output(const std::string& path, std::string& error, bool cut_torn_line = true);
+
+// The same scan of records already in memory (a decompressed segment), added to `out`; text
+// after the last '\n' is not a line and is ignored.
+void scan_lines(std::string_view content, output_scan& out);
 
 }  // namespace trawler::state

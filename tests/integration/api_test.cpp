@@ -308,6 +308,55 @@ std::string validate_against(const json& doc, const std::string& schema_name,
 // ---- tests
 // ---------------------------------------------------------------------------------------
 
+// Segments under the service: output.dir is a folder inside the crawl's folder, reported as the
+// crawl's output, and every segment there is closed when the crawl completes.
+TEST(Api, CrawlWritesRotatedSegmentsInItsFolder) {
+  test_server s;
+  std::string b = s.base_url();
+  std::vector<std::string> links;
+  for (int i = 0; i < 30; ++i) links.push_back("/p" + std::to_string(i));
+  s.add_html("/", page(links));
+  for (const auto& l : links) s.add_html(l, page({"/"}));
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  json cfg = crawl_config(b + "/");
+  cfg["output"] = {
+      {"dir", "segments"}, {"rotate_bytes", 2000}, {"compress", "gzip"}, {"warc", "archive"}};
+  auto created = svc.call("POST", "/v1/crawls", cfg.dump());
+  ASSERT_EQ(created.status, 201) << created.raw;
+  std::string id = created.body_json().at("id");
+  json v = svc.wait_for(id, [](const json& j) { return j.at("state") != "running"; });
+  ASSERT_EQ(v.at("state"), "completed") << v.dump();
+  const std::string folder = dir.path() + "/data/" + id + "/segments";
+  EXPECT_EQ(v.at("output"), folder);
+  EXPECT_EQ(v.at("config").at("output").at("dir"), folder);
+  EXPECT_FALSE(fs::exists(dir.path() + "/data/" + id + "/records.jsonl"));
+  std::set<std::string> urls;
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(folder)) {
+    const std::string name = e.path().filename().string();
+    EXPECT_TRUE(name.ends_with(".jsonl.gz")) << name;
+    ++files;
+    auto text = run_process({"gzip", "-dc", e.path().string()});
+    ASSERT_EQ(text.exit_code, 0) << name << text.err;
+    std::istringstream in(text.out);
+    std::string line;
+    while (std::getline(in, line)) urls.insert(json::parse(line).at("url").get<std::string>());
+  }
+  EXPECT_GE(files, 2);
+  EXPECT_EQ(urls.size(), 31u);
+  // The archive is in the crawl's folder too, published.
+  EXPECT_EQ(v.at("config").at("output").at("warc"), dir.path() + "/data/" + id + "/archive");
+  EXPECT_TRUE(fs::exists(dir.path() + "/data/" + id + "/archive/trawler-000001.warc.gz"));
+
+  json bad = crawl_config(b + "/");
+  bad["output"] = {{"dir", "../outside"}};
+  auto refused = svc.call("POST", "/v1/crawls", bad.dump());
+  EXPECT_EQ(refused.status, 400) << refused.raw;
+  EXPECT_EQ(refused.body_json().at("error").value("key", ""), "output.dir");
+}
+
 TEST(Api, CrawlRunsToCompletionAndRecordsEveryPage) {
   test_server s;
   std::string b = s.base_url();
@@ -814,6 +863,58 @@ TEST(Api, SigtermStopsCrawlsAndARestartResumesThem) {
   EXPECT_EQ(
       metric(again.call("GET", "/metrics").body, "trawler_pages_total{crawl=\"" + slow_id + "\"}"),
       static_cast<double>(responses));
+  EXPECT_EQ(again.stop(SIGINT).exit_code, 0);
+}
+
+// A service killed (SIGKILL) in the middle of a crawl writing segments: the restart completes the
+// leftover segment, resumes the crawl, and numbers its segments on after it.
+TEST(Api, SigkilledServiceResumesItsSegmentsWhereTheyStopped) {
+  test_server s;
+  add_slow_chain(s, 30, 60ms);
+  temp_dir dir;
+  std::string data = dir.path() + "/data";
+  json cfg = chain_config(s.base_url() + "/p0");
+  cfg["output"] = {{"dir", "segments"}, {"rotate_bytes", 1500}, {"compress", "zstd"}};
+  std::string id;
+  {
+    service svc(data);
+    ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+    id = svc.create(cfg);
+    svc.wait_for(id, [](const json& v) { return stat_pages(v) >= 8; });
+    svc.stop(SIGKILL);
+  }
+  const std::string folder = data + "/" + id + "/segments";
+  std::set<int> serials_before;
+  for (const auto& e : fs::directory_iterator(folder)) {
+    serials_before.insert(std::stoi(e.path().filename().string().substr(8, 6)));
+  }
+  ASSERT_FALSE(serials_before.empty());
+  service again(data);
+  ASSERT_TRUE(again.up()) << again.proc().err_so_far();
+  EXPECT_EQ(
+      again.wait_for(id, [](const json& v) { return v.at("state") != "running"; }).at("state"),
+      "completed");
+  std::map<std::string, int> seen;
+  std::vector<int> serials;
+  for (const auto& e : fs::directory_iterator(folder)) {
+    const std::string name = e.path().filename().string();
+    ASSERT_TRUE(name.ends_with(".jsonl.zst")) << name << " (no .part is left)";
+    serials.push_back(std::stoi(name.substr(8, 6)));
+    auto text = run_process({"zstd", "-dc", e.path().string()});
+    ASSERT_EQ(text.exit_code, 0) << name << text.err;
+    std::istringstream in(text.out);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto rec = json::parse(line);
+      if (rec.at("error").is_object() && rec.at("error").at("kind") == "cancelled") continue;
+      ++seen[rec.at("url").get<std::string>()];
+    }
+  }
+  std::sort(serials.begin(), serials.end());
+  for (std::size_t i = 0; i < serials.size(); ++i) EXPECT_EQ(serials[i], static_cast<int>(i) + 1);
+  EXPECT_GT(serials.size(), serials_before.size());
+  EXPECT_EQ(seen.size(), 30u);
+  for (const auto& [url, n] : seen) EXPECT_EQ(n, 1) << url;
   EXPECT_EQ(again.stop(SIGINT).exit_code, 0);
 }
 

@@ -527,6 +527,29 @@ TEST(ServicePaths, PlaceInCrawlDir) {
   EXPECT_EQ(e.output.path, "/d/i/records.jsonl");
 }
 
+TEST(ServicePaths, SegmentAndWarcFoldersStayInsideTheCrawlsFolder) {
+  crawl_config c;
+  c.output.dir = "segs/./jsonl";
+  c.output.warc = "archive";
+  ASSERT_FALSE(check_service_paths(c));
+  place_in_crawl_dir(c, "/data/abc");
+  EXPECT_EQ(c.output.dir, "/data/abc/segs/jsonl");
+  EXPECT_EQ(c.output.path, "-") << "records go to the segments, not to records.jsonl";
+  EXPECT_EQ(c.output.warc, "/data/abc/archive");
+  EXPECT_EQ(c.state.dir, "/data/abc/state");
+
+  for (const char* key : {"output.dir", "output.warc"}) {
+    for (const char* bad :
+         {"/abs", "../up", "a/../../up", ".", "state", "state/inner", "crawl.json"}) {
+      crawl_config d;
+      (std::string(key) == "output.dir" ? d.output.dir : d.output.warc) = bad;
+      auto err = check_service_paths(d);
+      ASSERT_TRUE(err) << key << " " << bad;
+      EXPECT_EQ(err->key, key) << bad;
+    }
+  }
+}
+
 // ---- listing, reading, state changes, seeds ---------------------------------------------------
 
 TEST_F(Routes, ListShowsEveryCrawlInOrderWithoutConfig) {

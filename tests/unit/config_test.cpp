@@ -66,6 +66,16 @@ json with(const std::string& dotted, json value) {
   return doc;
 }
 
+// with(), plus what a key needs beside it to be valid (the segment keys need output.dir).
+json in_context(const std::string& dotted, json value) {
+  json doc = with(dotted, std::move(value));
+  if (dotted == "output.rotate_bytes" || dotted == "output.rotate_seconds" ||
+      dotted == "output.compress") {
+    doc["output"]["dir"] = "segments";
+  }
+  return doc;
+}
+
 class temp_dir {
  public:
   temp_dir() {
@@ -551,13 +561,16 @@ const std::vector<int_key> int_keys = {
     {"limits.max_body_bytes", 1, std::int64_t{1} << 34},
     {"robots.max_crawl_delay_ms", 0, 86400000},
     {"cluster.lease_ms", 1000, 3600000},
+    {"output.warc_rotate_bytes", 1048576, std::int64_t{1} << 44},
+    {"output.rotate_bytes", 0, std::int64_t{1} << 44},
+    {"output.rotate_seconds", 0, 31536000},
 };
 
 TEST(ConfigValidation, IntegerKeysAcceptTheirRangeAndNameTheKeyOutsideIt) {
   for (const auto& k : int_keys) {
     SCOPED_TRACE(k.key);
     for (std::int64_t good : {k.lo, k.hi, (k.lo + k.hi) / 2}) {
-      const load_result r = from_json(with(k.key, good));
+      const load_result r = from_json(in_context(k.key, good));
       ASSERT_TRUE(r.ok()) << all_errors(r);
       EXPECT_EQ(to_json(r.config)[pointer_of(k.key)], good);
     }
@@ -565,7 +578,7 @@ TEST(ConfigValidation, IntegerKeysAcceptTheirRangeAndNameTheKeyOutsideIt) {
         "must be an integer from " + std::to_string(k.lo) + " to " + std::to_string(k.hi);
     for (const json& bad : {json(k.lo - 1), json(k.hi + 1), json("fast"), json("10"), json(true),
                             json(2.5), json::array({1}), json::object(), json(nullptr)}) {
-      const load_result r = from_json(with(k.key, bad));
+      const load_result r = from_json(in_context(k.key, bad));
       const config_error e = only_error(r);
       EXPECT_EQ(e.key, k.key) << bad;
       EXPECT_EQ(e.message, range + ", got " + bad.dump()) << bad;
@@ -745,6 +758,39 @@ TEST(ConfigValidation, OutputPathDataDirAndStateDir) {
   EXPECT_EQ(only_error(from_json(with("api.data_dir", ""))).text(),
             "api.data_dir: must not be empty");
   EXPECT_TRUE(from_json(with("state.dir", "")).ok());
+}
+
+TEST(ConfigValidation, SegmentAndWarcKeys) {
+  json doc = json::object();
+  doc["output"] = {{"dir", "segs"},      {"rotate_bytes", 1000000}, {"rotate_seconds", 60},
+                   {"compress", "zstd"}, {"warc", "warc"},          {"warc_rotate_bytes", 2000000}};
+  const load_result r = from_json(doc);
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config.output.dir, "segs");
+  EXPECT_EQ(r.config.output.rotate_bytes, 1000000);
+  EXPECT_EQ(r.config.output.rotate_seconds, 60);
+  EXPECT_EQ(r.config.output.compress, "zstd");
+  EXPECT_EQ(r.config.output.warc, "warc");
+  EXPECT_EQ(r.config.output.warc_rotate_bytes, 2000000);
+  // Round trip through the service's JSON form.
+  const load_result back = from_json(to_json(r.config));
+  ASSERT_TRUE(back.ok()) << all_errors(back);
+  EXPECT_EQ(back.config, r.config);
+
+  EXPECT_EQ(only_error(from_json(with("output.compress", "xz"))).text(),
+            "output.compress: must be one of none, gzip, zstd, got \"xz\"");
+  EXPECT_EQ(only_error(from_json(with("output.rotate_bytes", 100))).text(),
+            "output.rotate_bytes: needs output.dir");
+  EXPECT_EQ(only_error(from_json(with("output.rotate_seconds", 5))).key, "output.rotate_seconds");
+  EXPECT_EQ(only_error(from_json(with("output.compress", "gzip"))).key, "output.compress");
+  EXPECT_EQ(only_error(from_json(with("output.rotate_seconds", -1))).key, "output.rotate_seconds");
+  EXPECT_EQ(only_error(from_json(with("output.warc_rotate_bytes", 10))).key,
+            "output.warc_rotate_bytes");
+  json both = json::object();
+  both["output"] = {{"dir", "segs"}, {"path", "out.jsonl"}};
+  EXPECT_EQ(only_error(from_json(both)).key, "output.dir");
+  // A WARC archive goes with either kind of record output.
+  EXPECT_TRUE(from_json(with("output.warc", "archive")).ok());
 }
 
 TEST(ConfigValidation, UserAgentHeaderIsRefused) {
@@ -1129,7 +1175,7 @@ TEST(ConfigSchema, KeysAndDefaultsEqualTheCode) {
   EXPECT_EQ(schema.value("$schema", ""), "https://json-schema.org/draft/2020-12/schema");
   std::vector<schema_leaf> leaves;
   collect_leaves(schema, to_json(crawl_config{}), "", leaves);
-  EXPECT_EQ(leaves.size(), 43u);  // every key of the Config section of proto-free-api/SPEC.md
+  EXPECT_EQ(leaves.size(), 49u);  // every key of the Config section of proto-free-api/SPEC.md
 }
 
 TEST(ConfigSchema, RangesAndEnumsEqualTheCode) {
@@ -1144,23 +1190,23 @@ TEST(ConfigSchema, RangesAndEnumsEqualTheCode) {
       ASSERT_TRUE(leaf.contains("minimum") && leaf.contains("maximum"));
       const auto lo = leaf["minimum"].get<std::int64_t>();
       const auto hi = leaf["maximum"].get<std::int64_t>();
-      EXPECT_TRUE(from_json(with(key, lo)).ok());
-      EXPECT_TRUE(from_json(with(key, hi)).ok());
-      EXPECT_EQ(only_error(from_json(with(key, lo - 1))).key, key);
-      EXPECT_EQ(only_error(from_json(with(key, hi + 1))).key, key);
-      EXPECT_TRUE(only_error(from_json(with(key, hi + 1)))
+      EXPECT_TRUE(from_json(in_context(key, lo)).ok());
+      EXPECT_TRUE(from_json(in_context(key, hi)).ok());
+      EXPECT_EQ(only_error(from_json(in_context(key, lo - 1))).key, key);
+      EXPECT_EQ(only_error(from_json(in_context(key, hi + 1))).key, key);
+      EXPECT_TRUE(only_error(from_json(in_context(key, hi + 1)))
                       .message.starts_with("must be an integer from " + std::to_string(lo) +
                                            " to " + std::to_string(hi)));
     }
     if (leaf.contains("enum")) {
-      for (const json& v : leaf["enum"]) EXPECT_TRUE(from_json(with(key, v)).ok()) << v;
-      EXPECT_EQ(only_error(from_json(with(key, "bogus"))).key, key);
+      for (const json& v : leaf["enum"]) EXPECT_TRUE(from_json(in_context(key, v)).ok()) << v;
+      EXPECT_EQ(only_error(from_json(in_context(key, "bogus"))).key, key);
     }
     if (leaf.contains("items") && leaf["items"].contains("enum")) {
       for (const json& v : leaf["items"]["enum"]) {
-        EXPECT_TRUE(from_json(with(key, json::array({v}))).ok()) << v;
+        EXPECT_TRUE(from_json(in_context(key, json::array({v}))).ok()) << v;
       }
-      EXPECT_EQ(only_error(from_json(with(key, {"bogus"}))).key, key + "[0]");
+      EXPECT_EQ(only_error(from_json(in_context(key, {"bogus"}))).key, key + "[0]");
       EXPECT_EQ(leaf.value("uniqueItems", false), true);
     }
   }

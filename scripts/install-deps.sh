@@ -10,7 +10,7 @@ packages=(
   redis-server
   # Tests only: gzip/zstd command-line checks of compressed outputs, Node.js for warcio (its npm
   # comes below: a nodejs from another source may carry its own).
-  zstd nodejs
+  zstd time nodejs
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/bench_command.hpp"
+#include "app/report_command.hpp"
 #include "app/crawl_command.hpp"
 #include "app/serve_command.hpp"
 #include "common/version.hpp"
@@ -55,6 +56,8 @@ int main(int argc, char** argv) {
       return trawler::app::run_crawl(opts);
     case trawler::config::command::bench:
       return trawler::app::run_bench(opts);
+    case trawler::config::command::report:
+      return trawler::app::run_report(opts);
     case trawler::config::command::serve:
       return trawler::app::run_serve(opts);
   }

@@ -18,6 +18,7 @@ enum class value_kind { none, text, integer };
 
 enum class action {
   set_key,     // overrides[pointer] = value
+  report_output,  // report -o FILE
   append_key,  // overrides[pointer] += [value]
   set_true,
   set_false,
@@ -105,12 +106,21 @@ constexpr flag_spec bench_flags[] = {
     {"version", 0, value_kind::none, action::version, ""},
 };
 
+constexpr flag_spec report_flags[] = {
+    {"output", 'o', value_kind::text, action::report_output, ""},
+    {"quiet", 'q', value_kind::none, action::quiet, ""},
+    {"verbose", 'v', value_kind::none, action::verbose, ""},
+    {"help", 'h', value_kind::none, action::help, ""},
+    {"version", 0, value_kind::none, action::version, ""},
+};
+
 constexpr flag_spec validate_flags[] = {
     {"help", 'h', value_kind::none, action::help, ""},
     {"version", 0, value_kind::none, action::version, ""},
 };
 
-constexpr std::string_view command_hint = "use crawl, serve, validate, bench, --version or --help";
+constexpr std::string_view command_hint =
+    "use crawl, serve, validate, bench, report, --version or --help";
 
 std::string json_quoted(std::string_view s) {
   return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
@@ -193,6 +203,13 @@ class cli_parser {
           fail(positionals[i], "unexpected argument; validate takes one FILE");
         }
       }
+    } else if (first == "report") {
+      result_.options.cmd = command::report;
+      parse_flags(report_flags, positionals);
+      if (positionals.empty() && !requested_) {
+        fail("report", "missing FILE or DIR (trawler report FILE|DIR... [-o report.html])");
+      }
+      result_.options.inputs = std::move(positionals);
     } else if (first == "bench") {
       result_.options.cmd = command::bench;
       parse_flags(bench_flags, positionals);
@@ -353,6 +370,9 @@ class cli_parser {
       case action::stats:
         o.stats_path = value;
         break;
+      case action::report_output:
+        o.report_output = value;
+        break;
       case action::listen:
         o.listen = value;
         o.overrides[pointer] = value;
@@ -432,6 +452,7 @@ std::string usage_text() {
   trawler serve [--config FILE] [--listen HOST:PORT]   run the control API service
   trawler validate FILE                     check a config file and exit
   trawler bench [options]                   crawl a generated local site, print the speed
+  trawler report FILE|DIR... [-o FILE]      one HTML report of crawl outputs (default report.html)
   trawler --version | --help
 
 crawl options (each overrides the same config key; seeds add to the config's seeds):
@@ -477,6 +498,9 @@ bench options (the site runs in a child process on 127.0.0.1):
       --output-dir DIR, --rotate-bytes N, --compress C, --warc DIR
                           write the records (and a WARC archive) as crawl would, to measure
                           what output costs (default: records are made, then discarded)
+
+report (reads plain, rotated and compressed outputs, several at once; streams them):
+  -o, --output FILE       the HTML file to write (default report.html; - is stdout)
 
 A flag's value may follow it or an "=" (-o out.jsonl, --max-pages=5); when a flag is
 repeated, the last one wins, except --include, --exclude and --resolve, which add up.

@@ -13,7 +13,7 @@
 
 namespace trawler::config {
 
-enum class command { crawl, serve, validate, bench, version, help };
+enum class command { crawl, serve, validate, bench, report, version, help };
 
 // `trawler bench` (the generated site it crawls, and how).
 struct bench_options {
@@ -39,6 +39,8 @@ struct cli_options {
   int verbosity = 0;                      // -q: -1; each -v: +1 (-vv: 2); the last of -q/-v wins
   std::optional<bool> progress;           // --progress / --no-progress, last wins
   bench_options bench;                    // bench flags
+  std::vector<std::string> inputs;        // report: the outputs (files, folders) to read
+  std::optional<std::string> report_output;  // report -o FILE
 };
 
 struct cli_result {

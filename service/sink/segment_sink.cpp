@@ -227,10 +227,21 @@ bool segment_sink::fail(std::string message) {
 }
 
 bool segment_sink::start_segment() {
-  const std::string part = final_path(serial_) + std::string(part_suffix);
-  int fd;
-  do fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
-  while (fd < 0 && errno == EINTR);
+  // A serial someone else took meanwhile (a second writer in the folder, which the contract
+  // does not allow but should not cost records) is skipped: a published file is never replaced.
+  std::string part;
+  int fd = -1;
+  for (int tries = 0; tries < 1000; ++tries) {
+    part = final_path(serial_) + std::string(part_suffix);
+    if (::access(final_path(serial_).c_str(), F_OK) == 0) {
+      ++serial_;
+      continue;
+    }
+    do fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    while (fd < 0 && errno == EINTR);
+    if (fd >= 0 || errno != EEXIST) break;
+    ++serial_;
+  }
   if (fd < 0) return fail("cannot open segment '" + part + "': " + errno_text(errno));
   fd_ = fd;
   segment_bytes_ = 0;

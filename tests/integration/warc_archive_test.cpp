@@ -110,7 +110,9 @@ TEST(Warc, EveryResponseIsArchivedAndItsRecordPointsAtIt) {
   const std::string b = s.base_url();
   s.add_page("/robots.txt", answer("User-agent: *\nDisallow: /secret\n", "text/plain"));
   s.add_html("/", page("home", {"/a", "/chunked", "/gz", "/missing", "/moved", "/big", "/secret",
-                                "/empty"}));
+                                "/empty", "/dropped"}));
+  // An error without a response: nothing to archive.
+  s.add_misbehaviour("/dropped", misbehaviour::close_immediately);
   s.add_html("/a", page("a", {"/"}));
   // Chunked on the wire, with a chunk extension: the archive keeps the chunks as sent.
   s.add_page("/chunked",
@@ -126,7 +128,7 @@ TEST(Warc, EveryResponseIsArchivedAndItsRecordPointsAtIt) {
   const std::string warc = dir.path() + "/warc";
   const std::string cfg = dir.path() + "/c.json";
   std::ofstream(cfg) << json({{"limits", {{"max_body_bytes", 5000}}}}).dump();
-  auto run = run_crawl({"-c", cfg, "--warc", warc, b + "/"});
+  auto run = run_crawl({"-c", cfg, "--warc", warc, "--max-tries", "1", b + "/"});
   ASSERT_EQ(run.proc.exit_code, 0) << run.proc.err;
   EXPECT_EQ(validate_records_against_schema(run.output_path), "");
 
@@ -187,6 +189,7 @@ TEST(Warc, EveryResponseIsArchivedAndItsRecordPointsAtIt) {
   }
   EXPECT_EQ(pointed, 7u);
   EXPECT_EQ(run.at(b + "/secret").at("error").at("kind"), "robots");
+  EXPECT_TRUE(run.at(b + "/dropped").at("status").is_null());
   EXPECT_TRUE(run.at(b + "/big").at("truncated").get<bool>());
   EXPECT_TRUE(run.at(b + "/chunked").at("error").is_null()) << run.at(b + "/chunked").dump();
   EXPECT_EQ(run.at(b + "/chunked").at("title"), "c");

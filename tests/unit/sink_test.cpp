@@ -355,6 +355,21 @@ TEST_F(SinkTest, ACrashLeftoverIsCutToWholeMembersPublishedAndNumberingGoesOn) {
   }
 }
 
+TEST_F(SinkTest, ASerialTakenMeanwhileIsSkippedNotReplaced) {
+  const auto dir = dir_ / "shared";
+  std::string error;
+  auto sink = segment_sink::open({.dir = dir.string()}, error);
+  ASSERT_TRUE(sink) << error;
+  // Another writer publishes serial 1 and opens serial 2 after this sink looked.
+  std::ofstream(dir / "records-000001.jsonl") << record_line(100);
+  std::ofstream(dir / "records-000002.jsonl.part") << record_line(200);
+  sink->write_line(record_line(1));
+  ASSERT_TRUE(sink->close());
+  EXPECT_EQ(read(dir / "records-000001.jsonl"), record_line(100));
+  EXPECT_EQ(read(dir / "records-000002.jsonl.part"), record_line(200));
+  EXPECT_EQ(read(dir / "records-000003.jsonl"), record_line(1));
+}
+
 TEST_F(SinkTest, AnUnwritableSegmentFolderIsAnError) {
   std::ofstream(dir_ / "file") << "x";
   std::string error;

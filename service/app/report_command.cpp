@@ -1,0 +1,109 @@
+#include "app/report_command.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "common/log.hpp"
+#include "report/crawl_report.hpp"
+#include "sink/line_reader.hpp"
+
+namespace trawler::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_output_file(const std::string& name) {
+  for (const char* ext : {".jsonl", ".jsonl.gz", ".jsonl.zst"}) {
+    const std::string e(ext);
+    if (name.size() >= e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The files an argument stands for: itself, or a folder's JSONL outputs and segments (closed
+// ones; an open .part is still being written), by name.
+std::vector<std::string> files_of(const std::string& arg, std::string& error) {
+  std::error_code ec;
+  if (!fs::is_directory(arg, ec)) {
+    if (!fs::exists(arg, ec)) error = "cannot read '" + arg + "': No such file or directory";
+    return {arg};
+  }
+  std::vector<std::string> files;
+  std::size_t open_parts = 0;
+  for (fs::directory_iterator it(arg, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!it->is_regular_file(ec)) continue;
+    if (is_output_file(name)) files.push_back(it->path().string());
+    if (name.ends_with(".part")) ++open_parts;
+  }
+  std::sort(files.begin(), files.end());
+  if (open_parts > 0) {
+    log::warn(arg + ": " + std::to_string(open_parts) +
+              " open segment(s) (.part) left out: they are still being written");
+  }
+  if (files.empty())
+    error = "'" + arg + "' holds no JSONL output (*.jsonl, *.jsonl.gz, *.jsonl.zst)";
+  return files;
+}
+
+}  // namespace
+
+int run_report(const config::cli_options& opts) {
+  if (opts.verbosity < 0) log::set_level(log::level::error);
+  std::vector<std::string> files;
+  for (const auto& arg : opts.inputs) {
+    std::string error;
+    auto more = files_of(arg, error);
+    if (!error.empty()) {
+      std::cerr << "trawler: report: " << error << "\n";
+      return 2;
+    }
+    files.insert(files.end(), more.begin(), more.end());
+  }
+  report::crawl_report r;
+  for (const auto& f : files) {
+    const auto read = sink::for_each_line(f, [&r](std::string_view line) { r.add_line(line); });
+    if (!read.error.empty()) {
+      std::cerr << "trawler: report: " << read.error << "\n";
+      return 1;
+    }
+    if (read.torn_tail) log::warn(f + ": ends inside a line (a crash, or still being written)");
+  }
+  const std::string html = report::render_html(r, opts.inputs);
+  const std::string out = opts.report_output.value_or("report.html");
+  if (out == "-") {
+    std::cout << html << std::flush;
+    if (!std::cout) return 1;
+  } else {
+    // Written beside, then renamed: a report being viewed is never half of one.
+    const std::string tmp = out + ".tmp";
+    {
+      std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+      file << html;
+      if (!file.flush()) {
+        std::cerr << "trawler: report: cannot write '" << tmp << "'\n";
+        return 1;
+      }
+    }
+    std::error_code ec;
+    fs::rename(tmp, out, ec);
+    if (ec) {
+      std::cerr << "trawler: report: cannot write '" << out << "': " << ec.message() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "trawler: report: " << r.records() << " records (" << r.pages() << " pages, "
+            << r.errors() << " errors, " << r.hosts().size() << " hosts) from " << files.size()
+            << (files.size() == 1 ? " file" : " files") << "; wrote " << out << "\n";
+  return 0;
+}
+
+}  // namespace trawler::app

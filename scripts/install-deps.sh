@@ -11,6 +11,8 @@ packages=(
   # Tests only: gzip/zstd command-line checks of compressed outputs, Node.js for warcio (its npm
   # comes below: a nodejs from another source may carry its own).
   zstd time nodejs
+  # Tests only: the dashboard's browser test drives Debian's chromium.
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -37,4 +39,10 @@ fi
 if [ ! -d "$(dirname "$0")/../tests/warc/node_modules/warcio" ]; then
   echo "installing: tests/warc npm packages (npm ci)" >&2
   (cd "$(dirname "$0")/.." && npm ci --prefix tests/warc --no-audit --no-fund >&2)
+fi
+# Tests only: playwright-core (pinned by tests/browser/package-lock.json) drives the system
+# chromium over the DevTools protocol; it downloads no browser of its own.
+if [ ! -d "$(dirname "$0")/../tests/browser/node_modules/playwright-core" ]; then
+  echo "installing: tests/browser npm packages (npm ci)" >&2
+  (cd "$(dirname "$0")/.." && npm ci --prefix tests/browser --no-audit --no-fund >&2)
 fi

@@ -6,6 +6,7 @@
 
 #include "api/auth.hpp"
 #include "api/service_paths.hpp"
+#include "api/ui_assets.hpp"
 #include "metrics/prometheus.hpp"
 
 namespace trawler::api {
@@ -17,6 +18,11 @@ namespace {
 constexpr route route_table[] = {
     {"GET", "/healthz", route_id::healthz},
     {"GET", "/metrics", route_id::metrics},
+    {"GET", "/", route_id::ui},
+    {"GET", "/ui", route_id::ui},
+    {"GET", "/ui/app.js", route_id::ui},
+    {"GET", "/ui/app.css", route_id::ui},
+    {"GET", "/favicon.ico", route_id::ui},
     {"POST", "/v1/crawls", route_id::create},
     {"GET", "/v1/crawls", route_id::list},
     {"GET", "/v1/crawls/{id}", route_id::get},
@@ -172,8 +178,9 @@ response router::handle(const request& req) {
   std::string_view path = req.target;
   path = path.substr(0, path.find('?'));
 
-  // Health checks come from orchestrators that hold no token.
-  if (path != "/healthz") {
+  // Health checks come from orchestrators that hold no token; the dashboard's files hold no
+  // data (the page asks for the token, then reads the API with it).
+  if (path != "/healthz" && !ui_asset_for(path)) {
     auto verdict = check_bearer(req.header("authorization"), options_.token);
     if (verdict != auth_verdict::allowed) return unauthorized(verdict);
   }
@@ -199,6 +206,18 @@ response router::handle(const request& req) {
 
 response router::dispatch(const route& r, const request& req, std::string_view id) {
   switch (r.id) {
+    case route_id::ui: {
+      std::string_view path = req.target;
+      const auto asset = ui_asset_for(path.substr(0, path.find('?')));
+      response res;
+      res.content_type = std::string(asset->content_type);
+      res.body = std::string(asset->body);
+      res.headers.emplace_back("Content-Security-Policy", std::string(ui_content_security_policy));
+      res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+      res.headers.emplace_back("Referrer-Policy", "no-referrer");
+      res.headers.emplace_back("Cache-Control", "no-cache");
+      return res;
+    }
     case route_id::healthz:
       return json_response(200, {{"status", "ok"}});
     case route_id::metrics: {

@@ -12,7 +12,7 @@
 namespace trawler::api {
 
 // Which handler a route runs.
-enum class route_id { healthz, metrics, create, list, get, pause, resume, cancel, seeds };
+enum class route_id { healthz, metrics, ui, create, list, get, pause, resume, cancel, seeds };
 
 // One row of the route table: the method and the path template ("{id}" matches one
 // non-empty path segment). The table is the router's only source of truth: dispatch walks

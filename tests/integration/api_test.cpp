@@ -918,6 +918,46 @@ TEST(Api, SigkilledServiceResumesItsSegmentsWhereTheyStopped) {
   EXPECT_EQ(again.stop(SIGINT).exit_code, 0);
 }
 
+// The dashboard in a real headless chromium: it loads without console errors under its
+// Content-Security-Policy, asks for the token, shows a running crawl's counts moving, and its
+// Pause button pauses the crawl. The screenshot is kept as a test artifact.
+TEST(Dashboard, LoadsInChromiumShowsCountsMovingAndPauses) {
+  const std::string driver = std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/dashboard.mjs";
+  ASSERT_TRUE(
+      fs::exists(std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/node_modules/playwright-core"))
+      << "playwright-core is not installed: run scripts/install-deps.sh";
+  ASSERT_TRUE(fs::exists("/usr/bin/chromium"))
+      << "chromium is not installed: run scripts/install-deps.sh";
+  test_server s;
+  add_slow_chain(s, 300, 40ms);
+  temp_dir dir;
+  service svc(dir.path() + "/data", json{{"api", {{"token", "dash-Token_42"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  const std::string id = svc.create(chain_config(s.base_url() + "/p0"));
+  svc.wait_for(id, [](const json& v) { return stat_pages(v) >= 2; });
+
+  const std::string artifacts = std::string(TRAWLER_BINARY_DIR) + "/test-artifacts";
+  fs::create_directories(artifacts);
+  const std::string shot = artifacts + "/dashboard.png";
+  fs::remove(shot);
+  const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
+  auto run = run_process({"node", driver, base, "dash-Token_42", id, shot}, {}, 120s);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json out = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(out.is_object()) << run.out;
+  EXPECT_TRUE(out["console_errors"].empty()) << out["console_errors"].dump();
+  EXPECT_GT(out["later_pages"].get<int>(), out["first_pages"].get<int>()) << out.dump();
+  EXPECT_EQ(out["state_after_pause"], "paused");
+  EXPECT_EQ(out["token_in_session"], true);
+  EXPECT_NE(out["csp"].get<std::string>().find("default-src 'none'"), std::string::npos);
+  for (const auto& url : out["requests"]) {
+    EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;
+  }
+  EXPECT_EQ(svc.get(id).at("state"), "paused");
+  EXPECT_GT(fs::file_size(shot), 10000u);
+  EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
+}
+
 TEST(Api, HttpDetailsKeepAliveContinueAndLimits) {
   temp_dir dir;
   service svc(dir.path() + "/data");

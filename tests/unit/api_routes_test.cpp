@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -161,8 +162,9 @@ TEST_F(Routes, MetricsAreTheRegistrysPrometheusText) {
 }
 
 TEST_F(Routes, UnknownPathsAre404WithJsonError) {
-  for (const char* p : {"/", "/nope", "/v1", "/v1/crawls/", "/v1/crawls//pause", "/v1/crawls/x/y",
-                        "/v1/crawls/x/pause/more", "/healthz/", "//healthz", "v1/crawls", ""}) {
+  for (const char* p :
+       {"/nope", "/v1", "/v1/crawls/", "/v1/crawls//pause", "/v1/crawls/x/y", "/ui/other.js",
+        "/ui/app.js/x", "/v1/crawls/x/pause/more", "/healthz/", "//healthz", "v1/crawls", ""}) {
     auto res = r.handle(req("GET", p));
     EXPECT_EQ(res.status, 404) << p;
     EXPECT_TRUE(body_of(res).at("error").contains("message")) << p;
@@ -213,7 +215,32 @@ TEST_F(Routes, RouteTableHasNoDuplicates) {
   for (const auto& rt : router::routes()) {
     EXPECT_TRUE(seen.emplace(std::string(rt.method), std::string(rt.path)).second) << rt.path;
   }
-  EXPECT_EQ(seen.size(), 9u);
+  EXPECT_EQ(seen.size(), 14u);
+}
+
+TEST_F(Routes, DashboardFilesAreServedUnderAStrictPolicy) {
+  for (const char* p : {"/", "/ui", "/ui/app.js", "/ui/app.css", "/favicon.ico", "/?x=1"}) {
+    auto res = r.handle(req("GET", p));
+    EXPECT_EQ(res.status, 200) << p;
+    EXPECT_FALSE(res.body.empty()) << p;
+    auto csp = std::find_if(res.headers.begin(), res.headers.end(),
+                            [](const auto& h) { return h.first == "Content-Security-Policy"; });
+    ASSERT_NE(csp, res.headers.end()) << p;
+    EXPECT_NE(csp->second.find("default-src 'none'"), std::string::npos);
+    EXPECT_NE(csp->second.find("script-src 'self'"), std::string::npos);
+    EXPECT_EQ(csp->second.find("unsafe"), std::string::npos);
+  }
+  EXPECT_EQ(r.handle(req("GET", "/")).content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(r.handle(req("GET", "/ui/app.js")).content_type, "text/javascript; charset=utf-8");
+  // The page loads its script and style from here and has nothing inline for the policy to
+  // refuse.
+  const std::string page = r.handle(req("GET", "/")).body;
+  EXPECT_NE(page.find("src=\"/ui/app.js\""), std::string::npos);
+  EXPECT_NE(page.find("href=\"/ui/app.css\""), std::string::npos);
+  EXPECT_EQ(page.find("<script>"), std::string::npos);
+  EXPECT_EQ(page.find("style="), std::string::npos);
+  EXPECT_FALSE(std::regex_search(page, std::regex(R"(\son[a-z]+\s*=)")));  // no inline handlers
+  EXPECT_EQ(r.handle(req("POST", "/")).status, 405);
 }
 
 // ---- authentication ------------------------------------------------------------------------
@@ -252,14 +279,14 @@ TEST_F(Auth, RightTokenIsAccepted) {
   }
 }
 
-TEST_F(Auth, EveryRouteButHealthzNeedsIt) {
+TEST_F(Auth, EveryRouteButHealthzAndTheDashboardFilesNeedsIt) {
   for (const auto& rt : router::routes()) {
     std::string path(rt.path);
     auto at = path.find("{id}");
     if (at != std::string::npos) path.replace(at, 4, "anything");
     auto res = r.handle(req(std::string(rt.method), path, "{}"));
-    if (rt.id == route_id::healthz) {
-      EXPECT_EQ(res.status, 200);
+    if (rt.id == route_id::healthz || rt.id == route_id::ui) {
+      EXPECT_EQ(res.status, 200) << rt.path;
     } else {
       EXPECT_EQ(res.status, 401) << rt.method << " " << rt.path;
     }
@@ -759,12 +786,17 @@ TEST(Contract, OpenApiSecurityIsBearerExceptHealthz) {
   ASSERT_FALSE(name.empty());
   ASSERT_TRUE(doc["security"].IsSequence());
   EXPECT_TRUE(doc["security"][0][name].IsDefined());
-  YAML::Node health = doc["paths"]["/healthz"]["get"]["security"];
-  ASSERT_TRUE(health.IsSequence());
-  EXPECT_EQ(health.size(), 0u);  // security: [] turns authentication off for this one
+  // security: [] turns authentication off for the health check and the dashboard's files.
+  const std::set<std::string> open_paths{"/healthz",   "/",           "/ui",
+                                         "/ui/app.js", "/ui/app.css", "/favicon.ico"};
+  for (const auto& path : open_paths) {
+    YAML::Node open = doc["paths"][path]["get"]["security"];
+    ASSERT_TRUE(open.IsSequence()) << path;
+    EXPECT_EQ(open.size(), 0u) << path;
+  }
   // Every other operation inherits the global requirement (or restates it).
   for (const auto& p : doc["paths"]) {
-    if (p.first.as<std::string>() == "/healthz") continue;
+    if (open_paths.count(p.first.as<std::string>())) continue;
     for (const auto& op : p.second) {
       if (!op.second.IsMap() || !op.second["responses"]) continue;
       YAML::Node sec = op.second["security"];

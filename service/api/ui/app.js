@@ -1,0 +1,234 @@
+// The trawler dashboard: the service's JSON API, polled once a second, with the bearer token
+// kept in this tab's sessionStorage. No framework, no other origin, no inline code (the page is
+// served under a Content-Security-Policy that allows scripts, styles and requests from here only).
+'use strict';
+
+const TOKEN_KEY = 'trawler-token';
+const HISTORY = 60;  // samples (seconds) kept per crawl for the charts
+const view = { selected: null, history: new Map(), timer: null };
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+function svg(tag, attrs) {
+  const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
+class Unauthorized extends Error {}
+
+async function api(method, path, body) {
+  const headers = {};
+  const token = sessionStorage.getItem(TOKEN_KEY) || '';
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body, cache: 'no-store' });
+  if (res.status === 401) throw new Unauthorized();
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error((data.error && data.error.message) || res.status + ' ' + res.statusText);
+  return data;
+}
+
+function errorsOf(stats) {
+  let n = 0;
+  for (const v of Object.values(stats.errors || {})) n += v;
+  return n;
+}
+
+function record(crawl) {
+  let h = view.history.get(crawl.id);
+  if (!h) view.history.set(crawl.id, (h = []));
+  const s = crawl.stats || {};
+  const now = Date.now();
+  const last = h[h.length - 1];
+  const sample = { at: now, pages: s.pages || 0, errors: errorsOf(s), rate: 0, errRate: 0 };
+  if (last && now > last.at) {
+    sample.rate = Math.max(0, (sample.pages - last.pages) * 1000 / (now - last.at));
+    sample.errRate = Math.max(0, (sample.errors - last.errors) * 1000 / (now - last.at));
+  }
+  h.push(sample);
+  if (h.length > HISTORY) h.shift();
+  return h;
+}
+
+function line(points, w, h, max, cls) {
+  const d = points.map((v, i) => {
+    const x = points.length > 1 ? (i * w) / (HISTORY - 1) : 0;
+    const y = h - (h * v) / max;
+    return (i ? 'L' : 'M') + x.toFixed(1) + ' ' + y.toFixed(1);
+  }).join(' ');
+  return svg('path', { d, class: cls });
+}
+
+function sparkline(h) {
+  const s = svg('svg', { class: 'spark', viewBox: '0 0 120 24' });
+  const max = Math.max(1, ...h.map((p) => p.rate));
+  s.append(line(h.map((p) => p.rate), 120, 22, max, 'main'));
+  return s;
+}
+
+function drawChart(h) {
+  const chart = document.getElementById('detail-chart');
+  chart.replaceChildren();
+  const w = 860, top = 10, height = 150;
+  const max = Math.max(1, ...h.map((p) => Math.max(p.rate, p.errRate)));
+  for (let i = 0; i <= 2; i++) {
+    const y = top + height - (height * i) / 2;
+    chart.append(svg('line', { x1: 0, x2: w, y1: y, y2: y }));
+    const t = svg('text', { x: w + 4, y: y + 4 });
+    t.textContent = ((max * i) / 2).toFixed(max >= 10 ? 0 : 1);
+    chart.append(t);
+  }
+  const g = svg('g', { transform: 'translate(0 ' + top + ')' });
+  g.append(line(h.map((p) => p.rate), w, height, max, 'main'));
+  g.append(line(h.map((p) => p.errRate), w, height, max, 'alert'));
+  chart.append(g);
+}
+
+async function act(id, verb) {
+  try {
+    await api('POST', '/v1/crawls/' + encodeURIComponent(id) + '/' + verb);
+  } catch (e) {
+    setStatus(verb + ' failed: ' + e.message, true);
+  }
+  refresh();
+}
+
+function actions(c) {
+  const cell = el('td');
+  const button = (verb, label) => el('button', { type: 'button', 'data-action': verb, onclick: (ev) => { ev.stopPropagation(); act(c.id, verb); } }, label);
+  if (c.state === 'running') cell.append(button('pause', 'Pause'));
+  if (c.state === 'paused') cell.append(button('resume', 'Resume'));
+  if (c.state === 'running' || c.state === 'paused') cell.append(button('cancel', 'Cancel'));
+  return cell;
+}
+
+function renderCrawls(crawls) {
+  const body = document.querySelector('#crawls tbody');
+  body.replaceChildren();
+  document.getElementById('no-crawls').hidden = crawls.length > 0;
+  for (const c of crawls) {
+    const s = c.stats || {};
+    const h = record(c);
+    const row = el('tr', { 'data-id': c.id, class: c.id === view.selected ? 'selected' : '', onclick: () => { view.selected = c.id; refresh(); } },
+      el('td', {}, c.id),
+      el('td', { class: 'state state-' + c.state }, c.state),
+      el('td', { class: 'n pages' }, (s.pages || 0).toLocaleString('en')),
+      el('td', { class: 'n' }, errorsOf(s).toLocaleString('en')),
+      el('td', { class: 'n' }, (s.queued || 0).toLocaleString('en')),
+      el('td', { class: 'n' }, (s.in_flight || 0).toLocaleString('en')),
+      el('td', { class: 'n' }, (s.pages_per_s || 0).toFixed(1)),
+      el('td', {}, sparkline(h)),
+      actions(c));
+    body.append(row);
+  }
+}
+
+function card(label, value) {
+  return el('div', { class: 'card' }, el('div', { class: 'value' }, value), el('div', { class: 'label' }, label));
+}
+
+async function renderDetail() {
+  const section = document.getElementById('detail');
+  if (!view.selected) { section.hidden = true; return; }
+  const c = await api('GET', '/v1/crawls/' + encodeURIComponent(view.selected));
+  const s = c.stats || {};
+  section.hidden = false;
+  document.getElementById('detail-id').textContent = c.id + ' (' + c.state + ')';
+  document.getElementById('detail-output').textContent = c.output || '';
+  const mb = ((s.bytes || 0) / 1e6).toFixed(1) + ' MB';
+  document.getElementById('detail-cards').replaceChildren(
+    card('pages', (s.pages || 0).toLocaleString('en')), card('errors', errorsOf(s).toLocaleString('en')),
+    card('seen', (s.seen || 0).toLocaleString('en')), card('queued', (s.queued || 0).toLocaleString('en')),
+    card('filtered', (s.filtered || 0).toLocaleString('en')), card('body bytes', mb),
+    card('elapsed', (s.elapsed_s || 0).toFixed(0) + ' s'), card('pages/s', (s.pages_per_s || 0).toFixed(1)));
+  drawChart(view.history.get(c.id) || []);
+  const rows = [];
+  for (const [k, v] of Object.entries(s.status || {})) rows.push(['status ' + k, v]);
+  for (const [k, v] of Object.entries(s.errors || {})) rows.push(['error ' + k, v]);
+  document.querySelector('#detail-counts tbody').replaceChildren(
+    ...rows.map(([k, v]) => el('tr', {}, el('td', {}, k), el('td', { class: 'n' }, v.toLocaleString('en')))));
+}
+
+function setStatus(text, bad) {
+  const s = document.getElementById('status');
+  s.textContent = text;
+  s.className = bad ? 'error' : 'muted';
+}
+
+function showLogin() {
+  document.getElementById('login').hidden = false;
+  document.getElementById('app').hidden = true;
+  const asked = sessionStorage.getItem(TOKEN_KEY) !== null;
+  setStatus(asked ? 'the service refused the token' : 'which token?', asked);
+}
+
+async function refresh() {
+  // Nothing is asked of the API before the user says which token to use (none is a choice too):
+  // a refused request would only be noise.
+  if (sessionStorage.getItem(TOKEN_KEY) === null) {
+    showLogin();
+    return;
+  }
+  try {
+    const list = await api('GET', '/v1/crawls');
+    document.getElementById('login').hidden = true;
+    document.getElementById('app').hidden = false;
+    document.getElementById('forget').hidden = sessionStorage.getItem(TOKEN_KEY) === null;
+    renderCrawls(list.crawls || []);
+    await renderDetail();
+    setStatus('updated ' + new Date().toLocaleTimeString('en-GB'), false);
+  } catch (e) {
+    if (e instanceof Unauthorized) showLogin();
+    else setStatus('cannot reach the service: ' + e.message, true);
+  }
+}
+
+document.getElementById('login-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, document.getElementById('token').value.trim());
+  refresh();
+});
+document.getElementById('no-token').addEventListener('click', () => {
+  sessionStorage.setItem(TOKEN_KEY, '');
+  refresh();
+});
+document.getElementById('forget').addEventListener('click', () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  view.history.clear();
+  showLogin();
+});
+document.getElementById('new-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const out = document.getElementById('new-result');
+  let body;
+  try {
+    body = JSON.stringify(JSON.parse(document.getElementById('new-config').value));
+  } catch (e) {
+    out.textContent = 'not JSON: ' + e.message;
+    out.className = 'error';
+    return;
+  }
+  try {
+    const created = await api('POST', '/v1/crawls', body);
+    out.textContent = 'started ' + created.id;
+    out.className = 'muted';
+    view.selected = created.id;
+  } catch (e) {
+    out.textContent = e instanceof Unauthorized ? 'the token was refused' : e.message;
+    out.className = 'error';
+  }
+  refresh();
+});
+
+refresh();
+view.timer = setInterval(refresh, 1000);

@@ -11,8 +11,9 @@ packages=(
   # Tests only: gzip/zstd command-line checks of compressed outputs, Node.js for warcio (its npm
   # comes below: a nodejs from another source may carry its own).
   zstd time nodejs
-  # Tests only: the dashboard's browser test drives Debian's chromium.
-  chromium
+  # Tests only: the dashboard's browser test drives Debian's chromium; the Grafana dashboard's
+  # queries run on a real Prometheus.
+  chromium prometheus
 )
 missing=()
 for p in "${packages[@]}"; do

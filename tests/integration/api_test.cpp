@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -955,6 +956,113 @@ TEST(Dashboard, LoadsInChromiumShowsCountsMovingAndPauses) {
   }
   EXPECT_EQ(svc.get(id).at("state"), "paused");
   EXPECT_GT(fs::file_size(shot), 10000u);
+  EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
+}
+
+// config/grafana: every query of the Grafana dashboard runs on a real Prometheus scraping a real
+// service with the compose example's scrape settings (bearer token), and names only metrics
+// the service exposes (or, for the cluster panel, that the contract lists).
+TEST(Grafana, EveryDashboardQueryRunsOnPrometheusScrapingTheService) {
+  ASSERT_TRUE(fs::exists("/usr/bin/prometheus"))
+      << "prometheus is not installed: run scripts/install-deps.sh";
+  std::ifstream dash_file(std::string(TRAWLER_SOURCE_DIR) +
+                          "/config/grafana/trawler-dashboard.json");
+  const json dash = json::parse(dash_file, nullptr, false);
+  ASSERT_TRUE(dash.is_object());
+  std::vector<std::string> exprs;
+  for (const auto& p : dash.at("panels")) {
+    for (const auto& t : p.at("targets")) exprs.push_back(t.at("expr").get<std::string>());
+  }
+  ASSERT_GE(exprs.size(), 15u);
+
+  test_server s;
+  add_slow_chain(s, 200, 20ms);
+  temp_dir dir;
+  service svc(dir.path() + "/data", json{{"api", {{"token", "graf-Token_7"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  const std::string id = svc.create(chain_config(s.base_url() + "/p0"));
+
+  // The compose example's scrape job, pointed at this service.
+  std::ifstream compose_prom(std::string(TRAWLER_SOURCE_DIR) + "/config/grafana/prometheus.yml");
+  std::stringstream prom_text;
+  prom_text << compose_prom.rdbuf();
+  std::string cfg = std::regex_replace(prom_text.str(), std::regex("scrape_interval: 10s"),
+                                       "scrape_interval: 1s");
+  cfg = std::regex_replace(cfg, std::regex("change-me-to-a-long-random-token"), "graf-Token_7");
+  cfg = std::regex_replace(cfg, std::regex("trawler:8080"),
+                           "127.0.0.1:" + std::to_string(svc.port()));
+  std::ofstream(dir.path() + "/prometheus.yml") << cfg;
+  const std::uint16_t prom_port = trawler::testing::free_port();
+  auto prom = start_process({"prometheus", "--config.file=" + dir.path() + "/prometheus.yml",
+                             "--storage.tsdb.path=" + dir.path() + "/tsdb",
+                             "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)});
+  auto encode = [](const std::string& q) {
+    std::string out;
+    for (const unsigned char c : q) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+        out += static_cast<char>(c);
+      } else {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%%%02X", c);
+        out += buf;
+      }
+    }
+    return out;
+  };
+  auto query = [&](const std::string& q) {
+    auto r = http_call(prom_port, "GET", "/api/v1/query?query=" + encode(q));
+    return json::parse(r.body, nullptr, false);
+  };
+  // Until a rate over the crawl's pages has two scrapes of data.
+  json pages;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(500ms);
+    if (!http_call(prom_port, "GET", "/-/ready").body.empty()) {
+      pages = query("rate(trawler_pages_total{crawl=\"" + id + "\"}[10s])");
+      if (pages.is_object() && !pages["data"]["result"].empty()) break;
+    }
+  }
+  ASSERT_TRUE(pages.is_object() && !pages["data"]["result"].empty())
+      << "Prometheus never scraped the service: " << prom.err_so_far();
+  EXPECT_EQ(query("up{job=\"trawler\"}")["data"]["result"][0]["value"][1], "1");
+
+  for (std::string e : exprs) {
+    e = std::regex_replace(e, std::regex("\\$crawl"), ".*");
+    e = std::regex_replace(e, std::regex("\\$__rate_interval"), "10s");
+    const json r = query(e);
+    EXPECT_EQ(r.value("status", ""), "success") << e << ": " << r.dump();
+  }
+  const json by_crawl = query("sum by (crawl) (rate(trawler_pages_total{crawl=~\".*\"}[10s]))");
+  ASSERT_FALSE(by_crawl["data"]["result"].empty());
+  EXPECT_EQ(by_crawl["data"]["result"][0]["metric"]["crawl"], id);
+  const json labels =
+      json::parse(http_call(prom_port, "GET", "/api/v1/label/crawl/values").body, nullptr, false);
+  EXPECT_NE(labels.dump().find(id), std::string::npos);
+
+  // Every metric the dashboard names is one the service exposes, or a cluster gauge the
+  // contract lists (those appear for cluster crawls only).
+  const std::string exposed = svc.call("GET", "/metrics").body;
+  std::ifstream api_file(std::string(TRAWLER_SOURCE_DIR) + "/proto-free-api/openapi.yaml");
+  std::stringstream contract;
+  contract << api_file.rdbuf();
+  const std::regex metric_name("trawler_[a-z_]+");
+  for (const auto& e : exprs) {
+    for (std::sregex_iterator it(e.begin(), e.end(), metric_name), end; it != end; ++it) {
+      std::string name = it->str();
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        if (name.ends_with(suffix) && name.starts_with("trawler_fetch_duration_seconds")) {
+          name = "trawler_fetch_duration_seconds";
+        }
+      }
+      const bool listed = exposed.find("# TYPE " + name + " ") != std::string::npos ||
+                          (name.starts_with("trawler_cluster_") &&
+                           contract.str().find("`" + name + "`") != std::string::npos);
+      EXPECT_TRUE(listed) << name << " in " << e;
+    }
+  }
+  prom.signal(SIGTERM);
+  prom.wait(20s);
   EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
 }
 

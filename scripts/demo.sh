@@ -6,7 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # Everything before the crawl writes to stderr: stdout is for records only.
-"$root/scripts/install-deps.sh" >&2
+"$root/scripts/install-deps.sh" --build-only >&2
 (cd "$root" && cmake --preset release >/dev/null && cmake --build --preset release \
   --target trawler trawler-demo-site) >&2
 build="$root/build/release"

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages trawler needs to build and test, skipping those present.
+#   scripts/install-deps.sh                 everything (the tests' servers, browser and readers too)
+#   scripts/install-deps.sh --build-only    what building needs (scripts/demo.sh uses this)
 set -euo pipefail
+build_only=0
+[ "${1:-}" = "--build-only" ] && build_only=1
 packages=(
   g++ cmake make pkg-config ccache git
   libboost1.81-dev libboost-url1.81-dev libgumbo-dev nlohmann-json3-dev libyaml-cpp-dev
   libssl-dev zlib1g-dev libbrotli-dev libre2-dev libpsl-dev libsqlite3-dev libhiredis-dev
   libzstd-dev libgtest-dev libgmock-dev python3 python3-jsonschema openssl ca-certificates
+)
+test_packages=(
   # Tests only: a real Redis for the Redis client and cluster tests.
   redis-server
   # Tests only: gzip/zstd command-line checks of compressed outputs, Node.js for warcio (its npm
@@ -15,6 +21,7 @@ packages=(
   # queries run on a real Prometheus.
   chromium prometheus
 )
+[ "$build_only" -eq 1 ] || packages+=("${test_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,6 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+[ "$build_only" -eq 0 ] || exit 0
 # Debian's nodejs comes without npm; a nodejs from elsewhere (NodeSource) has its own.
 if ! command -v npm > /dev/null; then
   SUDO=""

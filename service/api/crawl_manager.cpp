@@ -443,7 +443,10 @@ std::vector<crawl_view> crawl_manager::list() const {
 std::optional<crawl_view> crawl_manager::get(std::string_view id) const {
   entry* e = find(id);
   if (!e) return std::nullopt;
-  return view_of(*e);
+  crawl_view v = view_of(*e);
+  // The dashboard's host table: the 50 hosts with the most work left.
+  if (e->live) v.hosts = e->crawler->busiest_hosts(50);
+  return v;
 }
 
 change_result crawl_manager::pause(std::string_view id) {

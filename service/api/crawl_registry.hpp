@@ -30,6 +30,9 @@ struct crawl_view {
   std::string created_at;                            // RFC 3339 UTC
   std::optional<std::string> finished_at;            // when it completed, failed or was cancelled
   std::optional<std::string> error;                  // why it failed
+  // GET /v1/crawls/{id} of a running or paused crawl: its busiest hosts (crawler::busiest_hosts);
+  // null otherwise.
+  nlohmann::json hosts;
 };
 
 struct create_result {

@@ -286,6 +286,7 @@ response router::get(std::string_view id) const {
   if (!v) return not_found_crawl(id);
   json j = summary_json(*v);
   j["config"] = v->config;
+  if (v->hosts.is_array()) j["hosts"] = v->hosts;
   return json_response(200, j);
 }
 

@@ -628,6 +628,25 @@ bool crawler::paused() const {
   return impl_->paused_;
 }
 
+nlohmann::json crawler::busiest_hosts(std::size_t limit) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& h : impl_->schedule.busiest_hosts(limit, steady::now())) {
+    const auto rec = impl_->politeness.record_of(h.id);
+    out.push_back({{"host", h.key},
+                   {"queued", h.queued},
+                   {"open", h.open},
+                   {"wait_ms", std::chrono::duration_cast<milliseconds>(h.wait).count()},
+                   {"parked", h.parked},
+                   {"robots_known", h.robots_known},
+                   {"responses", rec.responses},
+                   {"failures", rec.failures},
+                   {"consecutive_failures", rec.consecutive_failures},
+                   {"response_ms", rec.response_ms < 0 ? nlohmann::json(nullptr)
+                                                       : nlohmann::json(rec.response_ms)}});
+  }
+  return out;
+}
+
 crawl_stats crawler::stats() const {
   const impl& m = *impl_;
   crawl_stats s = m.records.counters();

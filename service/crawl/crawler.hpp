@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "config/crawl_config.hpp"
 #include "crawl/crawl_stats.hpp"
 
@@ -76,6 +78,10 @@ class crawler {
   bool completed() const;
 
   crawl_stats stats() const;
+  // The `limit` hosts with the most work left (in cluster mode: of those this worker holds):
+  // [{"host", "queued", "open", "wait_ms", "parked", "robots_known", "responses", "failures",
+  //   "consecutive_failures", "response_ms"}], most work first.
+  nlohmann::json busiest_hosts(std::size_t limit) const;
 
  private:
   struct impl;

@@ -72,6 +72,12 @@ void host_politeness::note_outcome(frontier::host_id h, const fetch::fetch_resul
   } else if (res.has_response) {
     struggling = res.status == 429 || (res.status >= 500 && res.status <= 599);
   }
+  if (res.has_response) ++hh.responses;
+  if (struggling || !res.has_response) ++hh.failures;
+  if (res.has_response) {
+    const double ms = std::chrono::duration<double, std::milli>(res.elapsed).count();
+    hh.latency_ms = hh.latency_ms < 0 ? ms : (hh.latency_ms + ms) / 2;
+  }
   if (struggling) {
     ++hh.consecutive_failures;
     double penalty = 250.0 * std::pow(2.0, std::min(hh.consecutive_failures - 1, 10));
@@ -81,8 +87,6 @@ void host_politeness::note_outcome(frontier::host_id h, const fetch::fetch_resul
     hh.consecutive_failures = 0;
   }
   if (cfg_.limits.adaptive && res.has_response) {
-    double latency = std::chrono::duration<double, std::milli>(res.elapsed).count();
-    hh.latency_ms = hh.latency_ms < 0 ? latency : (hh.latency_ms + latency) / 2;
     double target = hh.latency_ms / std::max(1, cfg_.limits.per_host);
     // Errors never shorten the spacing.
     if (struggling) target = std::max(target, static_cast<double>(hh.floor.count()) * 2);
@@ -91,6 +95,12 @@ void host_politeness::note_outcome(frontier::host_id h, const fetch::fetch_resul
                               std::max(upper, static_cast<double>(hh.floor.count())));
     schedule_.set_host_delay(h, milliseconds(static_cast<long long>(delay)));
   }
+}
+
+host_politeness::host_record host_politeness::record_of(frontier::host_id h) const {
+  if (!health_.contains(h)) return {};
+  const host_health& hh = health_.at(h);
+  return {hh.responses, hh.failures, hh.consecutive_failures, hh.latency_ms};
 }
 
 void host_politeness::crawl_delay(frontier::host_id h, milliseconds d) {

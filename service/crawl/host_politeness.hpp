@@ -31,12 +31,23 @@ class host_politeness {
   std::optional<std::chrono::milliseconds> retry_delay(const fetch::fetch_result& res, int attempts,
                                                        frontier::host_id h);
 
+  // What a host's answers have been, for the crawl's host view.
+  struct host_record {
+    std::uint64_t responses = 0;  // fetches with an HTTP response
+    std::uint64_t failures = 0;   // fetches without one, 429 and 5xx
+    int consecutive_failures = 0;
+    double response_ms = -1;  // smoothed response time; < 0 until the first response
+  };
+  host_record record_of(frontier::host_id h) const;
+
  private:
   struct host_health {
     int consecutive_failures = 0;
-    double latency_ms = -1;              // smoothed response time; < 0 until the first response
+    double latency_ms = -1;  // smoothed response time; < 0 until the first response
     std::int64_t started_pages = 0;      // page requests that got or may get a response
     std::chrono::milliseconds floor{0};  // delay_ms or Crawl-delay, whichever is larger
+    std::uint64_t responses = 0;
+    std::uint64_t failures = 0;
   };
 
   std::chrono::milliseconds backoff(int attempts);

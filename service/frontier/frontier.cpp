@@ -263,6 +263,33 @@ std::size_t frontier::queued_on(host_id id) const {
   return h.queue.size() + h.retrying;
 }
 
+std::vector<frontier::host_view> frontier::busiest_hosts(std::size_t limit, time_point now) const {
+  std::vector<host_view> out;
+  host_id id = 0;
+  for (const host_state& h : hosts_) {
+    const std::size_t queued = h.queue.size() + h.retrying;
+    if (queued > 0 || h.open > 0) {
+      const time_point at = eligible_at(h);
+      out.push_back({id, h.key, queued, h.open, at > now ? at - now : duration{0}, h.parked,
+                     h.robots == robots_state::known});
+    }
+    ++id;
+  }
+  const auto more_work = [](const host_view& a, const host_view& b) {
+    const auto wa = a.queued + static_cast<std::size_t>(a.open);
+    const auto wb = b.queued + static_cast<std::size_t>(b.open);
+    return wa != wb ? wa > wb : a.key < b.key;
+  };
+  if (out.size() > limit) {
+    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(limit), out.end(),
+                      more_work);
+    out.resize(limit);
+  } else {
+    std::sort(out.begin(), out.end(), more_work);
+  }
+  return out;
+}
+
 time_point frontier::host_eligible_at(host_id id) const {
   return eligible_at(hosts_.at(id));
 }

@@ -132,6 +132,19 @@ class frontier {
   // When the host may start its next request (spacing, Retry-After, backoff).
   time_point host_eligible_at(host_id h) const;
 
+  // One host as the schedule sees it (for GET /v1/crawls/{id} and the dashboard).
+  struct host_view {
+    host_id id = 0;
+    std::string key;
+    std::size_t queued = 0;  // waiting, retries included
+    int open = 0;
+    duration wait{0};  // until it may start its next request (spacing, Retry-After, backoff)
+    bool parked = false;
+    bool robots_known = false;
+  };
+  // The `limit` hosts with the most work not finished (queued + open), most first.
+  std::vector<host_view> busiest_hosts(std::size_t limit, time_point now) const;
+
   std::size_t queued() const { return queued_; }
   std::size_t in_flight() const { return open_total_; }
   std::size_t seen() const { return seen_.size(); }

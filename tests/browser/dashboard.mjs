@@ -7,7 +7,8 @@
 // Loads BASE_URL/, enters the token, waits for the crawl's row, reads its page count twice a
 // second apart, clicks its Pause button and waits for the row to say "paused", then saves a
 // screenshot. Prints one JSON object: {"console_errors":[...], "first_pages":n,
-// "later_pages":n, "state_after_pause":s, "csp":header, "requests":[...]} and exits 0, or
+// "later_pages":n, "state_after_pause":s, "csp":header, "requests":[...], "host_rows":[...]}
+// and exits 0, or
 // prints the error on stderr and exits 1.
 import { chromium } from "playwright-core";
 
@@ -46,6 +47,7 @@ try {
   await page.click(`${row} td.state`);
   await page.waitForSelector("#detail:not([hidden])", { timeout: 10000 });
   await page.waitForTimeout(1200);
+  out.host_rows = await page.$$eval("#detail-hosts tr.host td:first-child", (tds) => tds.map((t) => t.textContent));
   out.token_in_session = await page.evaluate(() => sessionStorage.getItem("trawler-token") !== null);
   await page.screenshot({ path: shot, fullPage: true });
   console.log(JSON.stringify(out));

@@ -919,6 +919,61 @@ TEST(Api, SigkilledServiceResumesItsSegmentsWhereTheyStopped) {
   EXPECT_EQ(again.stop(SIGINT).exit_code, 0);
 }
 
+// GET /v1/crawls/{id} of a live crawl names its busiest hosts: queued and open work, when each
+// may start again, how it has answered.
+TEST(Api, LiveCrawlReportsItsBusiestHosts) {
+  test_server s;
+  std::vector<std::string> names{"a.test", "b.test", "c.test"};
+  const std::string port = std::to_string(s.port());
+  std::vector<std::string> seeds;
+  for (const auto& n : names) {
+    std::vector<std::string> links;
+    for (int i = 0; i < 20; ++i) links.push_back("/p" + std::to_string(i));
+    s.add_html("/", page(links), n);
+    for (int i = 0; i < 20; ++i) {
+      response r;
+      r.body = page({});
+      r.delay = 200ms;
+      s.add_page("/p" + std::to_string(i), r, n);
+    }
+    seeds.push_back("http://" + n + ":" + port + "/");
+  }
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  json cfg = {{"seeds", seeds},
+              {"network", {{"allow_private", true}, {"resolve", json::object()}}},
+              {"limits", {{"per_host", 1}, {"delay_ms", 500}}}};
+  for (const auto& n : names) cfg["network"]["resolve"][n + ":" + port] = "127.0.0.1";
+  const std::string id = svc.create(cfg);
+  json v = svc.wait_for(id, [](const json& j) {
+    return j.contains("hosts") && j["hosts"].size() == 3 && j["hosts"][0]["responses"] >= 2;
+  });
+  ASSERT_TRUE(v.contains("hosts")) << v.dump();
+  ASSERT_EQ(v["hosts"].size(), 3u) << v["hosts"].dump();
+  std::set<std::string> hosts;
+  for (const auto& h : v["hosts"]) {
+    hosts.insert(h["host"].get<std::string>());
+    EXPECT_LE(h["open"].get<int>(), 1) << h.dump();  // per_host 1
+    EXPECT_GT(h["queued"].get<int>() + h["open"].get<int>(), 0) << h.dump();
+    EXPECT_LE(h["wait_ms"].get<int>(), 500) << h.dump();
+    EXPECT_TRUE(h["robots_known"].get<bool>()) << h.dump();
+    EXPECT_EQ(h["failures"], 0) << h.dump();
+  }
+  EXPECT_EQ(hosts, (std::set<std::string>{"http://a.test:" + port, "http://b.test:" + port,
+                                          "http://c.test:" + port}));
+  // Most work first.
+  for (std::size_t i = 1; i < v["hosts"].size(); ++i) {
+    EXPECT_GE(v["hosts"][i - 1]["queued"].get<int>() + v["hosts"][i - 1]["open"].get<int>(),
+              v["hosts"][i]["queued"].get<int>() + v["hosts"][i]["open"].get<int>());
+  }
+  // The listing stays small: no hosts there.
+  EXPECT_FALSE(svc.call("GET", "/v1/crawls").body_json()["crawls"][0].contains("hosts"));
+  EXPECT_EQ(svc.call("POST", "/v1/crawls/" + id + "/cancel").status, 200);
+  json done = svc.wait_for(id, [](const json& j) { return j.at("state") != "running"; });
+  EXPECT_FALSE(done.contains("hosts")) << "a finished crawl has no live hosts";
+}
+
 // The dashboard in a real headless chromium: it loads without console errors under its
 // Content-Security-Policy, asks for the token, shows a running crawl's counts moving, and its
 // Pause button pauses the crawl. The screenshot is kept as a test artifact.
@@ -950,6 +1005,8 @@ TEST(Dashboard, LoadsInChromiumShowsCountsMovingAndPauses) {
   EXPECT_GT(out["later_pages"].get<int>(), out["first_pages"].get<int>()) << out.dump();
   EXPECT_EQ(out["state_after_pause"], "paused");
   EXPECT_EQ(out["token_in_session"], true);
+  // The paused chain still has its next page queued: its host is in the host table.
+  EXPECT_EQ(out["host_rows"], json::array({s.base_url()})) << out.dump();
   EXPECT_NE(out["csp"].get<std::string>().find("default-src 'none'"), std::string::npos);
   for (const auto& url : out["requests"]) {
     EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;

@@ -276,3 +276,32 @@ TEST(UrlHash, SimilarUrlsDoNotCollide) {
   EXPECT_EQ(url_hash("http://a.test/x"), url_hash(std::string("http://a.test/x")));
   EXPECT_NE(url_hash(""), url_hash(std::string(1, '\0')));
 }
+
+TEST(Frontier, BusiestHostsCountQueuedAndOpenWorkAndTheWait) {
+  frontier f({.per_host = 1, .delay = 500ms, .robots_gate = false});
+  for (int i = 0; i < 3; ++i) add(f, "http://a:80", "http://a/" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) add(f, "http://b:80", "http://b/" + std::to_string(i));
+  add(f, "http://c:80", "http://c/0");
+  // One host now has a request open, whichever the schedule picked.
+  auto first = f.next_ready(t0);
+  ASSERT_TRUE(first);
+  const auto open_host = first->host;
+  const auto views = f.busiest_hosts(2, t0 + 100ms);
+  ASSERT_EQ(views.size(), 2u);
+  EXPECT_EQ(views[0].key, "http://b:80");
+  EXPECT_EQ(views[0].queued + static_cast<std::size_t>(views[0].open), 5u);
+  EXPECT_EQ(views[1].key, "http://a:80");
+  for (const auto& v : f.busiest_hosts(10, t0 + 100ms)) {
+    if (v.id == open_host) {
+      EXPECT_EQ(v.open, 1);
+      EXPECT_EQ(v.wait, 400ms) << "spaced 500 ms from its start at t0";
+    } else {
+      EXPECT_EQ(v.open, 0);
+    }
+  }
+  EXPECT_EQ(f.busiest_hosts(10, t0).size(), 3u);
+  // A host with nothing left is not listed.
+  f.finish(open_host);
+  frontier g({});
+  EXPECT_TRUE(g.busiest_hosts(10, t0).empty());
+}

@@ -152,6 +152,23 @@ async function renderDetail() {
     card('filtered', (s.filtered || 0).toLocaleString('en')), card('body bytes', mb),
     card('elapsed', (s.elapsed_s || 0).toFixed(0) + ' s'), card('pages/s', (s.pages_per_s || 0).toFixed(1)));
   drawChart(view.history.get(c.id) || []);
+  const hosts = c.hosts || [];
+  document.getElementById('no-hosts').hidden = hosts.length > 0;
+  document.querySelector('#detail-hosts tbody').replaceChildren(...hosts.map((h) => {
+    const notes = [];
+    if (h.parked) notes.push('page budget spent');
+    if (!h.robots_known) notes.push('robots.txt pending');
+    if (h.consecutive_failures > 0) notes.push(h.consecutive_failures + ' failures in a row');
+    return el('tr', { class: 'host' },
+      el('td', {}, h.host),
+      el('td', { class: 'n' }, h.queued.toLocaleString('en')),
+      el('td', { class: 'n' }, h.open),
+      el('td', { class: 'n' }, h.wait_ms > 0 ? (h.wait_ms / 1000).toFixed(1) + ' s' : 'now'),
+      el('td', { class: 'n' }, h.responses.toLocaleString('en')),
+      el('td', { class: 'n' }, h.failures.toLocaleString('en')),
+      el('td', { class: 'n' }, h.response_ms === null ? '-' : h.response_ms.toFixed(0) + ' ms'),
+      el('td', { class: 'muted' }, notes.join(', ')));
+  }));
   const rows = [];
   for (const [k, v] of Object.entries(s.status || {})) rows.push(['status ' + k, v]);
   for (const [k, v] of Object.entries(s.errors || {})) rows.push(['error ' + k, v]);

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "app/bench_command.hpp"
-#include "app/report_command.hpp"
 #include "app/crawl_command.hpp"
+#include "app/report_command.hpp"
 #include "app/serve_command.hpp"
 #include "common/version.hpp"
 #include "config/cli.hpp"

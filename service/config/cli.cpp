@@ -17,9 +17,9 @@ using json = nlohmann::json;
 enum class value_kind { none, text, integer };
 
 enum class action {
-  set_key,     // overrides[pointer] = value
+  set_key,        // overrides[pointer] = value
   report_output,  // report -o FILE
-  append_key,  // overrides[pointer] += [value]
+  append_key,     // overrides[pointer] += [value]
   set_true,
   set_false,
   resolve,

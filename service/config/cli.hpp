@@ -34,12 +34,12 @@ struct cli_options {
   // file's document. Lists (--include, --exclude) replace the file's; --resolve entries add
   // to the file's mapping.
   nlohmann::json overrides = nlohmann::json::object();
-  std::optional<std::string> stats_path;  // --stats FILE
-  std::optional<std::string> listen;      // serve --listen HOST:PORT (also in overrides)
-  int verbosity = 0;                      // -q: -1; each -v: +1 (-vv: 2); the last of -q/-v wins
-  std::optional<bool> progress;           // --progress / --no-progress, last wins
-  bench_options bench;                    // bench flags
-  std::vector<std::string> inputs;        // report: the outputs (files, folders) to read
+  std::optional<std::string> stats_path;     // --stats FILE
+  std::optional<std::string> listen;         // serve --listen HOST:PORT (also in overrides)
+  int verbosity = 0;                         // -q: -1; each -v: +1 (-vv: 2); the last of -q/-v wins
+  std::optional<bool> progress;              // --progress / --no-progress, last wins
+  bench_options bench;                       // bench flags
+  std::vector<std::string> inputs;           // report: the outputs (files, folders) to read
   std::optional<std::string> report_output;  // report -o FILE
 };
 

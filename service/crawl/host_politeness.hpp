@@ -43,7 +43,7 @@ class host_politeness {
  private:
   struct host_health {
     int consecutive_failures = 0;
-    double latency_ms = -1;  // smoothed response time; < 0 until the first response
+    double latency_ms = -1;              // smoothed response time; < 0 until the first response
     std::int64_t started_pages = 0;      // page requests that got or may get a response
     std::chrono::milliseconds floor{0};  // delay_ms or Crawl-delay, whichever is larger
     std::uint64_t responses = 0;

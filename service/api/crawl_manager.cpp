@@ -12,9 +12,12 @@
 #include "common/log.hpp"
 #include "crawl/crawl_output.hpp"
 #include "crawl/crawler.hpp"
+#include "explain/explain.hpp"
 #include "metrics/histogram.hpp"
 #include "metrics/prometheus.hpp"
 #include "record/record.hpp"
+#include "sink/line_reader.hpp"
+#include "state/crawl_state.hpp"
 
 namespace trawler::api {
 
@@ -231,17 +234,58 @@ void crawl_manager::tick() {
   ticker_->timer.expires_after(options_.flush_interval);
   ticker_->timer.async_wait([this](const boost::system::error_code& ec) {
     if (ec || shutting_down_) return;
-    for (auto& e : entries_) {
-      if (!e->live || !e->output) continue;
-      if (!e->output->checkpoint() && !e->error) {
-        // Nothing more can be recorded: stop fetching pages whose records would be lost.
-        e->error = "cannot write records: " + e->output->sink_error();
-        log::error("crawl " + e->id + ": " + *e->error);
-        e->crawler->stop_now();
-      }
-    }
+    for (auto& e : entries_) checkpoint(*e);
     tick();
   });
+}
+
+void crawl_manager::checkpoint(entry& e) {
+  if (!e.live || !e.output) return;
+  if (!e.output->checkpoint() && !e.error) {
+    // Nothing more can be recorded: stop fetching pages whose records would be lost.
+    e.error = "cannot write records: " + e.output->sink_error();
+    log::error("crawl " + e.id + ": " + *e.error);
+    e.crawler->stop_now();
+  }
+}
+
+explain_result crawl_manager::explain(std::string_view id, const std::string& url) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, {}, ""};
+  auto ev = explain::evidence_for(url);
+  ev.config = e->cfg;
+  // The records held for the next checkpoint reach the file first, so the answer sees them.
+  checkpoint(*e);
+  std::unique_ptr<state::crawl_state> opened;
+  state::crawl_state* st = e->output ? e->output->state() : nullptr;
+  if (!st && !e->live && !e->cfg.state.dir.empty() &&
+      fs::exists(fs::path(e->cfg.state.dir) / "state.sqlite3")) {
+    std::string why;
+    opened = state::crawl_state::open(e->cfg.state.dir, why);
+    if (!opened) return {change_outcome::ok, {}, "cannot read the crawl's state: " + why};
+    st = opened.get();
+  }
+  std::vector<std::string> files;
+  if (st) files = explain::read_state(*st, ev);
+  if (files.empty()) {
+    // No state (cluster mode): the crawl's own output.
+    const std::string& out = output_of(e->cfg);
+    std::error_code ec;
+    if (fs::is_directory(out, ec)) {
+      std::string why;
+      std::size_t open_parts = 0;
+      auto listed = sink::output_files(out, why, open_parts);
+      if (why.empty()) files = std::move(listed);
+    } else if (fs::is_regular_file(out, ec)) {
+      files.push_back(out);
+    }
+  }
+  if (e->live && !ev.url.empty()) ev.live = e->crawler->live_view(ev.url);
+  std::string why;
+  if (!explain::read_outputs(files, ev, why)) {
+    return {change_outcome::ok, {}, "cannot read the crawl's records: " + why};
+  }
+  return {change_outcome::ok, explain::explain(ev).json, ""};
 }
 
 std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append) {

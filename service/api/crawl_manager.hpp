@@ -61,6 +61,7 @@ class crawl_manager final : public crawl_registry {
   change_result resume(std::string_view id) override;
   change_result cancel(std::string_view id) override;
   seeds_result add_seeds(std::string_view id, const std::vector<std::string>& urls) override;
+  explain_result explain(std::string_view id, const std::string& url) override;
   std::string metrics_text() const override;
 
  private:
@@ -73,6 +74,8 @@ class crawl_manager final : public crawl_registry {
   std::optional<api_error> start_crawl(entry& e, bool append);
   void on_run_end(const std::string& id, std::exception_ptr ex);
   void tick();
+  // Commits the state and writes the records it covers; a write failure fails the crawl.
+  void checkpoint(entry& e);
   void save(const entry& e) const;
   crawl_view view_of(const entry& e) const;
   void check_idle();

@@ -57,6 +57,12 @@ struct seeds_result {
   std::string message;              // why, for conflict
 };
 
+struct explain_result {
+  change_outcome outcome = change_outcome::ok;  // not_found: no such crawl
+  nlohmann::json answer;                        // SPEC "Explain": the answer object
+  std::string error;                            // set when the crawl's outputs cannot be read
+};
+
 class crawl_registry {
  public:
   virtual ~crawl_registry() = default;
@@ -71,6 +77,8 @@ class crawl_registry {
   virtual change_result resume(std::string_view id) = 0;
   virtual change_result cancel(std::string_view id) = 0;
   virtual seeds_result add_seeds(std::string_view id, const std::vector<std::string>& urls) = 0;
+  // One URL's fate in the crawl (GET /v1/crawls/{id}/urls?url=).
+  virtual explain_result explain(std::string_view id, const std::string& url) = 0;
   // Prometheus text for GET /metrics.
   virtual std::string metrics_text() const = 0;
 };

@@ -30,6 +30,7 @@ constexpr route route_table[] = {
     {"POST", "/v1/crawls/{id}/resume", route_id::resume},
     {"POST", "/v1/crawls/{id}/cancel", route_id::cancel},
     {"POST", "/v1/crawls/{id}/seeds", route_id::seeds},
+    {"GET", "/v1/crawls/{id}/urls", route_id::explain},
 };
 
 constexpr std::string_view id_placeholder = "{id}";
@@ -161,6 +162,42 @@ response unauthorized(auth_verdict verdict) {
 
 }  // namespace
 
+std::optional<std::string> query_parameter(std::string_view target, std::string_view name) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view rest = target.substr(q + 1);
+  const auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    const std::string_view raw =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    std::string value;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] != '%') {
+        value += raw[i];
+        continue;
+      }
+      if (i + 2 >= raw.size()) return std::nullopt;
+      const int hi = hex(raw[i + 1]);
+      const int lo = hex(raw[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      value += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    return value;
+  }
+  return std::nullopt;
+}
+
 response error_response(int status, std::string_view message, std::string_view key) {
   return json_response(status, error_body(message, key));
 }
@@ -238,6 +275,8 @@ response router::dispatch(const route& r, const request& req, std::string_view i
       return change(r.id, id);
     case route_id::seeds:
       return seeds(req, id);
+    case route_id::explain:
+      return explain(req, id);
   }
   return error_response(500, "unrouted request");
 }
@@ -338,6 +377,17 @@ response router::seeds(const request& req, std::string_view id) {
                              {"state", to_string(r.state)},
                              {"accepted", r.accepted},
                              {"rejected", std::move(rejected)}});
+}
+
+response router::explain(const request& req, std::string_view id) {
+  auto url = query_parameter(req.target, "url");
+  if (!url || url->empty()) {
+    return error_response(400, "is required: ?url= and the URL, percent-encoded", "url");
+  }
+  explain_result r = registry_.explain(id, *url);
+  if (r.outcome == change_outcome::not_found) return not_found_crawl(id);
+  if (!r.error.empty()) return error_response(500, r.error);
+  return json_response(200, r.answer);
 }
 
 }  // namespace trawler::api

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,7 +13,19 @@
 namespace trawler::api {
 
 // Which handler a route runs.
-enum class route_id { healthz, metrics, ui, create, list, get, pause, resume, cancel, seeds };
+enum class route_id {
+  healthz,
+  metrics,
+  ui,
+  create,
+  list,
+  get,
+  pause,
+  resume,
+  cancel,
+  seeds,
+  explain
+};
 
 // One row of the route table: the method and the path template ("{id}" matches one
 // non-empty path segment). The table is the router's only source of truth: dispatch walks
@@ -48,10 +61,15 @@ class router {
   response get(std::string_view id) const;
   response change(route_id which, std::string_view id);
   response seeds(const request& req, std::string_view id);
+  response explain(const request& req, std::string_view id);
 
   crawl_registry& registry_;
   router_options options_;
 };
+
+// The value of the first `name` parameter of a target's query, percent-decoded ('+' stays:
+// URLs keep it), or nullopt when absent or badly encoded.
+std::optional<std::string> query_parameter(std::string_view target, std::string_view name);
 
 // {"error":{"message":message,"key":key}} ("key" left out when empty).
 response error_response(int status, std::string_view message, std::string_view key = {});

@@ -6,6 +6,7 @@
 
 #include "app/bench_command.hpp"
 #include "app/crawl_command.hpp"
+#include "app/explain_command.hpp"
 #include "app/report_command.hpp"
 #include "app/serve_command.hpp"
 #include "common/version.hpp"
@@ -58,6 +59,8 @@ int main(int argc, char** argv) {
       return trawler::app::run_bench(opts);
     case trawler::config::command::report:
       return trawler::app::run_report(opts);
+    case trawler::config::command::explain:
+      return trawler::app::run_explain(opts);
     case trawler::config::command::serve:
       return trawler::app::run_serve(opts);
   }

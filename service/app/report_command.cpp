@@ -16,52 +16,17 @@ namespace trawler::app {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-bool is_output_file(const std::string& name) {
-  for (const char* ext : {".jsonl", ".jsonl.gz", ".jsonl.zst"}) {
-    const std::string e(ext);
-    if (name.size() >= e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// The files an argument stands for: itself, or a folder's JSONL outputs and segments (closed
-// ones; an open .part is still being written), by name.
-std::vector<std::string> files_of(const std::string& arg, std::string& error) {
-  std::error_code ec;
-  if (!fs::is_directory(arg, ec)) {
-    if (!fs::exists(arg, ec)) error = "cannot read '" + arg + "': No such file or directory";
-    return {arg};
-  }
-  std::vector<std::string> files;
-  std::size_t open_parts = 0;
-  for (fs::directory_iterator it(arg, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (!it->is_regular_file(ec)) continue;
-    if (is_output_file(name)) files.push_back(it->path().string());
-    if (name.ends_with(".part")) ++open_parts;
-  }
-  std::sort(files.begin(), files.end());
-  if (open_parts > 0) {
-    log::warn(arg + ": " + std::to_string(open_parts) +
-              " open segment(s) (.part) left out: they are still being written");
-  }
-  if (files.empty())
-    error = "'" + arg + "' holds no JSONL output (*.jsonl, *.jsonl.gz, *.jsonl.zst)";
-  return files;
-}
-
-}  // namespace
-
 int run_report(const config::cli_options& opts) {
   if (opts.verbosity < 0) log::set_level(log::level::error);
   std::vector<std::string> files;
   for (const auto& arg : opts.inputs) {
     std::string error;
-    auto more = files_of(arg, error);
+    std::size_t open_parts = 0;
+    auto more = sink::output_files(arg, error, open_parts);
+    if (open_parts > 0) {
+      log::warn(arg + ": " + std::to_string(open_parts) +
+                " open segment(s) (.part) left out: they are still being written");
+    }
     if (!error.empty()) {
       std::cerr << "trawler: report: " << error << "\n";
       return 2;

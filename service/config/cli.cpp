@@ -19,6 +19,8 @@ enum class value_kind { none, text, integer };
 enum class action {
   set_key,        // overrides[pointer] = value
   report_output,  // report -o FILE
+  state_dir,      // explain --state-dir DIR
+  json_output,    // explain --json
   append_key,     // overrides[pointer] += [value]
   set_true,
   set_false,
@@ -114,13 +116,23 @@ constexpr flag_spec report_flags[] = {
     {"version", 0, value_kind::none, action::version, ""},
 };
 
+constexpr flag_spec explain_flags[] = {
+    {"state-dir", 0, value_kind::text, action::state_dir, ""},
+    {"config", 'c', value_kind::text, action::config, ""},
+    {"json", 0, value_kind::none, action::json_output, ""},
+    {"quiet", 'q', value_kind::none, action::quiet, ""},
+    {"verbose", 'v', value_kind::none, action::verbose, ""},
+    {"help", 'h', value_kind::none, action::help, ""},
+    {"version", 0, value_kind::none, action::version, ""},
+};
+
 constexpr flag_spec validate_flags[] = {
     {"help", 'h', value_kind::none, action::help, ""},
     {"version", 0, value_kind::none, action::version, ""},
 };
 
 constexpr std::string_view command_hint =
-    "use crawl, serve, validate, bench, report, --version or --help";
+    "use crawl, serve, validate, bench, report, explain, --version or --help";
 
 std::string json_quoted(std::string_view s) {
   return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
@@ -210,6 +222,20 @@ class cli_parser {
         fail("report", "missing FILE or DIR (trawler report FILE|DIR... [-o report.html])");
       }
       result_.options.inputs = std::move(positionals);
+    } else if (first == "explain") {
+      result_.options.cmd = command::explain;
+      parse_flags(explain_flags, positionals);
+      if (positionals.empty() && !requested_) {
+        fail("explain", "missing URL (trawler explain URL [FILE|DIR...] [--state-dir DIR])");
+      } else if (!positionals.empty()) {
+        result_.options.explain_url = positionals.front();
+        result_.options.inputs.assign(positionals.begin() + 1, positionals.end());
+        if (result_.options.inputs.empty() && !result_.options.state_dir && !requested_) {
+          fail("explain",
+               "nothing to look in: give the crawl's outputs (FILE|DIR...) and/or "
+               "--state-dir DIR");
+        }
+      }
     } else if (first == "bench") {
       result_.options.cmd = command::bench;
       parse_flags(bench_flags, positionals);
@@ -373,6 +399,12 @@ class cli_parser {
       case action::report_output:
         o.report_output = value;
         break;
+      case action::state_dir:
+        o.state_dir = value;
+        break;
+      case action::json_output:
+        o.json_output = true;
+        break;
       case action::listen:
         o.listen = value;
         o.overrides[pointer] = value;
@@ -453,6 +485,8 @@ std::string usage_text() {
   trawler validate FILE                     check a config file and exit
   trawler bench [options]                   crawl a generated local site, print the speed
   trawler report FILE|DIR... [-o FILE]      one HTML report of crawl outputs (default report.html)
+  trawler explain URL [FILE|DIR...] [--state-dir DIR] [-c FILE] [--json]
+                                            why a URL was (not) fetched, in one paragraph
   trawler --version | --help
 
 crawl options (each overrides the same config key; seeds add to the config's seeds):
@@ -501,6 +535,11 @@ bench options (the site runs in a child process on 127.0.0.1):
 
 report (reads plain, rotated and compressed outputs, several at once; streams them):
   -o, --output FILE       the HTML file to write (default report.html; - is stdout)
+
+explain (reads the outputs given and those the state dir names; the state must not be in use):
+      --state-dir DIR     the crawl's state.dir: admitted, queued, done and dropped URLs
+  -c, --config FILE       the crawl's config (default: the one the state dir keeps)
+      --json              the answer as one JSON object
 
 A flag's value may follow it or an "=" (-o out.jsonl, --max-pages=5); when a flag is
 repeated, the last one wins, except --include, --exclude and --resolve, which add up.

@@ -13,7 +13,7 @@
 
 namespace trawler::config {
 
-enum class command { crawl, serve, validate, bench, report, version, help };
+enum class command { crawl, serve, validate, bench, report, explain, version, help };
 
 // `trawler bench` (the generated site it crawls, and how).
 struct bench_options {
@@ -34,13 +34,16 @@ struct cli_options {
   // file's document. Lists (--include, --exclude) replace the file's; --resolve entries add
   // to the file's mapping.
   nlohmann::json overrides = nlohmann::json::object();
-  std::optional<std::string> stats_path;     // --stats FILE
-  std::optional<std::string> listen;         // serve --listen HOST:PORT (also in overrides)
-  int verbosity = 0;                         // -q: -1; each -v: +1 (-vv: 2); the last of -q/-v wins
-  std::optional<bool> progress;              // --progress / --no-progress, last wins
-  bench_options bench;                       // bench flags
-  std::vector<std::string> inputs;           // report: the outputs (files, folders) to read
+  std::optional<std::string> stats_path;  // --stats FILE
+  std::optional<std::string> listen;      // serve --listen HOST:PORT (also in overrides)
+  int verbosity = 0;                      // -q: -1; each -v: +1 (-vv: 2); the last of -q/-v wins
+  std::optional<bool> progress;           // --progress / --no-progress, last wins
+  bench_options bench;                    // bench flags
+  std::vector<std::string> inputs;        // report, explain: the outputs (files, folders) to read
   std::optional<std::string> report_output;  // report -o FILE
+  std::string explain_url;                   // explain: the URL asked about
+  std::optional<std::string> state_dir;      // explain --state-dir DIR
+  bool json_output = false;                  // explain --json
 };
 
 struct cli_result {

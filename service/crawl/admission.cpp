@@ -11,29 +11,48 @@ std::string text_of(const frontier::shared_text& t) {
   return t ? *t : std::string();
 }
 
-scope::rules scope_rules_of(const config::crawl_config& c) {
-  scope::rules r;
-  r.scope_mode = c.scope.mode == "domain" ? scope::mode::domain
-                 : c.scope.mode == "any"  ? scope::mode::any
-                                          : scope::mode::host;
-  r.include = c.scope.include;
-  r.exclude = c.scope.exclude;
-  r.max_depth = c.scope.max_depth;
-  r.max_url_length = static_cast<std::size_t>(c.scope.max_url_length);
-  return r;
+state::drop_reason reason_of(scope::verdict v) {
+  switch (v) {
+    case scope::verdict::not_included:
+      return state::drop_reason::not_included;
+    case scope::verdict::excluded:
+      return state::drop_reason::excluded;
+    case scope::verdict::too_deep:
+      return state::drop_reason::too_deep;
+    case scope::verdict::too_long:
+      return state::drop_reason::too_long;
+    case scope::verdict::in:
+    case scope::verdict::out_of_scope:
+      break;
+  }
+  return state::drop_reason::out_of_scope;
 }
 
 }  // namespace
 
 admission::admission(const config::crawl_config& cfg, frontier::crawl_frontier& front,
                      crawl_stats& counters)
-    : cfg_(cfg), front_(front), counters_(counters), scope_(scope_rules_of(cfg)) {}
+    : cfg_(cfg), front_(front), counters_(counters), scope_(scope::rules_of(cfg)) {}
+
+void admission::attach(state::crawl_state* store) {
+  store_ = store;
+  if (store_)
+    store_->for_each_dropped([&](std::uint64_t key, state::drop_reason why) {
+      const bool counted =
+          why != state::drop_reason::nofollow && why != state::drop_reason::sitemap_limit;
+      (counted ? filtered_ : unfollowed_).insert(key);
+    });
+}
 
 std::optional<std::string> admission::seed(const std::string& given) {
   auto normalized = url::normalize_seed(given);
   if (!normalized) return "seed \"" + given + "\": not an http(s) URL";
   if (!scope_.seed_length_ok(*normalized)) {
-    ++counters_.filtered;
+    if (filtered_.insert(frontier::url_hash(*normalized))) {
+      ++counters_.filtered;
+      if (store_)
+        store_->dropped(frontier::url_hash(*normalized), state::drop_reason::too_long, -1, 0, {});
+    }
     return "seed \"" + given + "\": longer than scope.max_url_length";
   }
   auto parts = url::split(*normalized);
@@ -56,8 +75,16 @@ admission::outcome admission::link(const std::string& link, int depth, int redir
   if (schedule.was_seen(link)) return outcome::refused;
   auto parts = url::split(link);
   if (!parts) return outcome::refused;
-  if (scope_.check(link, parts->host, depth) != scope::verdict::in) {
-    if (filtered_.insert(frontier::url_hash(link))) ++counters_.filtered;
+  if (const auto verdict = scope_.check(link, parts->host, depth); verdict != scope::verdict::in) {
+    const auto key = frontier::url_hash(link);
+    if (filtered_.insert(key)) {
+      ++counters_.filtered;
+      // Why, for `trawler explain`: 16 bytes a dropped URL in the state.
+      if (store_) {
+        const int rule = verdict == scope::verdict::excluded ? scope_.excluding_rule(link) : -1;
+        store_->dropped(key, reason_of(verdict), rule, depth, text_of(referrer));
+      }
+    }
     return outcome::refused;
   }
   schedule.mark_seen(link);
@@ -67,6 +94,14 @@ admission::outcome admission::link(const std::string& link, int depth, int redir
              : outcome::offered;
 }
 
+void admission::not_followed(const std::string& url, int depth,
+                             const frontier::shared_text& referrer) {
+  if (!store_ || front_.schedule().was_seen(url)) return;
+  const auto key = frontier::url_hash(url);
+  if (filtered_.contains(key) || !unfollowed_.insert(key)) return;
+  store_->dropped(key, state::drop_reason::nofollow, -1, depth, text_of(referrer));
+}
+
 admission::outcome admission::sitemap(const std::string& location, int depth,
                                       const frontier::shared_text& referrer) {
   return sitemap_file(location, depth, referrer, false);
@@ -74,7 +109,14 @@ admission::outcome admission::sitemap(const std::string& location, int depth,
 
 admission::outcome admission::sitemap_location(const std::string& url, int depth,
                                                const frontier::shared_text& referrer) {
-  if (sitemap_urls_ >= cfg_.sitemaps.max_urls) return outcome::refused;
+  if (sitemap_urls_ >= cfg_.sitemaps.max_urls) {
+    if (store_ && !front_.schedule().was_seen(url)) {
+      const auto key = frontier::url_hash(url);
+      if (!filtered_.contains(key) && unfollowed_.insert(key))
+        store_->dropped(key, state::drop_reason::sitemap_limit, -1, depth, text_of(referrer));
+    }
+    return outcome::refused;
+  }
   auto result = link(url, depth, cfg_.limits.max_redirects, referrer);
   // Offered ones count too: a fleet worker cannot wait for the answer to keep the cap.
   if (result != outcome::refused) ++sitemap_urls_;

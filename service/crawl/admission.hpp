@@ -31,7 +31,8 @@ class admission {
   admission(const config::crawl_config& cfg, frontier::crawl_frontier& front,
             crawl_stats& counters);
 
-  void attach(state::crawl_state* store) { store_ = store; }
+  // Notes admissions and drops in `store`; the drops it holds count as filtered already.
+  void attach(state::crawl_state* store);
   scope::scope& scope_rules() { return scope_; }
 
   // A seed as given: why it cannot be used, or nullopt (admitted, or crawled before a resume).
@@ -41,6 +42,9 @@ class admission {
   // A link or redirect target of a page.
   outcome link(const std::string& url, int depth, int redirects_left,
                const frontier::shared_text& referrer);
+  // A link not followed (nofollow): noted in the state, for explain, when it is new.
+  bool keeps_drops() const { return store_ != nullptr; }
+  void not_followed(const std::string& url, int depth, const frontier::shared_text& referrer);
   // A sitemap file (robots.txt may point at another host: no scope, but sitemaps.max_files).
   outcome sitemap(const std::string& location, int depth, const frontier::shared_text& referrer);
   // A <loc> of a sitemap: a link within sitemaps.max_urls.
@@ -64,7 +68,8 @@ class admission {
   std::int64_t sitemap_files_ = 0;
   std::int64_t sitemap_urls_ = 0;
   std::unordered_set<std::string> sitemap_hosts_;
-  frontier::hash_set filtered_;  // counted once each
+  frontier::hash_set filtered_;    // counted once each
+  frontier::hash_set unfollowed_;  // nofollow links and capped sitemap URLs noted (with a state)
 };
 
 }  // namespace trawler::crawl

@@ -18,6 +18,25 @@ constexpr const char* stats_key = "stats";
 constexpr const char* next_stats_key = "stats.next";
 // With segments: the serial the last checkpoint's records started in.
 constexpr const char* segment_key = "output.segment";
+constexpr const char* outputs_key = "outputs";
+constexpr const char* config_key = "config";
+
+// Adds `path` to the state's list of outputs (kept from this version on; a store from before
+// starts its list with the output it named).
+void list_output(state::crawl_state& store, const std::string& path) {
+  auto outputs = nlohmann::json::array();
+  if (auto text = store.get_meta(outputs_key)) {
+    outputs = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (!outputs.is_array()) outputs = nlohmann::json::array();
+  } else if (auto previous = store.get_meta(output_key)) {
+    outputs.push_back(*previous);
+  }
+  for (const auto& o : outputs) {
+    if (o.is_string() && o.get<std::string>() == path) return;
+  }
+  outputs.push_back(path);
+  store.put_meta(outputs_key, outputs.dump());
+}
 
 std::string absolute_output(const std::string& path) {
   if (path == "-") return path;
@@ -159,7 +178,11 @@ std::unique_ptr<crawl_output> crawl_output::open(const config::crawl_config& cfg
         }
       }
     }
+    // Every output a run of this crawl wrote to, oldest first: where `trawler explain` looks.
+    list_output(store, current);
     store.put_meta(output_key, current);
+    // The rules this run applies, so that `trawler explain` can judge a URL never seen.
+    store.put_meta(config_key, config::to_json(cfg).dump());
   }
   if (!to_dir) {
     auto mode = append || out->resumed_ ? sink::open_mode::append : sink::open_mode::truncate;

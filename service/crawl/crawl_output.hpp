@@ -45,6 +45,8 @@ class crawl_output {
   bool finish(bool completed);
 
   bool resumed() const { return resumed_; }
+  // The crawl's state (state.dir), or nullptr.
+  state::crawl_state* state() { return store_.get(); }
   const std::string& sink_error() const;
 
  private:

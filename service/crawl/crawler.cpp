@@ -518,6 +518,9 @@ struct crawler::impl final : frontier::frontier_owner {
             admission::outcome::added) {
           ++r.new_links;
         }
+      } else if (admit.keeps_drops()) {
+        if (!self) self = std::make_shared<const std::string>(e.url);
+        admit.not_followed(l.url, e.depth + 1, self);
       }
       r.links.push_back(std::move(l.url));
     }
@@ -628,21 +631,62 @@ bool crawler::paused() const {
   return impl_->paused_;
 }
 
+namespace {
+
+nlohmann::json host_json(const frontier::frontier::host_view& h,
+                         const host_politeness::host_record& rec) {
+  return {{"host", h.key},
+          {"queued", h.queued},
+          {"open", h.open},
+          {"wait_ms", std::chrono::duration_cast<milliseconds>(h.wait).count()},
+          {"parked", h.parked},
+          {"robots_known", h.robots_known},
+          {"responses", rec.responses},
+          {"failures", rec.failures},
+          {"consecutive_failures", rec.consecutive_failures},
+          {"response_ms",
+           rec.response_ms < 0 ? nlohmann::json(nullptr) : nlohmann::json(rec.response_ms)}};
+}
+
+}  // namespace
+
 nlohmann::json crawler::busiest_hosts(std::size_t limit) const {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& h : impl_->schedule.busiest_hosts(limit, steady::now())) {
-    const auto rec = impl_->politeness.record_of(h.id);
-    out.push_back({{"host", h.key},
-                   {"queued", h.queued},
-                   {"open", h.open},
-                   {"wait_ms", std::chrono::duration_cast<milliseconds>(h.wait).count()},
-                   {"parked", h.parked},
-                   {"robots_known", h.robots_known},
-                   {"responses", rec.responses},
-                   {"failures", rec.failures},
-                   {"consecutive_failures", rec.consecutive_failures},
-                   {"response_ms", rec.response_ms < 0 ? nlohmann::json(nullptr)
-                                                       : nlohmann::json(rec.response_ms)}});
+    out.push_back(host_json(h, impl_->politeness.record_of(h.id)));
+  }
+  return out;
+}
+
+nlohmann::json crawler::live_view(const std::string& url) const {
+  const impl& m = *impl_;
+  nlohmann::json out = {{"seen", m.schedule.was_seen(url)},
+                        {"queued", nullptr},
+                        {"host", nullptr},
+                        {"paused", m.paused_},
+                        {"stopping", m.stopping_},
+                        {"per_host", m.cfg.limits.per_host},
+                        {"open_requests", m.open_requests},
+                        {"concurrency", m.cfg.limits.concurrency}};
+  auto parts = url::split(url);
+  if (!parts) return out;
+  const auto h = m.schedule.find_host(url::host_key(*parts));
+  if (!h) return out;
+  const auto now = steady::now();
+  const auto view = m.schedule.view_of(*h, now);
+  auto host = host_json(view, m.politeness.record_of(*h));
+  host["delay_ms"] = std::chrono::duration_cast<milliseconds>(m.schedule.host_delay(*h)).count();
+  out["host"] = std::move(host);
+  if (auto place = m.schedule.find_queued(*h, url)) {
+    out["queued"] = {
+        {"position", place->ahead},
+        {"of", m.schedule.queued_on(*h)},
+        {"retry", place->retry},
+        {"retry_in_ms",
+         place->retry
+             ? std::max<std::int64_t>(
+                   0, std::chrono::duration_cast<milliseconds>(place->retry_at - now).count())
+             : 0}};
   }
   return out;
 }

@@ -82,6 +82,11 @@ class crawler {
   // [{"host", "queued", "open", "wait_ms", "parked", "robots_known", "responses", "failures",
   //   "consecutive_failures", "response_ms"}], most work first.
   nlohmann::json busiest_hosts(std::size_t limit) const;
+  // One URL as the running crawl sees it (trawler explain in service mode): {"seen", "queued":
+  // {"position" (URLs of its host ahead of it), "of", "retry", "retry_in_ms"} or null, "host":
+  // a busiest_hosts entry plus "delay_ms" (null when the host is unknown), "paused", "stopping",
+  // "per_host", "open_requests", "concurrency"}. `url` must be normalized.
+  nlohmann::json live_view(const std::string& url) const;
 
  private:
   struct impl;

@@ -21,8 +21,21 @@ std::optional<refusal> robots_gate::refusal_of(const frontier::url_entry& e) con
   const host_robots& hr = hosts_.at(e.host);
   if (!hr.known) return std::nullopt;
   if (hr.failure) return refusal{*hr.failure, hr.failure_message};
-  if (!hr.rules.allowed(e.target())) return refusal{error_kind::robots, "disallowed by robots.txt"};
-  return std::nullopt;
+  if (hr.rules.allowed(e.target())) return std::nullopt;
+  return refusal{error_kind::robots, refusal_message(hr, e.target())};
+}
+
+// Names what decided, so that a record (and `trawler explain`) can say which line to change.
+std::string robots_gate::refusal_message(const host_robots& hr, std::string_view target) {
+  if (hr.rules.blanket_disallow()) {
+    return (hr.server_error > 0 ? "robots.txt answered " + std::to_string(hr.server_error)
+                                : std::string("robots.txt answered a server error")) +
+           ": the whole host is disallowed (RFC 9309 2.3.1.4)";
+  }
+  const auto d = hr.rules.decide(target);
+  if (d.line == 0) return "disallowed by robots.txt";
+  return "disallowed by robots.txt line " + std::to_string(d.line) + " \"" + d.rule +
+         "\" (group \"User-agent: " + d.group + "\" at line " + std::to_string(d.group_line) + ")";
 }
 
 void robots_gate::open(frontier::host_id h, host_robots& hr) {
@@ -53,6 +66,7 @@ std::optional<robots_gate::settled> robots_gate::fetched(frontier::host_id h,
     }
   }
   settled out;
+  hr.server_error = 0;
   if (res.error) {
     hr.failure = *res.error;
     hr.failure_message = "robots.txt: " + res.message;
@@ -67,6 +81,7 @@ std::optional<robots_gate::settled> robots_gate::fetched(frontier::host_id h,
   } else {
     // RFC 9309 2.3.1.4: unreachable (5xx) means complete disallow.
     hr.rules = robots::rules::disallow_all();
+    hr.server_error = res.status;
     out.verdict = {"disallow_all", "", "", ""};
   }
   open(h, hr);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -61,8 +62,11 @@ class robots_gate {
     std::optional<error_kind> failure;  // a network failure: every page gets this kind
     std::string failure_message;
     int attempts = 0;
+    int server_error = 0;  // the status that made it disallow_all(); 0: learned or none
     std::chrono::steady_clock::time_point fetched_at{};
   };
+
+  static std::string refusal_message(const host_robots& hr, std::string_view target);
 
   void open(frontier::host_id h, host_robots& hr);
   std::chrono::milliseconds sweep_interval() const;

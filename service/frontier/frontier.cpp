@@ -290,6 +290,43 @@ std::vector<frontier::host_view> frontier::busiest_hosts(std::size_t limit, time
   return out;
 }
 
+frontier::host_view frontier::view_of(host_id id, time_point now) const {
+  const host_state& h = hosts_.at(id);
+  const time_point at = eligible_at(h);
+  return {id,
+          h.key,
+          h.queue.size() + h.retrying,
+          h.open,
+          at > now ? at - now : duration{0},
+          h.parked,
+          h.robots == robots_state::known};
+}
+
+std::optional<host_id> frontier::find_host(std::string_view key) const {
+  const auto it = host_ids_.find(std::string(key));
+  if (it == host_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+duration frontier::host_delay(host_id id) const {
+  return std::max(hosts_.at(id).delay, opt_.delay);
+}
+
+std::optional<frontier::place> frontier::find_queued(host_id id, std::string_view url) const {
+  const host_state& h = hosts_.at(id);
+  for (std::size_t i = 0; i < h.queue.size(); ++i) {
+    if (h.queue[i].url == url) return place{i, false, {}};
+  }
+  if (h.retrying == 0) return std::nullopt;
+  // A copy of the heap: explain is rare, retries are few.
+  auto copy = retries_;
+  for (; !copy.empty(); copy.pop()) {
+    if (copy.top().entry.host == id && copy.top().entry.url == url)
+      return place{0, true, copy.top().at};
+  }
+  return std::nullopt;
+}
+
 time_point frontier::host_eligible_at(host_id id) const {
   return eligible_at(hosts_.at(id));
 }

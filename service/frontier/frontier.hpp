@@ -145,6 +145,20 @@ class frontier {
   // The `limit` hosts with the most work not finished (queued + open), most first.
   std::vector<host_view> busiest_hosts(std::size_t limit, time_point now) const;
 
+  // One host's view (a registered host).
+  host_view view_of(host_id h, time_point now) const;
+  std::optional<host_id> find_host(std::string_view key) const;
+  duration host_delay(host_id h) const;
+
+  // Where a URL waits (for explain; linear in the host's queue): `ahead` entries of its host's
+  // queue come before it, or it waits in the retry queue until `retry_at`.
+  struct place {
+    std::size_t ahead = 0;
+    bool retry = false;
+    time_point retry_at{};
+  };
+  std::optional<place> find_queued(host_id h, std::string_view url) const;
+
   std::size_t queued() const { return queued_; }
   std::size_t in_flight() const { return open_total_; }
   std::size_t seen() const { return seen_.size(); }
@@ -189,8 +203,8 @@ class frontier {
   std::size_t open_total_ = 0;
 };
 
-// A 64-bit hash of a URL, 8 bytes at a time. Only compared within one process: state files
-// keep URLs, not hashes.
+// A 64-bit hash of a URL, 8 bytes at a time. The state keeps it for dropped URLs (explain), so
+// it must not change between versions (nor depend on more than the byte order).
 std::uint64_t url_hash(std::string_view url);
 
 }  // namespace trawler::frontier

@@ -124,6 +124,9 @@ rules rules::parse(std::string_view body, std::string_view product_token) {
   bool agents_open = false;  // the last group line was a user-agent line: the next one joins
   bool for_specific = false;
   bool for_global = false;
+  std::uint32_t line_number = 0;
+  constexpr std::uint32_t no_group = ~std::uint32_t{0};
+  std::uint32_t group = no_group;  // the current group's entry in groups_, once it names us
 
   body = parsed_part(body);
   constexpr std::string_view bom = "\xEF\xBB\xBF";
@@ -131,6 +134,7 @@ rules rules::parse(std::string_view body, std::string_view product_token) {
 
   std::size_t pos = 0;
   while (pos < body.size()) {
+    ++line_number;
     const std::size_t end = body.find_first_of("\r\n", pos);
     std::string_view line = body.substr(pos, end == std::string_view::npos ? end : end - pos);
     if (end == std::string_view::npos) {
@@ -148,11 +152,20 @@ rules rules::parse(std::string_view body, std::string_view product_token) {
     const key k = classify_key(trim(line.substr(0, colon)));
     switch (k) {
       case key::user_agent: {
-        if (!agents_open) for_specific = for_global = false;
+        if (!agents_open) {
+          for_specific = for_global = false;
+          group = no_group;
+        }
         agents_open = true;
         any_agent = true;
-        if (names_token(value, product_token)) for_specific = specific.named = true;
-        if (is_global_agent(value)) for_global = global.named = true;
+        const bool ours = names_token(value, product_token);
+        const bool all = is_global_agent(value);
+        if (ours) for_specific = specific.named = true;
+        if (all) for_global = global.named = true;
+        if ((ours || all) && group == no_group) {
+          group = static_cast<std::uint32_t>(result.groups_.size());
+          result.groups_.push_back({line_number, std::string(value)});
+        }
         break;
       }
       case key::allow:
@@ -163,8 +176,9 @@ rules rules::parse(std::string_view body, std::string_view product_token) {
         auto compiled = pattern::compile(value);
         if (!compiled) break;
         const bool allow = k == key::allow;
-        if (for_specific && for_global) global.rules.push_back(rule{*compiled, allow});
-        (for_specific ? specific : global).rules.push_back(rule{std::move(*compiled), allow});
+        const rule r{std::move(*compiled), allow, line_number, group == no_group ? 0 : group};
+        if (for_specific && for_global) global.rules.push_back(r);
+        (for_specific ? specific : global).rules.push_back(r);
         break;
       }
       case key::crawl_delay: {
@@ -204,7 +218,8 @@ rules rules::allow_all() {
 
 rules rules::disallow_all() {
   rules result;
-  result.rules_.push_back(rule{*pattern::compile("/"), false});
+  result.rules_.push_back(rule{*pattern::compile("/"), false, 0, 0});
+  result.blanket_ = true;
   return result;
 }
 
@@ -218,6 +233,27 @@ bool rules::allowed(std::string_view target) const {
     if (r.path.matches(target)) return r.allow;
   }
   return true;
+}
+
+rules::decision rules::decide(std::string_view target) const {
+  decision d;
+  if (target.empty()) target = "/";
+  std::string scratch;
+  target = normalize_target(target, scratch);
+  if (target.substr(0, target.find('?')) == "/robots.txt") return d;
+  for (const rule& r : rules_) {
+    if (!r.path.matches(target)) continue;
+    d.allowed = r.allow;
+    if (blanket_) return d;
+    d.line = r.line;
+    d.rule = (r.allow ? "Allow: " : "Disallow: ") + r.path.text() + (r.path.anchored() ? "$" : "");
+    if (r.group < groups_.size()) {
+      d.group_line = groups_[r.group].line;
+      d.group = groups_[r.group].agent;
+    }
+    return d;
+  }
+  return d;
 }
 
 }  // namespace trawler::robots

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,21 @@ class rules {
   // allowed (RFC 9309 section 2.2.2), even under disallow_all().
   bool allowed(std::string_view target) const;
 
+  // The line that decided a target, to say why (a refusal's message, `trawler explain`).
+  struct decision {
+    bool allowed = true;
+    // The Allow/Disallow line that matched (1-based line of the parsed body); 0: no rule
+    // matched (allowed), or disallow_all() decided.
+    std::uint32_t line = 0;
+    std::string rule;              // as "Disallow: /path" with the normalized pattern
+    std::uint32_t group_line = 0;  // the first user-agent line of the rule's group
+    std::string group;             // that group's user-agent value ("*", "trawler")
+  };
+  // Decides as allowed() does; slower (it builds strings): for refusals, not the hot path.
+  decision decide(std::string_view target) const;
+  // The rules came from disallow_all() (a 5xx or unreachable robots.txt), not from a file.
+  bool blanket_disallow() const { return blanket_; }
+
   std::optional<std::chrono::milliseconds> crawl_delay() const { return crawl_delay_; }
   const std::vector<std::string>& sitemaps() const { return sitemaps_; }
   std::size_t rule_count() const { return rules_.size(); }
@@ -54,6 +70,12 @@ class rules {
   struct rule {
     pattern path;
     bool allow = false;
+    std::uint32_t line = 0;
+    std::uint32_t group = 0;  // index into groups_
+  };
+  struct group_line {
+    std::uint32_t line = 0;
+    std::string agent;
   };
 
   // Sorted by specificity, longest first, Allow before Disallow on equal length: the first
@@ -61,6 +83,8 @@ class rules {
   std::vector<rule> rules_;
   std::optional<std::chrono::milliseconds> crawl_delay_;
   std::vector<std::string> sitemaps_;
+  std::vector<group_line> groups_;  // the first user-agent line of each group with a rule
+  bool blanket_ = false;
 };
 
 }  // namespace trawler::robots

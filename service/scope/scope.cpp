@@ -1,5 +1,7 @@
 #include "scope/scope.hpp"
 
+#include "config/crawl_config.hpp"
+
 #include <libpsl.h>
 #include <re2/re2.h>
 
@@ -93,6 +95,18 @@ bool any_match(const std::vector<std::unique_ptr<re2::RE2>>& res, std::string_vi
 
 }  // namespace
 
+rules rules_of(const config::crawl_config& c) {
+  rules r;
+  r.scope_mode = c.scope.mode == "domain" ? mode::domain
+                 : c.scope.mode == "any"  ? mode::any
+                                          : mode::host;
+  r.include = c.scope.include;
+  r.exclude = c.scope.exclude;
+  r.max_depth = c.scope.max_depth;
+  r.max_url_length = static_cast<std::size_t>(c.scope.max_url_length);
+  return r;
+}
+
 std::string_view to_string(verdict v) {
   switch (v) {
     case verdict::in:
@@ -163,6 +177,14 @@ verdict scope::check(std::string_view url, std::string_view host, int depth) con
   if (any_match(exclude_, url)) return verdict::excluded;
   if (depth > rules_.max_depth) return verdict::too_deep;
   return verdict::in;
+}
+
+int scope::excluding_rule(std::string_view url) const {
+  for (std::size_t i = 0; i < exclude_.size(); ++i) {
+    if (RE2::PartialMatch(re2::StringPiece(url.data(), url.size()), *exclude_[i]))
+      return static_cast<int>(i);
+  }
+  return -1;
 }
 
 }  // namespace trawler::scope

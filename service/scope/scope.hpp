@@ -12,6 +12,10 @@ namespace re2 {
 class RE2;
 }
 
+namespace trawler::config {
+struct crawl_config;
+}
+
 // In or out of a crawl (SPEC "Config: scope" and "Precise rules: Keys and hosts"). Runs for
 // every discovered link, so host checks are hash lookups and the regexes are compiled once.
 namespace trawler::scope {
@@ -37,6 +41,9 @@ struct rules {
   std::size_t max_url_length = 2048;
 };
 
+// The scope.* keys of a (validated) config as rules.
+rules rules_of(const config::crawl_config& c);
+
 class scope {
  public:
   // Throws std::invalid_argument naming "scope.include[i]" / "scope.exclude[i]" for a bad
@@ -53,6 +60,9 @@ class scope {
   // A discovered link or redirect target at `depth`; url is normalized, host its host.
   // Order of checks: too_long, out_of_scope, not_included, excluded, too_deep.
   verdict check(std::string_view url, std::string_view host, int depth) const;
+
+  // The first scope.exclude pattern that matches `url` (the one behind verdict::excluded), or -1.
+  int excluding_rule(std::string_view url) const;
 
   // Seeds bypass include/exclude/depth but not max_url_length.
   bool seed_length_ok(std::string_view url) const { return url.size() <= rules_.max_url_length; }

@@ -5,9 +5,11 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -225,6 +227,39 @@ line_read_result for_each_line(const std::string& path,
       break;
   }
   return r;
+}
+
+namespace {
+
+bool is_output_file(const std::string& name) {
+  for (const std::string_view ext : {".jsonl", ".jsonl.gz", ".jsonl.zst"}) {
+    if (name.ends_with(ext)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> output_files(const std::string& arg, std::string& error,
+                                      std::size_t& open_parts) {
+  namespace fs = std::filesystem;
+  open_parts = 0;
+  std::error_code ec;
+  if (!fs::is_directory(arg, ec)) {
+    if (!fs::exists(arg, ec)) error = "cannot read '" + arg + "': No such file or directory";
+    return {arg};
+  }
+  std::vector<std::string> files;
+  for (fs::directory_iterator it(arg, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!it->is_regular_file(ec)) continue;
+    if (is_output_file(name)) files.push_back(it->path().string());
+    if (name.ends_with(".part")) ++open_parts;
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty())
+    error = "'" + arg + "' holds no JSONL output (*.jsonl, *.jsonl.gz, *.jsonl.zst)";
+  return files;
 }
 
 }  // namespace trawler::sink

@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sink/compress.hpp"
 
@@ -26,5 +27,12 @@ compression compression_of(const std::string& path);
 // Calls on_line for each whole line (without its '\n'); a last line without '\n' is not given.
 line_read_result for_each_line(const std::string& path,
                                const std::function<void(std::string_view)>& on_line);
+
+// The output files an argument stands for: itself (a file), or a folder's closed JSONL outputs
+// and segments (*.jsonl, *.jsonl.gz, *.jsonl.zst) in name order. `error` is set for a missing
+// file or a folder without outputs; `open_parts` counts the folder's .part files (segments
+// still being written, left out).
+std::vector<std::string> output_files(const std::string& arg, std::string& error,
+                                      std::size_t& open_parts);
 
 }  // namespace trawler::sink

@@ -63,6 +63,22 @@ void bind_text(sqlite3_stmt* s, int col, std::string_view text) {
   sqlite3_bind_text(s, col, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
 }
 
+// A drop in the `dropped` table: 16 bytes, little-endian, so a store moves between machines:
+// url_hash (8) | referrer seq (4, all ones: none) | reason (1) | depth (1) | rule (2, all ones:
+// none). One row holds a checkpoint's drops as one blob: 16 bytes a URL plus a row a checkpoint.
+constexpr std::size_t drop_size = 16;
+constexpr std::uint32_t no_referrer = 0xffffffffu;
+
+void put_le(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::uint64_t get_le(const unsigned char* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
 // Steps a statement that returns no rows and resets it for reuse.
 bool run(sqlite3_stmt* s) {
   const int rc = sqlite3_step(s);
@@ -196,7 +212,10 @@ bool crawl_state::init(std::string& error) {
 
   // Added after format 1 was released: a store written before it gains the (empty) table, and
   // an older trawler ignores it.
-  if (sqlite3_exec(db_.get(), "CREATE TABLE IF NOT EXISTS sitemaps(seq INTEGER PRIMARY KEY)",
+  if (sqlite3_exec(db_.get(),
+                   "CREATE TABLE IF NOT EXISTS sitemaps(seq INTEGER PRIMARY KEY);"
+                   "CREATE TABLE IF NOT EXISTS dropped(batch INTEGER PRIMARY KEY,"
+                   " entries BLOB NOT NULL)",
                    nullptr, nullptr, nullptr) != SQLITE_OK) {
     error = sqlite_error("cannot open state");
     return false;
@@ -218,7 +237,12 @@ bool crawl_state::init(std::string& error) {
       !prepare(insert_sitemap_, "INSERT OR IGNORE INTO sitemaps(seq) VALUES(?1)") ||
       !prepare(put_meta_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)") ||
       !prepare(put_info_, "INSERT OR REPLACE INTO info(key, value) VALUES(?1, ?2)") ||
-      !prepare(url_by_seq_, "SELECT url FROM urls WHERE seq = ?1")) {
+      !prepare(url_by_seq_, "SELECT url FROM urls WHERE seq = ?1") ||
+      !prepare(insert_drops_, "INSERT INTO dropped(entries) VALUES(?1)") ||
+      !prepare(url_row_,
+               "SELECT u.depth, COALESCE(r.url, u.referrer),"
+               " EXISTS(SELECT 1 FROM sitemaps m WHERE m.seq = u.seq)"
+               " FROM urls u LEFT JOIN urls r ON r.seq = u.referrer_seq WHERE u.seq = ?1")) {
     return false;
   }
   if (!load(error)) return false;
@@ -489,9 +513,116 @@ std::optional<std::string> crawl_state::get_meta(const std::string& key) const {
   return it->second;
 }
 
+void crawl_state::dropped(std::uint64_t key, drop_reason reason, int rule, int depth,
+                          std::string_view referrer) {
+  std::uint64_t referrer_seq = no_seq;
+  if (!referrer.empty()) {
+    if (referrer != last_referrer_) {
+      last_referrer_.assign(referrer);
+      last_referrer_seq_ = find_seq(referrer);
+    }
+    referrer_seq = last_referrer_seq_;
+  }
+  put_le(buffered_drops_, key, 8);
+  put_le(buffered_drops_, referrer_seq > url_index::max_value ? no_referrer : referrer_seq, 4);
+  put_le(buffered_drops_, static_cast<std::uint8_t>(reason), 1);
+  put_le(buffered_drops_, static_cast<std::uint64_t>(std::clamp(depth, 0, 255)), 1);
+  put_le(buffered_drops_, rule < 0 || rule > 0xfffe ? 0xffff : static_cast<std::uint64_t>(rule), 2);
+}
+
+namespace {
+
+// Calls fn(entry) for each 16-byte drop in `blob` until it returns true.
+template <typename Fn>
+bool scan_drops(const void* blob, std::size_t bytes, Fn&& fn) {
+  const auto* p = static_cast<const unsigned char*>(blob);
+  for (std::size_t i = 0; i + drop_size <= bytes; i += drop_size) {
+    if (fn(p + i)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<drop> crawl_state::find_dropped(std::uint64_t key) const {
+  const unsigned char* hit = nullptr;
+  std::string copy;  // the hit outlives the row it was read from
+  auto match = [&](const unsigned char* e) {
+    if (get_le(e, 8) != key) return false;
+    copy.assign(reinterpret_cast<const char*>(e), drop_size);
+    hit = reinterpret_cast<const unsigned char*>(copy.data());
+    return true;
+  };
+  sqlite3_stmt* raw_stmt = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), "SELECT entries FROM dropped ORDER BY batch", -1, &raw_stmt,
+                         nullptr) == SQLITE_OK) {
+    statement s(raw_stmt);
+    while (hit == nullptr && sqlite3_step(s.get()) == SQLITE_ROW) {
+      scan_drops(sqlite3_column_blob(s.get(), 0),
+                 static_cast<std::size_t>(sqlite3_column_bytes(s.get(), 0)), match);
+    }
+  }
+  if (hit == nullptr) scan_drops(buffered_drops_.data(), buffered_drops_.size(), match);
+  if (hit == nullptr) return std::nullopt;
+  drop d;
+  d.reason = static_cast<drop_reason>(hit[12]);
+  d.depth = hit[13];
+  const auto rule = get_le(hit + 14, 2);
+  d.rule = rule == 0xffff ? -1 : static_cast<int>(rule);
+  const auto referrer_seq = get_le(hit + 8, 4);
+  if (referrer_seq != no_referrer) d.referrer = url_text(referrer_seq).value_or(std::string());
+  return d;
+}
+
+void crawl_state::for_each_dropped(
+    const std::function<void(std::uint64_t key, drop_reason why)>& fn) const {
+  auto each = [&](const unsigned char* e) {
+    fn(get_le(e, 8), static_cast<drop_reason>(e[12]));
+    return false;
+  };
+  sqlite3_stmt* raw_stmt = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), "SELECT entries FROM dropped ORDER BY batch", -1, &raw_stmt,
+                         nullptr) != SQLITE_OK) {
+    log::error(sqlite_error("state: cannot read dropped URLs from"));
+    return;
+  }
+  statement s(raw_stmt);
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    scan_drops(sqlite3_column_blob(s.get(), 0),
+               static_cast<std::size_t>(sqlite3_column_bytes(s.get(), 0)), each);
+  }
+  scan_drops(buffered_drops_.data(), buffered_drops_.size(), each);
+}
+
+std::optional<url_info> crawl_state::find(std::string_view url) const {
+  const auto seq = find_seq(url);
+  if (seq == no_seq) return std::nullopt;
+  url_info info;
+  info.seq = seq;
+  info.done = seq < done_.size() && done_[seq];
+  if (seq >= first_buffered_seq_) {
+    const auto i = static_cast<std::size_t>(seq - first_buffered_seq_);
+    if (i >= buffered_urls_.size()) return std::nullopt;
+    const auto& b = buffered_urls_[i];
+    info.depth = b.depth;
+    info.sitemap = b.sitemap;
+    info.referrer = referrer_of(b);
+    return info;
+  }
+  sqlite3_stmt* s = url_row_.get();
+  sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(seq));
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    info.depth = sqlite3_column_int(s, 0);
+    info.referrer = column_text(s, 1);
+    info.sitemap = sqlite3_column_int(s, 2) != 0;
+  }
+  sqlite3_reset(s);
+  return info;
+}
+
 bool crawl_state::dirty() const noexcept {
-  return !buffered_urls_.empty() || !buffered_marks_.empty() || !dirty_meta_.empty() ||
-         finished_dirty_ || confirmed_dirty_;
+  return !buffered_urls_.empty() || !buffered_marks_.empty() || !buffered_drops_.empty() ||
+         !dirty_meta_.empty() || finished_dirty_ || confirmed_dirty_;
 }
 
 bool crawl_state::checkpoint(std::string& error) {
@@ -540,6 +671,12 @@ bool crawl_state::checkpoint(std::string& error) {
     sqlite3_bind_int(s, 2, done ? 1 : 0);
     if (!run(s)) return fail("cannot save state");
   }
+  if (!buffered_drops_.empty()) {
+    s = insert_drops_.get();
+    sqlite3_bind_blob(s, 1, buffered_drops_.data(), static_cast<int>(buffered_drops_.size()),
+                      SQLITE_STATIC);
+    if (!run(s)) return fail("cannot save state");
+  }
   s = put_meta_.get();
   for (const auto& key : dirty_meta_) {
     bind_text(s, 1, key);
@@ -570,6 +707,7 @@ bool crawl_state::checkpoint(std::string& error) {
   buffered_urls_.clear();
   arena_.clear();
   buffered_marks_.clear();
+  buffered_drops_.clear();
   dirty_meta_.clear();
   finished_dirty_ = false;
   return true;
@@ -635,13 +773,14 @@ std::vector<pending_url> crawl_state::pending() const {
     p.depth = b.depth;
     p.redirects_left = b.redirects_left;
     p.sitemap = b.sitemap;
-    if (b.referrer_seq != no_seq) {
-      p.referrer = url_text(b.referrer_seq).value_or(std::string());
-    } else if (b.referrer_size != 0) {
-      p.referrer = arena_view(b.referrer_offset, b.referrer_size);
-    }
+    p.referrer = referrer_of(b);
   }
   return out;
+}
+
+std::string crawl_state::referrer_of(const buffered_url& b) const {
+  if (b.referrer_seq != no_seq) return url_text(b.referrer_seq).value_or(std::string());
+  return std::string(arena_view(b.referrer_offset, b.referrer_size));
 }
 
 }  // namespace trawler::state

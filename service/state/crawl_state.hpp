@@ -36,6 +36,34 @@ struct pending_url {
   bool sitemap = false;  // a sitemap file: its <loc> values are the links
 };
 
+// Why the admission refused a link (the scope rule, or a sitemap cap). Stored as one byte.
+enum class drop_reason : std::uint8_t {
+  out_of_scope = 1,  // scope.mode: its host is not a seed's
+  not_included,      // scope.include is not empty and no pattern matched
+  excluded,          // a scope.exclude pattern matched (rule: its index)
+  too_deep,          // deeper than scope.max_depth
+  too_long,          // longer than scope.max_url_length
+  sitemap_limit,     // a sitemap's location past sitemaps.max_urls
+  nofollow,          // a link not followed: rel=nofollow, or the page's nofollow
+};
+
+// A dropped URL as the state keeps it: 16 bytes in the store, whatever the URL's length.
+struct drop {
+  drop_reason reason = drop_reason::out_of_scope;
+  int rule = -1;         // the scope.exclude index for `excluded`, else -1
+  int depth = 0;         // the depth it was found at (255 means 255 or deeper)
+  std::string referrer;  // the page it was found on, when that page was admitted; else empty
+};
+
+// One admitted URL, looked up (trawler explain).
+struct url_info {
+  std::uint64_t seq = 0;  // admission number: the order of the queue on resume
+  int depth = 0;
+  std::string referrer;
+  bool done = false;
+  bool sitemap = false;
+};
+
 namespace detail {
 struct sqlite_closer {
   void operator()(sqlite3* db) const noexcept;
@@ -135,6 +163,20 @@ class crawl_state {
   void set_finished(bool finished);
   bool finished() const noexcept { return finished_; }
 
+  // A link the admission refused: `key` is frontier::url_hash of its text (stable across runs
+  // and machines, unlike the index's hash). Kept once per key and crawl: the caller notes each
+  // URL once per run, and a resumed run learns the keys already kept from for_each_dropped().
+  void dropped(std::uint64_t key, drop_reason reason, int rule, int depth,
+               std::string_view referrer);
+  // The first drop noted for `key`: a URL never dropped matches only when its 64-bit hash
+  // equals a dropped one's (about n / 2^64 odds). Reads the whole table: for explain, not for
+  // the crawl's hot path.
+  std::optional<drop> find_dropped(std::uint64_t key) const;
+  void for_each_dropped(const std::function<void(std::uint64_t key, drop_reason why)>& fn) const;
+
+  // An admitted URL's row, or nullopt.
+  std::optional<url_info> find(std::string_view url) const;
+
   // Commits the buffered changes in one transaction. On failure (`error` set) nothing is
   // lost: the changes stay buffered for the next checkpoint.
   bool checkpoint(std::string& error);
@@ -170,6 +212,7 @@ class crawl_state {
   bool index_url(std::string_view url, std::uint64_t seq);
   std::uint64_t find_seq(std::string_view url) const;
   std::optional<std::string> url_text(std::uint64_t seq) const;
+  std::string referrer_of(const buffered_url& b) const;
   void for_each_row(const std::function<void(std::uint64_t seq, std::string_view url)>& fn) const;
   std::string_view arena_view(std::size_t offset, std::size_t size) const {
     return std::string_view(arena_).substr(offset, size);
@@ -190,6 +233,8 @@ class crawl_state {
   statement put_meta_;
   statement put_info_;
   statement url_by_seq_;
+  statement insert_drops_;
+  statement url_row_;
 
   url_index index_;  // hash -> seq, or a marker when several URLs have that hash
   std::unordered_map<std::string, std::uint64_t, detail::string_hash, std::equal_to<>>
@@ -206,6 +251,8 @@ class crawl_state {
   std::string arena_;
   std::vector<buffered_url> buffered_urls_;
   std::vector<std::pair<std::uint64_t, bool>> buffered_marks_;  // (seq, done) in call order
+  std::string
+      buffered_drops_;  // packed 16-byte drops (see crawl_state.cpp), one row per checkpoint
   std::map<std::string, std::string, std::less<>> meta_;
   std::vector<std::string> dirty_meta_;
   bool finished_ = false;

@@ -1123,6 +1123,79 @@ TEST(Grafana, EveryDashboardQueryRunsOnPrometheusScrapingTheService) {
   EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
 }
 
+// GET /v1/crawls/{id}/urls?url= (SPEC additions "Explain") on a running crawl: a queued URL's
+// place in its host's queue and why the host waits, a fetched one's record, a filtered one's rule;
+// each answer valid against the contract's Explanation schema; then the same for the finished
+// crawl, answered from its state.
+TEST(Api, ExplainTellsWhereAQueuedUrlWaitsAndWhyOthersWereNotFetched) {
+  test_server s;
+  const std::string b = s.base_url();
+  std::vector<std::string> links{"/skip/me"};
+  for (int i = 0; i < 8; ++i) links.push_back("/p" + std::to_string(i));
+  s.add_html("/", page(links));
+  for (int i = 0; i < 8; ++i) s.add_html("/p" + std::to_string(i), page({}));
+  temp_dir dir;
+  service svc(dir.path() + "/data", json{{"api", {{"token", "t0ken"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  json cfg = crawl_config(b + "/");
+  cfg["limits"] = {{"per_host", 1}, {"delay_ms", 1500}};
+  cfg["scope"] = {{"exclude", {"/skip/"}}};
+  const std::string id = svc.create(cfg);
+  // The home page is in; its links wait behind the 1.5 s spacing.
+  svc.wait_for(id, [](const json& v) { return stat_pages(v) >= 1; });
+  const auto ask = [&](const std::string& url) {
+    std::string encoded;
+    for (unsigned char c : url) {
+      static const char* hex = "0123456789ABCDEF";
+      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+        encoded += static_cast<char>(c);
+      } else {
+        encoded += '%';
+        encoded += hex[c >> 4];
+        encoded += hex[c & 15];
+      }
+    }
+    return svc.call("GET", "/v1/crawls/" + id + "/urls?url=" + encoded);
+  };
+  auto queued = ask(b + "/p6");
+  ASSERT_EQ(queued.status, 200) << queued.raw;
+  json q = queued.body_json();
+  EXPECT_EQ(q["fate"], "queued") << q.dump();
+  EXPECT_TRUE(q["sources"]["live"].get<bool>());
+  ASSERT_TRUE(q["live"]["queued"].is_object()) << q.dump();
+  // p0 may be open or done by now; p1..p5 (or p0..p5) are ahead of p6.
+  EXPECT_GE(q["live"]["queued"]["position"].get<int>(), 5) << q.dump();
+  EXPECT_LE(q["live"]["queued"]["position"].get<int>(), 6) << q.dump();
+  EXPECT_EQ(q["live"]["host"]["delay_ms"], 1500) << q.dump();
+  EXPECT_EQ(q["referrer"], b + "/");
+  EXPECT_EQ(validate_against(q, "explanation.schema.json", dir.path()), "");
+
+  auto home = ask(b + "/").body_json();
+  EXPECT_EQ(home["fate"], "fetched") << home.dump();
+  EXPECT_EQ(home["record"]["status"], 200);
+  EXPECT_EQ(validate_against(home, "explanation.schema.json", dir.path()), "");
+  auto skipped = ask(b + "/skip/me").body_json();
+  EXPECT_EQ(skipped["fate"], "filtered") << skipped.dump();
+  EXPECT_EQ(skipped["rule"]["key"], "scope.exclude[0]");
+  EXPECT_EQ(validate_against(skipped, "explanation.schema.json", dir.path()), "");
+
+  // The request's own mistakes.
+  EXPECT_EQ(svc.call("GET", "/v1/crawls/" + id + "/urls").status, 400);
+  EXPECT_EQ(svc.call("GET", "/v1/crawls/" + id + "/urls?url=%zz").status, 400);
+  EXPECT_EQ(svc.call("GET", "/v1/crawls/000000000000/urls?url=x").status, 404);
+  EXPECT_EQ(http_call(svc.port(), "GET", "/v1/crawls/" + id + "/urls?url=x", "", {}).status, 401);
+
+  // Cancelled: the state dir answers; what was queued stays queued (no live view any more).
+  EXPECT_EQ(svc.call("POST", "/v1/crawls/" + id + "/cancel").status, 200);
+  svc.wait_for(id, [](const json& v) { return v.at("state") != "running"; });
+  json after = ask(b + "/p7").body_json();
+  EXPECT_FALSE(after["sources"]["live"].get<bool>()) << after.dump();
+  EXPECT_TRUE(after["sources"]["state"].get<bool>()) << after.dump();
+  EXPECT_TRUE(after["fate"] == "queued" || after["fate"] == "fetched") << after.dump();
+  EXPECT_EQ(ask(b + "/").body_json()["fate"], "fetched");
+  EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
+}
+
 TEST(Api, HttpDetailsKeepAliveContinueAndLimits) {
   temp_dir dir;
   service svc(dir.path() + "/data");

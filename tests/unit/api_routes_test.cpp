@@ -98,6 +98,12 @@ class fake_registry : public crawl_registry {
     return r;
   }
   std::string metrics_text() const override { return metrics; }
+  explain_result explain(std::string_view id, const std::string& url) override {
+    explained.push_back(url);
+    if (!get(id)) return {change_outcome::not_found, {}, ""};
+    return {change_outcome::ok, {{"url", url}, {"fate", "never_seen"}}, ""};
+  }
+  std::vector<std::string> explained;
 };
 
 request req(std::string method, std::string target, std::string body = "",
@@ -215,7 +221,7 @@ TEST_F(Routes, RouteTableHasNoDuplicates) {
   for (const auto& rt : router::routes()) {
     EXPECT_TRUE(seen.emplace(std::string(rt.method), std::string(rt.path)).second) << rt.path;
   }
-  EXPECT_EQ(seen.size(), 14u);
+  EXPECT_EQ(seen.size(), 15u);
 }
 
 TEST_F(Routes, DashboardFilesAreServedUnderAStrictPolicy) {
@@ -892,3 +898,28 @@ TEST(Contract, StatsSchemaMatchesTheStatsObject) {
 }
 
 }  // namespace
+
+// ---- GET /v1/crawls/{id}/urls?url= -------------------------------------------------------------
+
+TEST(QueryParameter, DecodesPercentEscapesAndKeepsPlus) {
+  EXPECT_EQ(query_parameter("/x?url=http%3A%2F%2Fa%2Fb%3Fq%3D1%26r%3D2", "url"),
+            "http://a/b?q=1&r=2");
+  EXPECT_EQ(query_parameter("/x?a=1&url=a+b&url=second", "url"), "a+b");
+  EXPECT_EQ(query_parameter("/x?url=", "url"), "");
+  EXPECT_EQ(query_parameter("/x?urls=1", "url"), std::nullopt);
+  EXPECT_EQ(query_parameter("/x", "url"), std::nullopt);
+  EXPECT_EQ(query_parameter("/x?url=%4", "url"), std::nullopt);
+  EXPECT_EQ(query_parameter("/x?url=%zz", "url"), std::nullopt);
+}
+
+TEST_F(Routes, ExplainAsksTheRegistryWithTheDecodedUrl) {
+  const std::string id = create_one();
+  auto res = r.handle(req("GET", "/v1/crawls/" + id + "/urls?url=http%3A%2F%2Fa%2F%3Fx%3D1"));
+  EXPECT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(body_of(res)["url"], "http://a/?x=1");
+  ASSERT_EQ(reg.explained.size(), 1u);
+  expect_bad(r.handle(req("GET", "/v1/crawls/" + id + "/urls")), "url");
+  expect_bad(r.handle(req("GET", "/v1/crawls/" + id + "/urls?url=%G0")), "url");
+  EXPECT_EQ(r.handle(req("GET", "/v1/crawls/nope/urls?url=x")).status, 404);
+  EXPECT_EQ(r.handle(req("POST", "/v1/crawls/" + id + "/urls?url=x")).status, 405);
+}

@@ -396,8 +396,8 @@ TEST(CliValidate, TakesOneFile) {
 
 TEST(CliUsage, MentionsEverySubcommandAndEveryFlagItDescribesParses) {
   const std::string usage = usage_text();
-  for (std::string word :
-       {"crawl", "serve", "validate", "bench", "--version", "--help", "SEED_URL"}) {
+  for (std::string word : {"crawl", "serve", "validate", "bench", "report", "explain", "--version",
+                           "--help", "SEED_URL"}) {
     EXPECT_NE(usage.find(word), std::string::npos) << word;
   }
   // Every long flag the help text shows is accepted by crawl (or serve, for --listen; or
@@ -413,10 +413,12 @@ TEST(CliUsage, MentionsEverySubcommandAndEveryFlagItDescribesParses) {
     const bool serve_only = flag == "--listen";
     const bool bench_only =
         flag == "--pages" || flag == "--hosts" || flag == "--page-bytes" || flag == "--links";
-    const cli_result r = parse({serve_only   ? "serve"
-                                : bench_only ? "bench"
-                                             : "crawl",
-                                flag + "=1"});
+    const bool explain_only = flag == "--json";
+    const cli_result r = explain_only ? parse({"explain", "http://a/", "--state-dir", "d", flag})
+                                      : parse({serve_only   ? "serve"
+                                               : bench_only ? "bench"
+                                                            : "crawl",
+                                               flag + "=1"});
     for (const auto& e : r.errors) {
       EXPECT_NE(e.message.rfind("unknown option", 0), 0u) << flag;
     }
@@ -718,3 +720,21 @@ TEST(CliBuild, ServeListenOverridesTheFile) {
 }
 
 }  // namespace
+
+TEST(CliExplain, UrlThenOutputsStateDirConfigAndJson) {
+  auto r = parse({"explain", "http://a/x", "out.jsonl", "segments/", "--state-dir", "st", "-c",
+                  "c.yaml", "--json"});
+  ASSERT_TRUE(r.ok()) << r.errors.front().text();
+  EXPECT_EQ(r.options.cmd, command::explain);
+  EXPECT_EQ(r.options.explain_url, "http://a/x");
+  EXPECT_EQ(r.options.inputs, (std::vector<std::string>{"out.jsonl", "segments/"}));
+  EXPECT_EQ(r.options.state_dir, "st");
+  EXPECT_EQ(r.options.config_path, "c.yaml");
+  EXPECT_TRUE(r.options.json_output);
+  // The state dir alone is enough; nothing at all is not.
+  EXPECT_TRUE(parse({"explain", "http://a/", "--state-dir=st"}).ok());
+  EXPECT_EQ(only_error(parse({"explain", "http://a/"})).key, "explain");
+  EXPECT_EQ(only_error(parse({"explain"})).key, "explain");
+  EXPECT_EQ(only_error(parse({"explain", "http://a/", "x", "--max-pages", "3"})).key,
+            "--max-pages");
+}

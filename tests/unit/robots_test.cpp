@@ -583,3 +583,54 @@ TEST(Sitemap, BrokenXmlYieldsWhatCanBeRead) {
   EXPECT_TRUE(trawler::robots::looks_gzipped(std::string("\x1f\x8b\x08", 3)));
   EXPECT_FALSE(trawler::robots::looks_gzipped("<?xml"));
 }
+
+// ---- which line decided (refusal messages, trawler explain) ----------------------------------
+
+TEST(RobotsDecision, NamesTheMatchingLineAndItsGroup) {
+  const std::string body =
+      "# a comment\r\n"
+      "User-agent: *\r\n"
+      "Disallow: /\r\n"
+      "\r\n"
+      "User-agent: googlebot\r\n"
+      "User-agent: trawler/1.0\r\n"
+      "Allow: /private/open\r\n"
+      "Disallow: /private/\r\n"
+      "Disallow: /*.pdf$\r\n";
+  const auto r = rules::parse(body, "trawler");
+  auto d = r.decide("/private/x");
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.line, 8u);
+  EXPECT_EQ(d.rule, "Disallow: /private/");
+  EXPECT_EQ(d.group_line, 6u);  // the user-agent line that names us, not the group's first
+  EXPECT_EQ(d.group, "trawler/1.0");
+  d = r.decide("/private/open/a");
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.line, 7u);
+  EXPECT_EQ(d.rule, "Allow: /private/open");
+  d = r.decide("/a/b.pdf");
+  EXPECT_EQ(d.line, 9u);
+  EXPECT_EQ(d.rule, "Disallow: /*.pdf$");
+  // No rule matched: allowed by default, line 0; the decision always agrees with allowed().
+  d = r.decide("/public");
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.line, 0u);
+  for (const char* t : {"/private/x", "/private/open/a", "/a/b.pdf", "/public", "/robots.txt"}) {
+    EXPECT_EQ(r.decide(t).allowed, r.allowed(t)) << t;
+  }
+  // Another agent gets the "*" group, whose rule is on line 3.
+  const auto other = rules::parse(body, "otherbot").decide("/x");
+  EXPECT_FALSE(other.allowed);
+  EXPECT_EQ(other.line, 3u);
+  EXPECT_EQ(other.group, "*");
+  EXPECT_EQ(other.group_line, 2u);
+}
+
+TEST(RobotsDecision, DisallowAllIsABlanketWithoutALine) {
+  const auto r = rules::disallow_all();
+  EXPECT_TRUE(r.blanket_disallow());
+  const auto d = r.decide("/x");
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.line, 0u);
+  EXPECT_FALSE(rules::parse("User-agent: *\nDisallow: /\n", "t").blanket_disallow());
+}

@@ -270,3 +270,14 @@ TEST(ScopeRules, ScopeIsMovable) {
 }
 
 }  // namespace
+
+TEST(ScopeExclude, NamesTheFirstMatchingPattern) {
+  rules r;
+  r.exclude = {"\\.pdf$", "/private/", "\\?"};
+  const auto s = make(mode::host, {"a.test"}, r);
+  EXPECT_EQ(s.excluding_rule("http://a.test/private/x?y=1"), 1);
+  EXPECT_EQ(s.excluding_rule("http://a.test/x?y=1"), 2);
+  EXPECT_EQ(s.excluding_rule("http://a.test/x"), -1);
+  EXPECT_EQ(check_url(s, "http://a.test/doc.pdf"), verdict::excluded);
+  EXPECT_EQ(s.excluding_rule("http://a.test/doc.pdf"), 0);
+}

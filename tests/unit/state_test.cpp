@@ -19,6 +19,7 @@
 
 namespace fs = std::filesystem;
 using trawler::state::crawl_state;
+using trawler::state::drop_reason;
 using trawler::state::output_scan;
 using trawler::state::pending_url;
 using trawler::state::scan_output;
@@ -982,3 +983,87 @@ TEST(ScanOutput, ResumeFlowWithCrawlState) {
 }
 
 }  // namespace
+
+// ---- dropped URLs and lookups (trawler explain) ---------------------------------------------
+
+TEST(CrawlStateDrops, KeptAcrossReopenAt16BytesEach) {
+  temp_dir d;
+  {
+    auto st = must_open(d.str());
+    st->admitted({"http://a/", 0, 5, ""});
+    st->admitted({"http://a/p", 1, 5, "http://a/"});
+    st->dropped(11, drop_reason::excluded, 2, 1, "http://a/");
+    must_checkpoint(*st);
+    st->dropped(22, drop_reason::too_deep, -1, 300, "http://a/p");  // depth saturates at 255
+    st->dropped(33, drop_reason::out_of_scope, -1, 1, "http://elsewhere/");  // not admitted
+    // Buffered ones are found before the checkpoint.
+    ASSERT_TRUE(st->find_dropped(22).has_value());
+    EXPECT_EQ(st->find_dropped(22)->reason, drop_reason::too_deep);
+  }
+  auto st = must_open(d.str());
+  auto a = st->find_dropped(11);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->reason, drop_reason::excluded);
+  EXPECT_EQ(a->rule, 2);
+  EXPECT_EQ(a->depth, 1);
+  EXPECT_EQ(a->referrer, "http://a/");
+  auto b = st->find_dropped(22);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->rule, -1);
+  EXPECT_EQ(b->depth, 255);
+  EXPECT_EQ(b->referrer, "http://a/p");
+  auto c = st->find_dropped(33);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->referrer, "") << "a referrer that is not an admitted URL is not kept";
+  EXPECT_FALSE(st->find_dropped(44).has_value());
+  std::vector<std::pair<std::uint64_t, drop_reason>> all;
+  st->for_each_dropped([&](std::uint64_t k, drop_reason r) { all.emplace_back(k, r); });
+  EXPECT_EQ(all,
+            (std::vector<std::pair<std::uint64_t, drop_reason>>{{11, drop_reason::excluded},
+                                                                {22, drop_reason::too_deep},
+                                                                {33, drop_reason::out_of_scope}}));
+  st.reset();
+  // The cost SPEC states: 16 bytes a dropped URL (one row per checkpoint holds them).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(d.str("state.sqlite3").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "SELECT count(*), sum(length(entries)) FROM dropped", -1, &s, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(s, 0), 2);       // two checkpoints
+  EXPECT_EQ(sqlite3_column_int(s, 1), 3 * 16);  // three drops
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
+TEST(CrawlStateLookup, FindsAnAdmittedUrlsRowBufferedOrSaved) {
+  temp_dir d;
+  auto st = must_open(d.str());
+  st->admitted({"http://a/", 0, 5, ""});
+  st->admitted({"http://a/sitemap.xml", 0, 5, "http://a/robots.txt", true});
+  st->admitted({"http://a/p", 3, 5, "http://a/"});
+  auto check = [&](const char* when) {
+    auto p = st->find("http://a/p");
+    ASSERT_TRUE(p.has_value()) << when;
+    EXPECT_EQ(p->seq, 2u) << when;
+    EXPECT_EQ(p->depth, 3) << when;
+    EXPECT_EQ(p->referrer, "http://a/") << when;
+    EXPECT_FALSE(p->sitemap) << when;
+    auto m = st->find("http://a/sitemap.xml");
+    ASSERT_TRUE(m.has_value()) << when;
+    EXPECT_TRUE(m->sitemap) << when;
+    EXPECT_EQ(m->referrer, "http://a/robots.txt") << when;
+    EXPECT_FALSE(st->find("http://a/q").has_value()) << when;
+  };
+  check("buffered");
+  st->recorded("http://a/p");
+  EXPECT_TRUE(st->find("http://a/p")->done);
+  must_checkpoint(*st);
+  check("saved");
+  st.reset();
+  st = must_open(d.str());
+  check("reopened");
+  EXPECT_TRUE(st->find("http://a/p")->done);
+  EXPECT_FALSE(st->find("http://a/")->done);
+}

@@ -2,17 +2,18 @@
 // The dashboard in a real browser (Debian's chromium, driven by playwright-core over the
 // DevTools protocol). Usage:
 //
-//   node tests/browser/dashboard.mjs BASE_URL TOKEN CRAWL_ID SCREENSHOT.png
+//   node tests/browser/dashboard.mjs BASE_URL TOKEN CRAWL_ID SCREENSHOT.png [EXPLAIN_URL]
 //
 // Loads BASE_URL/, enters the token, waits for the crawl's row, reads its page count twice a
 // second apart, clicks its Pause button and waits for the row to say "paused", then saves a
-// screenshot. Prints one JSON object: {"console_errors":[...], "first_pages":n,
-// "later_pages":n, "state_after_pause":s, "csp":header, "requests":[...], "host_rows":[...]}
+// screenshot; with EXPLAIN_URL, asks the detail's explain form about it first. Prints one JSON
+// object: {"console_errors":[...], "first_pages":n, "later_pages":n, "state_after_pause":s,
+// "csp":header, "requests":[...], "host_rows":[...], "explain":text}
 // and exits 0, or
 // prints the error on stderr and exits 1.
 import { chromium } from "playwright-core";
 
-const [base, token, crawlId, shot] = process.argv.slice(2);
+const [base, token, crawlId, shot, explainUrl] = process.argv.slice(2);
 if (!base || !token || !crawlId || !shot) {
   console.error("usage: dashboard.mjs BASE_URL TOKEN CRAWL_ID SCREENSHOT.png");
   process.exit(2);
@@ -48,6 +49,13 @@ try {
   await page.waitForSelector("#detail:not([hidden])", { timeout: 10000 });
   await page.waitForTimeout(1200);
   out.host_rows = await page.$$eval("#detail-hosts tr.host td:first-child", (tds) => tds.map((t) => t.textContent));
+  // "Why was this URL (not) fetched?" for one URL of the crawl.
+  if (explainUrl) {
+    await page.fill("#explain-url", explainUrl);
+    await page.click("#explain-form button[type=submit]");
+    await page.waitForSelector("#explain-result.explanation", { timeout: 10000 });
+    out.explain = await page.textContent("#explain-result");
+  }
   out.token_in_session = await page.evaluate(() => sessionStorage.getItem("trawler-token") !== null);
   await page.screenshot({ path: shot, fullPage: true });
   console.log(JSON.stringify(out));

@@ -997,7 +997,8 @@ TEST(Dashboard, LoadsInChromiumShowsCountsMovingAndPauses) {
   const std::string shot = artifacts + "/dashboard.png";
   fs::remove(shot);
   const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
-  auto run = run_process({"node", driver, base, "dash-Token_42", id, shot}, {}, 120s);
+  auto run = run_process({"node", driver, base, "dash-Token_42", id, shot, s.base_url() + "/p0"},
+                         {}, 120s);
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const json out = json::parse(run.out, nullptr, false);
   ASSERT_TRUE(out.is_object()) << run.out;
@@ -1005,6 +1006,10 @@ TEST(Dashboard, LoadsInChromiumShowsCountsMovingAndPauses) {
   EXPECT_GT(out["later_pages"].get<int>(), out["first_pages"].get<int>()) << out.dump();
   EXPECT_EQ(out["state_after_pause"], "paused");
   EXPECT_EQ(out["token_in_session"], true);
+  // The explain form shows the service's answer for the seed, which was fetched.
+  EXPECT_EQ(out.value("explain", "").rfind("fetched: " + s.base_url() + "/p0 was fetched: 200", 0),
+            0u)
+      << out.dump();
   // The paused chain still has its next page queued: its host is in the host table.
   EXPECT_EQ(out["host_rows"], json::array({s.base_url()})) << out.dump();
   EXPECT_NE(out["csp"].get<std::string>().find("default-src 'none'"), std::string::npos);

@@ -247,5 +247,22 @@ document.getElementById('new-form').addEventListener('submit', async (ev) => {
   refresh();
 });
 
+document.getElementById('explain-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const out = document.getElementById('explain-result');
+  out.hidden = false;
+  if (!view.selected) return;
+  const url = document.getElementById('explain-url').value.trim();
+  try {
+    const a = await api('GET', '/v1/crawls/' + encodeURIComponent(view.selected) + '/urls?url=' +
+      encodeURIComponent(url));
+    out.replaceChildren(el('strong', {}, a.fate.replace(/_/g, ' ') + ': '), a.explanation);
+    out.className = 'explanation';
+  } catch (e) {
+    out.textContent = e instanceof Unauthorized ? 'the token was refused' : e.message;
+    out.className = 'error';
+  }
+});
+
 refresh();
 view.timer = setInterval(refresh, 1000);

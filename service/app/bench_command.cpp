@@ -212,6 +212,16 @@ int run_bench(const config::cli_options& opts) {
     cfg.network.resolve.emplace_back(benchsite::site::host_name(h) + ":" + port, "127.0.0.1");
   }
 
+  if (auto l = opts.overrides.find("limits"); l != opts.overrides.end()) {
+    const config::load_result loaded = config::from_json(nlohmann::json{{"limits", *l}});
+    if (!loaded.ok()) {
+      for (const auto& e : loaded.errors) std::cerr << "trawler: bench: " << e.text() << "\n";
+      stop_site(*child);
+      return 2;
+    }
+    cfg.limits.parse_priority = loaded.config.limits.parse_priority;
+  }
+
   // Records (and an archive) written as a crawl writes them, when asked: what output costs.
   std::unique_ptr<crawl::crawl_output> output;
   if (auto o = opts.overrides.find("output"); o != opts.overrides.end()) {
@@ -236,9 +246,9 @@ int run_bench(const config::cli_options& opts) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   std::printf(
       "trawler bench: %d pages of ~%d bytes, %d links each, %d host%s; concurrency %d (%d per "
-      "host); server delay %d ms\n",
+      "host); server delay %d ms; parse priority %s\n",
       b.pages, b.page_bytes, b.links, b.hosts, b.hosts == 1 ? "" : "s", b.concurrency,
-      cfg.limits.per_host, b.delay_ms);
+      cfg.limits.per_host, b.delay_ms, cfg.limits.parse_priority.c_str());
   std::printf("  site: a child process on 127.0.0.1:%s, not counted below; records: %s\n",
               port.c_str(), output ? "written" : "made, then discarded");
   std::fflush(stdout);

@@ -64,6 +64,7 @@ constexpr flag_spec crawl_flags[] = {
     {"max-redirects", 0, value_kind::integer, action::set_key, "/limits/max_redirects"},
     {"max-tries", 0, value_kind::integer, action::set_key, "/limits/max_tries"},
     {"timeout-ms", 0, value_kind::integer, action::set_key, "/limits/timeout_ms"},
+    {"parse-priority", 0, value_kind::text, action::set_key, "/limits/parse_priority"},
     {"user-agent", 0, value_kind::text, action::set_key, "/robots/user_agent"},
     {"no-robots", 0, value_kind::none, action::set_false, "/robots/obey"},
     {"state-dir", 0, value_kind::text, action::set_key, "/state/dir"},
@@ -102,6 +103,7 @@ constexpr flag_spec bench_flags[] = {
     {"rotate-bytes", 0, value_kind::integer, action::set_key, "/output/rotate_bytes"},
     {"compress", 0, value_kind::text, action::set_key, "/output/compress"},
     {"warc", 0, value_kind::text, action::set_key, "/output/warc"},
+    {"parse-priority", 0, value_kind::text, action::set_key, "/limits/parse_priority"},
     {"quiet", 'q', value_kind::none, action::quiet, ""},
     {"verbose", 'v', value_kind::none, action::verbose, ""},
     {"help", 'h', value_kind::none, action::help, ""},
@@ -508,6 +510,7 @@ crawl options (each overrides the same config key; seeds add to the config's see
       --max-redirects N   limits.max_redirects
       --max-tries N       limits.max_tries
       --timeout-ms N      limits.timeout_ms, whole request
+      --parse-priority P  limits.parse_priority: idle, low, batch or normal (the parse threads)
       --user-agent S      robots.user_agent, also the User-Agent header
       --no-robots         robots.obey: false
       --state-dir DIR     state.dir: persist and resume from DIR
@@ -532,6 +535,7 @@ bench options (the site runs in a child process on 127.0.0.1):
       --output-dir DIR, --rotate-bytes N, --compress C, --warc DIR
                           write the records (and a WARC archive) as crawl would, to measure
                           what output costs (default: records are made, then discarded)
+      --parse-priority P  limits.parse_priority of the crawl: idle, low, batch or normal
 
 report (reads plain, rotated and compressed outputs, several at once; streams them):
   -o, --output FILE       the HTML file to write (default report.html; - is stdout)

@@ -449,7 +449,8 @@ class validator {
                 {"max_body_bytes", integer(l.max_body_bytes, 1, max_body_limit)},
                 {"adaptive", boolean(l.adaptive)},
                 {"adaptive_max_delay_ms", integer(l.adaptive_max_delay_ms, 0, 3600000)},
-                {"parse_priority", string(l.parse_priority, one_of({"idle", "low", "normal"}))},
+                {"parse_priority",
+                 string(l.parse_priority, one_of({"idle", "low", "batch", "normal"}))},
             });
   }
 

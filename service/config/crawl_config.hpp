@@ -43,7 +43,7 @@ struct limits_config {
   // How the HTML parse threads share the CPU with the I/O thread: "idle" (SCHED_IDLE: they
   // run when nothing else of higher class in the same cgroup wants the core), "low" (nice
   // +5) or "normal".
-  std::string parse_priority = "idle";
+  std::string parse_priority = "normal";
   bool operator==(const limits_config&) const = default;
 };
 

@@ -24,7 +24,9 @@ double loop_lag::quantile_ms(double q) const noexcept {
     seen += counts_[i];
     if (seen < std::max<std::uint64_t>(rank, 1)) continue;
     if (i == buckets) return max_ms_;  // past the buckets: the maximum bounds it
-    return std::min(max_ms_, static_cast<double>(i + 1) * bucket_ms);
+    // Divided, not multiplied by 0.1: the stats show 4.1, not 4.1000000000000005.
+    constexpr double buckets_per_ms = 1.0 / bucket_ms;
+    return std::min(max_ms_, static_cast<double>(i + 1) / buckets_per_ms);
   }
   return max_ms_;
 }

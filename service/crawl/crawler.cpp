@@ -18,6 +18,7 @@
 #include "crawl/page_parse.hpp"
 #include "crawl/recorder.hpp"
 #include "crawl/robots_gate.hpp"
+#include "crawl/thread_priority.hpp"
 #include "extract/charset.hpp"
 #include "fetch/fetcher.hpp"
 #include "frontier/crawl_frontier.hpp"
@@ -95,7 +96,7 @@ std::unique_ptr<frontier::crawl_frontier> make_frontier(const asio::any_io_execu
 
 // One parse thread more than cores: with one per core, 2 cores were only 1.88 busy in a
 // CPU-bound crawl with pages waiting to be parsed; one more thread brought it to 1.94
-// (+3% pages/s). At parse_priority idle it does not delay the I/O thread.
+// (+3% pages/s).
 unsigned pool_threads() {
   unsigned n = std::thread::hardware_concurrency();
   return (n == 0 ? 1 : n) + 1;
@@ -585,6 +586,8 @@ std::size_t crawler::admitted_seeds() const {
 
 asio::awaitable<void> crawler::run() {
   using namespace asio::experimental::awaitable_operators;
+  // On the thread that runs the I/O (the pool's threads exist already and keep their slice).
+  request_scheduler_slice(io_thread_slice);
   // The probe ends when the dispatcher does: || cancels it and waits for it. The frontier's
   // own work ends after the dispatcher, having handed back what this process holds.
   co_await ((impl_->run() && impl_->front->run()) || impl_->probe_lag());

@@ -1,40 +1,12 @@
 #include "crawl/page_parse.hpp"
 
-#include <algorithm>
-#include <cerrno>
-
-#include <pthread.h>
-#include <sched.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
+#include "crawl/thread_priority.hpp"
 #include "fetch/decoder.hpp"
 #include "record/record.hpp"
 #include "robots/sitemap.hpp"
 #include "url/url.hpp"
 
 namespace trawler::crawl {
-
-// Parse threads yield to the I/O thread: when every core parses, a response that arrives
-// otherwise waits up to a scheduler slice for the I/O thread (trawler bench on 2 cores: p99
-// event-loop lag 3.9 ms at equal priority, 3.5 ms at nice +5, 0.3-0.7 ms with SCHED_IDLE,
-// which the scheduler preempts at once). SCHED_IDLE only yields within the same cgroup, so in a
-// container the parse threads still get the container's whole share. Set once per pool thread.
-void set_parse_thread_priority(const std::string& mode) {
-  static thread_local const bool done = [&mode] {
-    if (mode == "idle") {
-      sched_param sp{};
-      pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-    } else if (mode == "low") {
-      // The nice value is per thread on Linux.
-      errno = 0;
-      const int now = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
-      if (errno == 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), std::min(19, now + 5));
-    }
-    return true;
-  }();
-  (void)done;
-}
 
 boost::asio::awaitable<parsed_page> parse_page(std::string body, std::string url,
                                                std::optional<std::string> header_charset, bool html,

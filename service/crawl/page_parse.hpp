@@ -17,9 +17,6 @@ struct parsed_page {
   std::string sha256;
 };
 
-// limits.parse_priority for the calling pool thread ("idle", "low", else unchanged); once.
-void set_parse_thread_priority(const std::string& mode);
-
 // Charset decoding, Gumbo and hashing of a body (only hashing when not HTML).
 boost::asio::awaitable<parsed_page> parse_page(std::string body, std::string url,
                                                std::optional<std::string> header_charset, bool html,

@@ -668,14 +668,14 @@ TEST(ConfigValidation, ErrorsAreCappedAtAHundred) {
 }
 
 TEST(ConfigValidation, ParsePriority) {
-  EXPECT_EQ(crawl_config{}.limits.parse_priority, "idle");
-  for (std::string mode : {"idle", "low", "normal"}) {
+  EXPECT_EQ(crawl_config{}.limits.parse_priority, "normal");
+  for (std::string mode : {"idle", "low", "batch", "normal"}) {
     const load_result r = from_json(with("limits.parse_priority", mode));
     ASSERT_TRUE(r.ok()) << all_errors(r);
     EXPECT_EQ(r.config.limits.parse_priority, mode);
   }
   EXPECT_EQ(only_error(from_json(with("limits.parse_priority", "high"))).text(),
-            "limits.parse_priority: must be one of idle, low, normal, got \"high\"");
+            "limits.parse_priority: must be one of idle, low, batch, normal, got \"high\"");
 }
 
 TEST(ConfigValidation, BadRegexNamesTheItem) {

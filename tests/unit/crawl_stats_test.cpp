@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 namespace {
 
 using trawler::crawl::crawl_stats;
@@ -25,6 +27,15 @@ TEST(LoopLag, QuantilesAreBucketUpperEdgesCappedByTheMaximum) {
   EXPECT_NEAR(l.quantile_ms(0.99), 2.4, 1e-9);
   EXPECT_DOUBLE_EQ(l.quantile_ms(1.0), 7.0);
   EXPECT_DOUBLE_EQ(l.max_ms(), 7.0);
+}
+
+TEST(LoopLag, BucketEdgesAreTheShortestDecimals) {
+  // The stats object is JSON for people: 4.1, never 4.1000000000000005.
+  loop_lag l;
+  l.observe(4.05);
+  l.observe(9.0);
+  EXPECT_EQ(l.quantile_ms(0.5), 4.1);
+  EXPECT_EQ(nlohmann::json(l.quantile_ms(0.5)).dump(), "4.1");
 }
 
 TEST(LoopLag, LateSamplesBeyondTheBucketsKeepTheirMaximum) {

@@ -30,7 +30,7 @@ double proxy_stats::lateness_ms(double quantile) const {
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < lateness.size(); ++i) {
     seen += lateness[i];
-    if (seen > rank) return static_cast<double>(i + 1) * 0.1;
+    if (seen > rank) return static_cast<double>(i + 1) / 10.0;  // 4.1, not 4.1000000000000005
   }
   return lateness_max_ms;
 }
@@ -156,13 +156,13 @@ struct delay_proxy::impl::connection {
     upstream.close(ignored);
     wind_down();
   }
+  // The queues stay: a writer suspended in async_write still points into its front chunks.
+  // They go with the connection, when the last of its coroutines lets go of it.
   void wind_down() {
     closed = true;
     for (pipe& p : pipes) {
       p.wake.cancel();
       p.space.cancel();
-      p.queue.clear();
-      p.queued = 0;
     }
     timer.cancel();
   }

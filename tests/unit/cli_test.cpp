@@ -582,6 +582,18 @@ TEST(CliBuild, EveryFlagReachesItsKey) {
   EXPECT_EQ(c.seeds, (std::vector<std::string>{"http://a.test/", "b.test"}));
 }
 
+TEST(CliBuild, ParsePriorityReachesItsKeyForCrawlAndBench) {
+  const json low = {{"limits", {{"parse_priority", "low"}}}};
+  EXPECT_EQ(parse_ok({"crawl", "--parse-priority", "low"}).overrides, low);
+  EXPECT_EQ(parse_ok({"bench", "--parse-priority=low"}).overrides, low);
+  EXPECT_EQ(build({"crawl", "--parse-priority", "batch"}).config.limits.parse_priority, "batch");
+  // A bad value is an error that names the flag it came from.
+  const load_result bad = build({"crawl", "--parse-priority", "high"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.errors.front().text(),
+            "--parse-priority: must be one of idle, low, batch, normal, got \"high\"");
+}
+
 constexpr std::string_view site_yaml = R"(seeds: [https://file.test/]
 scope:
   max_pages: 10

@@ -89,6 +89,21 @@ crawl::crawl_stats stats_from_json(const json& j) {
   s.filtered = u64(j, "filtered");
   s.robots_fetches = u64(j, "robots_fetches");
   if (auto e = j.find("elapsed_s"); e != j.end() && e->is_number()) s.elapsed_s = e->get<double>();
+  if (auto rc = j.find("recrawl"); rc != j.end() && rc->is_object()) {
+    crawl::recrawl_counts r;
+    static constexpr const char* change_names[] = {"new",          "changed", "unchanged",
+                                                   "not_modified", "gone",    "failed"};
+    if (auto ch = rc->find("changes"); ch != rc->end() && ch->is_object()) {
+      for (std::size_t i = 0; i < r.changes.size(); ++i) r.changes[i] = u64(*ch, change_names[i]);
+    }
+    r.conditional = u64(*rc, "conditional");
+    r.validators_ignored = u64(*rc, "validators_ignored");
+    r.bytes_saved = u64(*rc, "bytes_saved");
+    r.parses_skipped = u64(*rc, "parses_skipped");
+    r.waiting = u64(*rc, "waiting");
+    r.due = u64(*rc, "due");
+    s.recrawl = r;
+  }
   return s;
 }
 
@@ -582,6 +597,12 @@ std::string crawl_manager::metrics_text() const {
     s.counters = counters_of(stats);
     s.fetch_duration = stats.fetch_duration;
     s.fleet = stats.cluster;
+    if (stats.recrawl) {
+      const auto& r = *stats.recrawl;
+      s.recrawl = metrics::recrawl_gauges{r.changes,     r.conditional,    r.validators_ignored,
+                                          r.bytes_saved, r.parses_skipped, r.waiting,
+                                          r.due};
+    }
     snaps.push_back(std::move(s));
   }
   return metrics::render_prometheus(snaps);

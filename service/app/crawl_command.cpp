@@ -35,6 +35,8 @@ int run_crawl(const config::cli_options& opts) {
   log::set_verbosity(opts.verbosity);
   auto loaded = config::build_crawl_config(opts);
   if (!loaded.ok()) return config_errors(loaded.errors);
+  if (auto problems = config::crawl_command_problems(loaded.config); !problems.empty())
+    return config_errors(problems);
   config::crawl_config cfg = std::move(loaded.config);
   const bool clustered = !cfg.cluster.redis.empty();
   // A worker started without seeds joins a crawl that another worker seeded.

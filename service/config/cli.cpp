@@ -70,6 +70,7 @@ constexpr flag_spec crawl_flags[] = {
     {"state-dir", 0, value_kind::text, action::set_key, "/state/dir"},
     {"redis", 0, value_kind::text, action::set_key, "/cluster/redis"},
     {"crawl-name", 0, value_kind::text, action::set_key, "/cluster/name"},
+    {"recrawl", 0, value_kind::text, action::set_key, "/recrawl/mode"},
     {"allow-private", 0, value_kind::none, action::set_true, "/network/allow_private"},
     {"resolve", 0, value_kind::text, action::resolve, "/network/resolve"},
     {"stats", 0, value_kind::text, action::stats, ""},
@@ -517,6 +518,8 @@ crawl options (each overrides the same config key; seeds add to the config's see
       --redis URL         cluster.redis: join the crawl shared through this Redis
                           (redis://[user:password@]host:port[/db])
       --crawl-name NAME   cluster.name: which crawl in that Redis (default "default")
+      --recrawl MODE      recrawl.mode: off, continuous (revisit for ever) or pass (revisit
+                          every known URL once); needs --state-dir
       --allow-private     network.allow_private: true
       --resolve HOST:PORT:ADDR   pin a name to an address (repeatable)
       --stats FILE        write the final stats object as JSON

@@ -7,6 +7,7 @@
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -260,6 +261,7 @@ class validator {
             {"sitemaps", [&](const json& v, const std::string& k) { sitemaps(v, k, c.sitemaps); }},
             {"state", [&](const json& v, const std::string& k) { state(v, k, c.state); }},
             {"cluster", [&](const json& v, const std::string& k) { cluster(v, k, c.cluster); }},
+            {"recrawl", [&](const json& v, const std::string& k) { recrawl(v, k, c.recrawl); }},
             {"api", [&](const json& v, const std::string& k) { api(v, k, c.api); }},
         });
     // Records go to one place: a file (or stdout), or rotated segments in a folder.
@@ -278,6 +280,11 @@ class validator {
       fail("state.dir",
            "cannot be combined with cluster.redis (a cluster crawl keeps its state in "
            "Redis; restart a worker to resume)");
+    }
+    if (c.recrawl.mode != "off" && !c.cluster.redis.empty()) {
+      fail("recrawl.mode",
+           "is not supported with cluster.redis yet (a fleet keeps no visit history); run it "
+           "with state.dir on one worker");
     }
   }
 
@@ -333,6 +340,19 @@ class validator {
         return;
       }
       out = static_cast<T>(n);
+    };
+  }
+
+  reader number(double& out, double lo, double hi) {
+    return [this, &out, lo, hi](const json& v, const std::string& key) {
+      if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < lo ||
+          v.get<double>() > hi) {
+        std::ostringstream range;
+        range << "must be a number from " << lo << " to " << hi << ", got " << describe(v);
+        fail(key, range.str());
+        return;
+      }
+      out = v.get<double>();
     };
   }
 
@@ -630,6 +650,59 @@ class validator {
             });
   }
 
+  // Intervals from 100 ms (tests run a simulated day in seconds) to 10 years.
+  static constexpr std::int64_t min_recrawl_ms = 100;
+  static constexpr std::int64_t max_recrawl_ms = 315360000000;
+
+  void recrawl(const json& v, const std::string& path, recrawl_config& r) {
+    section(v, path,
+            {
+                {"mode", string(r.mode, one_of({"off", "continuous", "pass"}))},
+                {"interval_ms", integer(r.interval_ms, min_recrawl_ms, max_recrawl_ms)},
+                {"min_interval_ms", integer(r.min_interval_ms, min_recrawl_ms, max_recrawl_ms)},
+                {"max_interval_ms", integer(r.max_interval_ms, min_recrawl_ms, max_recrawl_ms)},
+                {"grow", number(r.grow, 0, 10)},
+                {"shrink", number(r.shrink, 0, 1)},
+                {"jitter", number(r.jitter, 0, 0.5)},
+                {"error_interval_ms", integer(r.error_interval_ms, min_recrawl_ms, max_recrawl_ms)},
+                {"gone_after", integer(r.gone_after, 1, 100)},
+                {"unreachable_ms", integer(r.unreachable_ms, min_recrawl_ms, max_recrawl_ms)},
+                {"revisit_share", number(r.revisit_share, 0, 1)},
+                {"rules", [&](const json& list, const std::string& k) { rules(list, k, r); }},
+            });
+    // interval_ms outside [min_interval_ms, max_interval_ms] is taken as the nearer bound, and
+    // a minimum above the maximum as the maximum (recrawl::decide): no combination is an error.
+  }
+
+  void rules(const json& v, const std::string& key, recrawl_config& r) {
+    if (!v.is_array()) {
+      fail(key, "must be a list of {match, interval_ms, min_interval_ms, max_interval_ms}, got " +
+                    describe(v));
+      return;
+    }
+    std::vector<recrawl_rule> out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::string item_key = index_key(key, i);
+      recrawl_rule rule;
+      const std::size_t errors_before = errors_.size();
+      section(
+          v[i], item_key,
+          {
+              {"match", string(rule.match, regex_problem)},
+              {"interval_ms", integer(rule.interval_ms, min_recrawl_ms, max_recrawl_ms)},
+              {"min_interval_ms", integer(rule.min_interval_ms, min_recrawl_ms, max_recrawl_ms)},
+              {"max_interval_ms", integer(rule.max_interval_ms, min_recrawl_ms, max_recrawl_ms)},
+          });
+      if (errors_.size() != errors_before) continue;
+      if (v[i].is_object() && !v[i].contains("match")) {
+        fail(join_key(item_key, "match"), "is required (an RE2 pattern on the URL)");
+        continue;
+      }
+      out.push_back(std::move(rule));
+    }
+    r.rules = std::move(out);
+  }
+
   static std::optional<std::string> listen_problem(const std::string& s) {
     if (valid_listen(s)) return std::nullopt;
     return "must be HOST:PORT (as 127.0.0.1:8080 or [::1]:8080, port 0 to 65535), got " +
@@ -704,6 +777,29 @@ load_result load_file(const std::string& path) {
   return validate_document(read_document(path));
 }
 
+static json recrawl_json(const recrawl_config& r) {
+  json rules = json::array();
+  for (const auto& rule : r.rules) {
+    json j = {{"match", rule.match}};
+    if (rule.interval_ms) j["interval_ms"] = rule.interval_ms;
+    if (rule.min_interval_ms) j["min_interval_ms"] = rule.min_interval_ms;
+    if (rule.max_interval_ms) j["max_interval_ms"] = rule.max_interval_ms;
+    rules.push_back(std::move(j));
+  }
+  return {{"mode", r.mode},
+          {"interval_ms", r.interval_ms},
+          {"min_interval_ms", r.min_interval_ms},
+          {"max_interval_ms", r.max_interval_ms},
+          {"grow", r.grow},
+          {"shrink", r.shrink},
+          {"jitter", r.jitter},
+          {"error_interval_ms", r.error_interval_ms},
+          {"gone_after", r.gone_after},
+          {"unreachable_ms", r.unreachable_ms},
+          {"revisit_share", r.revisit_share},
+          {"rules", std::move(rules)}};
+}
+
 json to_json(const crawl_config& c) {
   return json{
       {"seeds", c.seeds},
@@ -758,8 +854,19 @@ json to_json(const crawl_config& c) {
       {"state", {{"dir", c.state.dir}}},
       {"cluster",
        {{"redis", c.cluster.redis}, {"name", c.cluster.name}, {"lease_ms", c.cluster.lease_ms}}},
+      {"recrawl", recrawl_json(c.recrawl)},
       {"api", {{"listen", c.api.listen}, {"token", c.api.token}, {"data_dir", c.api.data_dir}}},
   };
+}
+
+std::vector<config_error> crawl_command_problems(const crawl_config& c) {
+  std::vector<config_error> out;
+  if (c.recrawl.mode != "off" && c.state.dir.empty() && c.cluster.redis.empty()) {
+    out.push_back({"recrawl.mode", "\"" + c.recrawl.mode +
+                                       "\" needs state.dir (--state-dir DIR): the visit history "
+                                       "must outlive the process"});
+  }
+  return out;
 }
 
 json merge_patch(json base, const json& patch) {

@@ -109,6 +109,32 @@ struct cluster_config {
   bool operator==(const cluster_config&) const = default;
 };
 
+// Continuous crawling (SPEC additions "Recrawl"): visited URLs come due again.
+struct recrawl_rule {
+  std::string match;  // RE2 on the absolute URL; the first rule that matches applies
+  // 0: the recrawl section's value.
+  std::int64_t interval_ms = 0;
+  std::int64_t min_interval_ms = 0;
+  std::int64_t max_interval_ms = 0;
+  bool operator==(const recrawl_rule&) const = default;
+};
+
+struct recrawl_config {
+  std::string mode = "off";                   // off | continuous | pass
+  std::int64_t interval_ms = 86400000;        // first revisit after a 2xx
+  std::int64_t min_interval_ms = 3600000;     // shortest interval; hubs (seeds, sitemaps) use it
+  std::int64_t max_interval_ms = 2592000000;  // longest; also the unconditional-GET period
+  double grow = 0.5;                          // unchanged / 304: interval * (1 + grow)
+  double shrink = 0.5;                        // changed: interval - shrink * (interval - min)
+  double jitter = 0.1;                        // +- share of the interval on each due time
+  std::int64_t error_interval_ms = 7200000;   // after a failed visit
+  int gone_after = 2;                         // consecutive 404s, min_interval_ms apart
+  std::int64_t unreachable_ms = 604800000;    // failing this long: gone (unreachable)
+  double revisit_share = 0.5;  // most of a host's starts that revisits take while new URLs wait
+  std::vector<recrawl_rule> rules;
+  bool operator==(const recrawl_config&) const = default;
+};
+
 struct api_config {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT, [v6]:PORT; port 0 = any free port
   std::string token;
@@ -129,6 +155,7 @@ struct crawl_config {
   sitemaps_config sitemaps;
   state_config state;
   cluster_config cluster;
+  recrawl_config recrawl;
   api_config api;
   bool operator==(const crawl_config&) const = default;
 };
@@ -160,6 +187,10 @@ load_result parse_text(std::string_view text, std::string_view origin_name);
 // and the reason (line and column for syntax errors).
 load_result load_file(const std::string& path);
 // (config/document.hpp parses without validating, for callers that merge documents.)
+
+// What `trawler crawl` needs beyond a valid config: recrawl.mode other than off needs a state
+// dir (the visit history has to outlive the process). The service gives every crawl one.
+std::vector<config_error> crawl_command_problems(const crawl_config& c);
 
 // Every key, defaults included; from_json(to_json(c)).config == c. (Include
 // <nlohmann/json.hpp> to use the result: this header only forward-declares json.)

@@ -64,6 +64,20 @@ nlohmann::json crawl_stats::to_json() const {
         {"max", lag.max_ms()},
         {"samples", lag.samples()}}},
   };
+  if (recrawl) {
+    static constexpr const char* change_names[] = {"new",          "changed", "unchanged",
+                                                   "not_modified", "gone",    "failed"};
+    nlohmann::json by_change = nlohmann::json::object();
+    for (std::size_t i = 0; i < recrawl->changes.size(); ++i)
+      by_change[change_names[i]] = recrawl->changes[i];
+    out["recrawl"] = {{"changes", by_change},
+                      {"conditional", recrawl->conditional},
+                      {"validators_ignored", recrawl->validators_ignored},
+                      {"bytes_saved", recrawl->bytes_saved},
+                      {"parses_skipped", recrawl->parses_skipped},
+                      {"waiting", recrawl->waiting},
+                      {"due", recrawl->due}};
+  }
   if (cluster) {
     out["cluster"] = {{"seen", cluster->seen},
                       {"queued", cluster->queued},
@@ -102,6 +116,17 @@ std::string crawl_stats::report() const {
       static_cast<unsigned long long>(seen), static_cast<unsigned long long>(filtered),
       static_cast<unsigned long long>(queued), static_cast<unsigned long long>(robots_fetches));
   out += line;
+  if (recrawl) {
+    const auto& c = recrawl->changes;
+    std::snprintf(line, sizeof line,
+                  "  visits: new %llu, changed %llu, unchanged %llu, not modified %llu, gone %llu, "
+                  "failed %llu; %llu revisits waiting\n",
+                  static_cast<unsigned long long>(c[0]), static_cast<unsigned long long>(c[1]),
+                  static_cast<unsigned long long>(c[2]), static_cast<unsigned long long>(c[3]),
+                  static_cast<unsigned long long>(c[4]), static_cast<unsigned long long>(c[5]),
+                  static_cast<unsigned long long>(recrawl->waiting));
+    out += line;
+  }
   if (lag.samples() > 0) {
     std::snprintf(line, sizeof line, "  event-loop lag p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
                   lag.quantile_ms(0.50), lag.quantile_ms(0.99), lag.max_ms());
@@ -126,19 +151,27 @@ nlohmann::json crawl_stats::carried_json() const {
     if (errors[i] != 0) errs[std::string(to_string(all_error_kinds[i]))] = errors[i];
   }
   const auto counts = fetch_duration.bucket_counts();
-  return {{"version", 1},
-          {"pages", pages},
-          {"status", status_classes},
-          {"other_status", other_status},
-          {"errors", errs},
-          {"bytes", bytes},
-          {"filtered", filtered},
-          {"robots_fetches", robots_fetches},
-          {"records", records},
-          {"elapsed_s", elapsed_s},
-          {"fetch_duration",
-           {{"buckets", std::vector<std::uint64_t>(counts.begin(), counts.end())},
-            {"sum", fetch_duration.sum()}}}};
+  nlohmann::json out = {{"version", 1},
+                        {"pages", pages},
+                        {"status", status_classes},
+                        {"other_status", other_status},
+                        {"errors", errs},
+                        {"bytes", bytes},
+                        {"filtered", filtered},
+                        {"robots_fetches", robots_fetches},
+                        {"records", records},
+                        {"elapsed_s", elapsed_s},
+                        {"fetch_duration",
+                         {{"buckets", std::vector<std::uint64_t>(counts.begin(), counts.end())},
+                          {"sum", fetch_duration.sum()}}}};
+  if (recrawl) {
+    out["recrawl"] = {{"changes", recrawl->changes},
+                      {"conditional", recrawl->conditional},
+                      {"validators_ignored", recrawl->validators_ignored},
+                      {"bytes_saved", recrawl->bytes_saved},
+                      {"parses_skipped", recrawl->parses_skipped}};
+  }
+  return out;
 }
 
 std::optional<crawl_stats> crawl_stats::from_carried_json(const nlohmann::json& j) {
@@ -185,6 +218,29 @@ std::optional<crawl_stats> crawl_stats::from_carried_json(const nlohmann::json& 
     counts.push_back(n.get<std::uint64_t>());
   }
   if (!s.fetch_duration.assign(counts, sum->get<double>())) return std::nullopt;
+  // Written since recrawl: absent in older snapshots and in crawls without it.
+  if (const auto rc = j.find("recrawl"); rc != j.end()) {
+    if (!rc->is_object()) return std::nullopt;
+    recrawl_counts r;
+    const auto ch = rc->find("changes");
+    if (ch == rc->end() || !ch->is_array() || ch->size() != r.changes.size()) return std::nullopt;
+    for (std::size_t i = 0; i < r.changes.size(); ++i) {
+      if (!(*ch)[i].is_number_unsigned()) return std::nullopt;
+      r.changes[i] = (*ch)[i].get<std::uint64_t>();
+    }
+    auto rcount = [&](const char* key, std::uint64_t& into) {
+      const auto it = rc->find(key);
+      if (it == rc->end() || !it->is_number_unsigned()) return false;
+      into = it->get<std::uint64_t>();
+      return true;
+    };
+    if (!rcount("conditional", r.conditional) ||
+        !rcount("validators_ignored", r.validators_ignored) ||
+        !rcount("bytes_saved", r.bytes_saved) || !rcount("parses_skipped", r.parses_skipped)) {
+      return std::nullopt;
+    }
+    s.recrawl = r;
+  }
   return s;
 }
 
@@ -198,6 +254,15 @@ void crawl_stats::carry_from(const crawl_stats& base) {
   filtered += base.filtered;
   robots_fetches += base.robots_fetches;
   records += base.records;
+  if (base.recrawl) {
+    if (!recrawl) recrawl.emplace();
+    for (std::size_t i = 0; i < recrawl->changes.size(); ++i)
+      recrawl->changes[i] += base.recrawl->changes[i];
+    recrawl->conditional += base.recrawl->conditional;
+    recrawl->validators_ignored += base.recrawl->validators_ignored;
+    recrawl->bytes_saved += base.recrawl->bytes_saved;
+    recrawl->parses_skipped += base.recrawl->parses_skipped;
+  }
   elapsed_s += base.elapsed_s;
   const auto mine = fetch_duration.bucket_counts();
   const auto theirs = base.fetch_duration.bucket_counts();

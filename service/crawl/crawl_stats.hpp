@@ -39,6 +39,21 @@ class loop_lag {
 // Cluster mode: the crawl-wide counts, as of the worker's last look at Redis.
 using cluster_counts = fleet_counts;
 
+// Recrawl (SPEC additions "Recrawl"): visits by what they told the indexer, and what conditional
+// requests saved.
+struct recrawl_counts {
+  // By recrawl::change: new, changed, unchanged, not_modified, gone, failed.
+  std::array<std::uint64_t, 6> changes{};
+  std::uint64_t conditional = 0;         // requests sent with validators
+  std::uint64_t validators_ignored = 0;  // of those, a 2xx with the very same body
+  std::uint64_t bytes_saved = 0;         // body bytes a 304 did not send (the last 2xx's size)
+  std::uint64_t parses_skipped = 0;      // unchanged bodies and 304s: no parse
+  // Live, not carried: revisits waiting in the schedule, and of those the ones due now.
+  std::uint64_t waiting = 0;
+  std::uint64_t due = 0;
+  bool operator==(const recrawl_counts&) const = default;
+};
+
 // SPEC "Precise rules: Stats object".
 struct crawl_stats {
   std::uint64_t pages = 0;                        // records with a response
@@ -56,6 +71,7 @@ struct crawl_stats {
   metrics::histogram fetch_duration;  // page fetches, seconds (for /metrics)
   loop_lag lag;
   std::optional<cluster_counts> cluster;  // cluster mode only
+  std::optional<recrawl_counts> recrawl;  // recrawl.mode other than off
 
   double pages_per_s() const { return elapsed_s > 0 ? static_cast<double>(pages) / elapsed_s : 0; }
   std::uint64_t error_total() const;

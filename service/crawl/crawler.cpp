@@ -19,6 +19,7 @@
 #include "crawl/recorder.hpp"
 #include "crawl/robots_gate.hpp"
 #include "crawl/thread_priority.hpp"
+#include "crawl/visit_keeper.hpp"
 #include "extract/charset.hpp"
 #include "fetch/fetcher.hpp"
 #include "frontier/crawl_frontier.hpp"
@@ -71,7 +72,10 @@ fetch::fetch_settings fetch_settings_of(const config::crawl_config& c) {
 }
 
 frontier::options schedule_options_of(const config::crawl_config& c) {
-  return frontier::options{c.limits.per_host, milliseconds(c.limits.delay_ms), c.robots.obey};
+  frontier::options o{c.limits.per_host, milliseconds(c.limits.delay_ms), c.robots.obey};
+  o.revisit_share = c.recrawl.revisit_share;
+  o.endless = c.recrawl.mode == "continuous";
+  return o;
 }
 
 // The local frontier, or a fleet's on Redis when cluster.redis is set (validated with the
@@ -117,6 +121,7 @@ struct crawler::impl final : frontier::frontier_owner {
   host_politeness politeness;
   robots_gate robots;
   recorder records;
+  visit_keeper visits;
   admission admit;
   fetch::fetcher fetcher;
   asio::thread_pool pool;
@@ -148,6 +153,7 @@ struct crawler::impl final : frontier::frontier_owner {
         politeness(cfg, schedule),
         robots(cfg, schedule, politeness),
         records(std::move(w), record::output_fields::from_names(cfg.output.fields), *front),
+        visits(cfg, schedule),
         admit(cfg, *front, records.counters()),
         fetcher(e, fetch_settings_of(cfg)),
         pool(pool_threads()),
@@ -155,6 +161,8 @@ struct crawler::impl final : frontier::frontier_owner {
         lag_timer(e) {
     extract_opt.follow_nofollow = cfg.fetch.follow_nofollow;
     extract_opt.want_text = records.fields().text;
+    records.on_untried(
+        [this](const frontier::url_entry& e, record::fetch_record& r) { visits.untried(e, r); });
   }
 
   ~impl() { pool.join(); }
@@ -195,8 +203,9 @@ struct crawler::impl final : frontier::frontier_owner {
   // ---- the dispatcher ----------------------------------------------------------------------
 
   bool has_capacity() const {
+    // With recrawl the budget holds new URLs only (schedule.hold_new): revisits go on.
     return open_requests < static_cast<std::size_t>(cfg.limits.concurrency) &&
-           parsing < max_parse_backlog && front->page_budget_left();
+           parsing < max_parse_backlog && (visits.on() || front->page_budget_left());
   }
 
   asio::awaitable<void> run() {
@@ -222,14 +231,27 @@ struct crawler::impl final : frontier::frontier_owner {
         // Fetched pages waiting for the parse pool are bounded too, so a fast network cannot
         // pile bodies up in memory ahead of the parsers.
         while (!paused_ && has_capacity()) {
+          if (visits.on()) schedule.hold_new(!front->page_budget_left());
           auto l = schedule.next_ready(now);
           if (!l) break;
+          // A revisit went into the schedule without the robots gate (its host's robots.txt may
+          // have changed since): asked now, as it is about to start.
+          if (l->kind == frontier::lease_kind::page && l->entry.revisit) {
+            if (auto why = robots.refusal_of(l->entry)) {
+              schedule.finish(l->host);
+              records.untried(l->entry, why->kind, std::move(why->message));
+              continue;
+            }
+          }
           ++open_requests;
           if (l->kind == frontier::lease_kind::robots) {
             asio::co_spawn(ex, fetch_robots(l->host), detached_logged("robots fetch"));
           } else {
-            front->page_started();
-            politeness.page_started(l->host);
+            // A revisit is no new page: neither scope.max_pages nor max_pages_per_host counts it.
+            if (!l->entry.revisit) {
+              front->page_started();
+              politeness.page_started(l->host);
+            }
             asio::co_spawn(ex, fetch_page(std::move(l->entry)), detached_logged("page fetch"));
           }
         }
@@ -313,13 +335,24 @@ struct crawler::impl final : frontier::frontier_owner {
 
   // ---- pages ---------------------------------------------------------------------------------
 
+  // A page's way ends without a record to write (a retry comes, a refused address): its page is
+  // not spent. Revisits never counted.
+  void page_unspent(const frontier::url_entry& e) {
+    if (e.revisit) return;
+    politeness.page_unstarted(e.host);
+    front->page_ended(false);
+  }
+
   asio::awaitable<void> fetch_page(frontier::url_entry e) {
     auto parts = url::split(e.url);
     fetch::fetch_result res;
+    // Recrawl: a revisit asks conditionally (RFC 9110 13.1).
+    auto validators = visits.validators_for(e);
+    const bool validators_sent = !validators.empty();
     if (parts) {
       std::optional<std::size_t> cap;
       if (e.sitemap) cap = static_cast<std::size_t>(cfg.sitemaps.max_bytes);
-      res = co_await fetcher.async_fetch(*parts, cap, sent_now(e.host));
+      res = co_await fetcher.async_fetch(*parts, cap, sent_now(e.host), std::move(validators));
     } else {
       res.error = error_kind::other;
       res.message = "not a fetchable URL";
@@ -334,8 +367,7 @@ struct crawler::impl final : frontier::frontier_owner {
     // the URL was never tried (SPEC "Precise rules": attempts 0, elapsed_ms 0), with robots
     // on or off.
     if (res.error == error_kind::blocked_address) {
-      politeness.page_unstarted(e.host);
-      front->page_ended(false);
+      page_unspent(e);
       records.untried(e, *res.error, res.message);
       co_return;
     }
@@ -345,15 +377,16 @@ struct crawler::impl final : frontier::frontier_owner {
     }
     if (res.error != error_kind::cancelled) {
       if (auto delay = politeness.retry_delay(res, e.attempts, e.host)) {
-        politeness.page_unstarted(e.host);
-        front->page_ended(false);
+        page_unspent(e);
         schedule.retry(std::move(e), steady::now() + *delay);
         wake();
         co_return;
       }
     }
-    if (!res.has_response) politeness.page_unstarted(e.host);
-    front->page_ended(res.has_response);
+    if (!e.revisit) {
+      if (!res.has_response) politeness.page_unstarted(e.host);
+      front->page_ended(res.has_response);
+    }
     // Cancelled by a stop: kept to be crawled later.
     if (res.error == error_kind::cancelled) front->cancelled(e);
 
@@ -366,6 +399,13 @@ struct crawler::impl final : frontier::frontier_owner {
     }
     std::optional<std::string> ct_header = res.header("content-type");
     const bool answered = res.has_response && res.status >= 200 && res.status <= 299;
+    // RFC 9110 15.4.5: a 304 answers a conditional request; to one without validators it is a
+    // broken server, not a page.
+    const bool not_modified = res.has_response && res.status == 304 && !res.error;
+    if (not_modified && !validators_sent) {
+      r.error = error_kind::protocol;
+      r.error_message = "304 Not Modified to a request without validators";
+    }
     const bool html =
         is_html(r.content_type) && answered && !res.body.empty() && (!res.error || res.truncated);
     std::optional<std::string> header_charset;
@@ -378,9 +418,12 @@ struct crawler::impl final : frontier::frontier_owner {
     // so the frontier counts this page's new links and no other's.
     std::optional<parsed_page> parsed;
     const bool sitemap = e.sitemap && answered && !res.body.empty();
+    // Recrawl: a 2xx body with the last one's digest is unchanged: hashed, never parsed.
+    std::optional<std::string> known_body;
+    if (answered) known_body = visits.known_body(e);
     if (sitemap || (res.has_response && !res.body.empty())) {
       ++parsing;
-      if (sitemap) {
+      if (sitemap && !known_body) {
         parsed =
             co_await asio::co_spawn(pool,
                                     parse_sitemap(std::move(res.body), e.url,
@@ -388,16 +431,33 @@ struct crawler::impl final : frontier::frontier_owner {
                                                   cfg.limits.parse_priority),
                                     asio::use_awaitable);
       } else {
-        parsed = co_await asio::co_spawn(pool,
-                                         parse_page(std::move(res.body), e.url, header_charset,
-                                                    html, extract_opt, cfg.limits.parse_priority),
-                                         asio::use_awaitable);
+        // A sitemap that may be unchanged is hashed first; a changed one is parsed after.
+        std::string body = sitemap ? res.body : std::move(res.body);
+        parsed = co_await asio::co_spawn(
+            pool,
+            parse_page(std::move(body), e.url, header_charset, html && !sitemap, extract_opt,
+                       cfg.limits.parse_priority, known_body, visits.on() && html && !sitemap),
+            asio::use_awaitable);
+        if (sitemap && !parsed->unchanged_body) {
+          parsed = co_await asio::co_spawn(
+              pool,
+              parse_sitemap(std::move(res.body), e.url,
+                            static_cast<std::size_t>(cfg.sitemaps.max_bytes),
+                            cfg.limits.parse_priority),
+              asio::use_awaitable);
+        }
       }
       --parsing;
       r.sha256 = std::move(parsed->sha256);
+      if (parsed->unchanged_body) visits.note_parse_skipped();
+    } else if (not_modified) {
+      // Nothing was sent: the body is the stored one, not an empty one.
+      if (validators_sent) visits.note_parse_skipped();
     } else if (res.has_response && !res.error) {
       r.sha256 = record::sha256_hex("");
     }
+    const bool unchanged_body = parsed && parsed->unchanged_body;
+    std::optional<recrawl::capture> captured;  // a full response record archived now
     // A redirect is no page to replay (SPEC additions "WARC archive").
     const bool redirect = res.status >= 300 && res.status <= 399 && res.header("location");
     if (archive && res.has_response && !redirect && !res.wire_response.empty()) {
@@ -408,6 +468,14 @@ struct crawler::impl final : frontier::frontier_owner {
       x.request = res.wire_request;
       x.response = res.wire_response;
       x.truncated = res.truncated;
+      // Recrawl: a 304 or an identical payload is archived as a revisit of the last capture.
+      if (auto earlier = visits.archived_capture(e)) {
+        x.earlier = warc::earlier_capture{
+            earlier->record_id,
+            std::chrono::system_clock::time_point(std::chrono::microseconds(earlier->date_us)),
+            earlier->payload_digest};
+        x.not_modified = not_modified && validators_sent;
+      }
       if (parsed) {
         x.outlinks.reserve(parsed->facts.links.size());
         for (const auto& l : parsed->facts.links) x.outlinks.push_back(l.url);
@@ -421,6 +489,13 @@ struct crawler::impl final : frontier::frontier_owner {
       // at them reaches the output.
       if (auto at = archive->write(built); at && archive->flush()) {
         r.warc = record::warc_pointer{at->file, at->offset, at->length};
+        if (answered && built.revisit == warc::revisit_profile::none) {
+          captured = recrawl::capture{
+              built.response_id,
+              std::chrono::duration_cast<std::chrono::microseconds>(x.date.time_since_epoch())
+                  .count(),
+              built.payload_digest};
+        }
       } else if (!built.error.empty()) {
         log::warn("not archived: " + e.url + ": " + built.error);
       }
@@ -429,7 +504,9 @@ struct crawler::impl final : frontier::frontier_owner {
     if (res.has_response && !res.error && res.status >= 300 && res.status <= 399) {
       follow_redirect(e, res, r);
     }
-    if (parsed && sitemap) {
+    if (unchanged_body) {
+      // Its links were admitted when it was first seen.
+    } else if (parsed && sitemap) {
       admit_sitemap_links(e, parsed->facts, r);
     } else if (parsed && html) {
       // A header nofollow covers every link; meta and rel=nofollow are applied by the
@@ -441,8 +518,57 @@ struct crawler::impl final : frontier::frontier_owner {
     r.noindex = directives.noindex;
     r.nofollow = directives.nofollow;
     r.fetched_at = std::chrono::system_clock::now();
+    if (visits.on()) {
+      if (res.error == error_kind::cancelled) {
+        visits.cancelled(e, r);
+      } else {
+        auto o = outcome_of(res, r, parsed, validators_sent);
+        o.archived = std::move(captured);
+        visits.visited(e, r, std::move(o));
+      }
+    }
     records.emit(r);
     wake();
+  }
+
+  // What a visit found, for recrawl::decide.
+  static recrawl::outcome outcome_of(const fetch::fetch_result& res, const record::fetch_record& r,
+                                     const std::optional<parsed_page>& parsed,
+                                     bool validators_sent) {
+    using kind = recrawl::outcome::kind;
+    recrawl::outcome o;
+    o.validators_sent = validators_sent;
+    if (!res.has_response) return o;  // failed
+    if (r.error && !r.truncated) {
+      // A redirect past the limit is still a redirect; anything else (a broken body, a 304
+      // nobody asked for) failed.
+      if (r.error == error_kind::redirect_limit) o.what = kind::redirect;
+      return o;
+    }
+    const int st = res.status;
+    if (st >= 200 && st <= 299) {
+      o.what = kind::ok;
+      o.noindex = r.noindex;
+      o.truncated = r.truncated;
+      o.size = r.size;
+      if (r.sha256) o.body = recrawl::digest_of_hex(*r.sha256);
+      if (parsed && !parsed->text_signature.empty())
+        o.text = recrawl::digest_of_hex(parsed->text_signature);
+      // Unchanged and not parsed: no new text signature; the body digest decides.
+      if (auto etag = res.header("etag")) o.etag = *etag;
+      if (auto lm = res.header("last-modified")) o.last_modified = *lm;
+    } else if (st == 304) {
+      o.what = validators_sent ? kind::not_modified : kind::failed;
+    } else if (st == 404) {
+      o.what = kind::not_found;
+    } else if (st == 410) {
+      o.what = kind::removed;
+    } else if (st >= 300 && st <= 399 && r.redirect) {
+      o.what = kind::redirect;
+    } else {
+      o.what = kind::failed;
+    }
+    return o;
   }
 
   // The record's facts from the response alone.
@@ -545,6 +671,7 @@ void crawler::attach_state(state::crawl_state& st, const crawl_stats& carried) {
   impl& m = *impl_;
   m.records.attach(&st);
   m.admit.attach(&st);
+  m.visits.attach(&st);
   m.carried = carried;
   m.front->carry_pages(carried.pages);
   st.for_each_url([&](std::string_view url, bool) { m.schedule.mark_seen(url); });
@@ -558,6 +685,8 @@ void crawler::attach_state(state::crawl_state& st, const crawl_stats& carried) {
     e.depth = p.depth;
     e.redirects_left = p.redirects_left;
     e.sitemap = p.sitemap;
+    // Recrawl: a revisit cancelled by the last stop is pending again, and still a revisit.
+    e.revisit = m.visits.on() && st.visit(e.url).has_value();
     // Pending entries come grouped by referrer: consecutive ones share its string.
     if (!p.referrer.empty()) {
       if (!last_referrer || *last_referrer != p.referrer)
@@ -566,6 +695,7 @@ void crawler::attach_state(state::crawl_state& st, const crawl_stats& carried) {
     }
     m.enqueue(std::move(e));
   }
+  m.visits.resume();
 }
 
 void crawler::set_archive(warc::warc_writer& archive) {
@@ -704,6 +834,19 @@ crawl_stats crawler::stats() const {
   s.elapsed_s = std::chrono::duration<double>(end - m.started).count();
   s.carry_from(m.carried);
   s.cluster = m.front->counts();
+  if (m.visits.on()) {
+    // Carried counts come first (carry_from above); this run's are added to them.
+    auto mine = m.visits.counts();
+    if (s.recrawl) {
+      for (std::size_t i = 0; i < mine.changes.size(); ++i)
+        mine.changes[i] += s.recrawl->changes[i];
+      mine.conditional += s.recrawl->conditional;
+      mine.validators_ignored += s.recrawl->validators_ignored;
+      mine.bytes_saved += s.recrawl->bytes_saved;
+      mine.parses_skipped += s.recrawl->parses_skipped;
+    }
+    s.recrawl = mine;
+  }
   return s;
 }
 

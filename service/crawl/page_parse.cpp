@@ -10,14 +10,25 @@ namespace trawler::crawl {
 
 boost::asio::awaitable<parsed_page> parse_page(std::string body, std::string url,
                                                std::optional<std::string> header_charset, bool html,
-                                               extract::options opt, std::string priority) {
+                                               extract::options opt, std::string priority,
+                                               std::optional<std::string> known_sha256,
+                                               bool signature) {
   set_parse_thread_priority(priority);
   parsed_page out;
   out.sha256 = record::sha256_hex(body);
+  if (known_sha256 && !known_sha256->empty() && out.sha256.starts_with(*known_sha256)) {
+    out.unchanged_body = true;
+    co_return out;
+  }
   if (html) {
     std::optional<std::string_view> cs;
     if (header_charset) cs = *header_charset;
+    if (signature) opt.want_text = true;
     out.facts = extract::extract_html(body, url, cs, opt);
+    // The title is visible text too (a tab, a search result).
+    if (signature) {
+      out.text_signature = record::sha256_hex(out.facts.title.value_or("") + "\n" + out.facts.text);
+    }
   }
   co_return out;
 }

@@ -15,12 +15,20 @@ namespace trawler::crawl {
 struct parsed_page {
   extract::page_facts facts;
   std::string sha256;
+  // Recrawl: the body's digest began with the known one, so it was not parsed.
+  bool unchanged_body = false;
+  // Recrawl: hex SHA-256 of the visible text (HTML only, when asked for).
+  std::string text_signature;
 };
 
-// Charset decoding, Gumbo and hashing of a body (only hashing when not HTML).
+// Charset decoding, Gumbo and hashing of a body (only hashing when not HTML). With
+// `known_sha256` (a hex prefix) a body whose digest starts with it is not parsed: recrawl's
+// unchanged page. With `signature` the visible text's digest is computed too.
 boost::asio::awaitable<parsed_page> parse_page(std::string body, std::string url,
                                                std::optional<std::string> header_charset, bool html,
-                                               extract::options opt, std::string priority);
+                                               extract::options opt, std::string priority,
+                                               std::optional<std::string> known_sha256 = {},
+                                               bool signature = false);
 
 // A sitemap body (gzipped or not) to its locations, resolved against `url`, in facts.links;
 // facts.page_nofollow is reused to say "a sitemap index: these links are sitemaps".

@@ -35,6 +35,7 @@ void recorder::untried(const frontier::url_entry& e, error_kind kind, std::strin
   r.depth = e.depth;
   if (e.referrer) r.referrer = *e.referrer;
   r.fetched_at = std::chrono::system_clock::now();
+  if (on_untried_) on_untried_(e, r);
   emit(r);
 }
 

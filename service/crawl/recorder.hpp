@@ -22,6 +22,9 @@ class recorder {
   recorder(line_writer write, record::output_fields fields, frontier::crawl_frontier& front);
 
   void attach(state::crawl_state* store) { store_ = store; }
+  // Called with every untried() record before it is written (recrawl's visit facts).
+  using untried_hook = std::function<void(const frontier::url_entry&, record::fetch_record&)>;
+  void on_untried(untried_hook hook) { on_untried_ = std::move(hook); }
   const record::output_fields& fields() const { return fields_; }
   // This run's counters (the runs before a resume are carried by the crawler).
   crawl_stats& counters() { return counters_; }
@@ -38,6 +41,7 @@ class recorder {
   frontier::crawl_frontier& front_;
   state::crawl_state* store_ = nullptr;
   crawl_stats counters_;
+  untried_hook on_untried_;
 };
 
 }  // namespace trawler::crawl

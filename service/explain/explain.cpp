@@ -1,5 +1,10 @@
 #include "explain/explain.hpp"
 
+#include <cstdio>
+
+#include "record/record.hpp"
+#include "recrawl/visit.hpp"
+
 #include <algorithm>
 #include <filesystem>
 
@@ -324,6 +329,7 @@ std::vector<std::string> read_state(const state::crawl_state& st, evidence& ev) 
   if (!ev.url.empty()) {
     ev.admitted = st.find(ev.url);
     if (!ev.admitted) ev.dropped = st.find_dropped(frontier::url_hash(ev.url));
+    if (auto row = st.visit(ev.url)) ev.visit_row = std::string(*row);
     if (ev.admitted && !ev.admitted->done) {
       // A resumed crawl queues its host's pending URLs in admission order.
       const std::string host = host_key_of(ev.url);
@@ -365,7 +371,79 @@ std::vector<std::string> read_state(const state::crawl_state& st, evidence& ev) 
   return outputs;
 }
 
+namespace {
+
+std::string duration_text(recrawl::millis ms) {
+  char buf[64];
+  if (ms >= 86400000) {
+    std::snprintf(buf, sizeof buf, "%.1f days", static_cast<double>(ms) / 86400000.0);
+  } else if (ms >= 3600000) {
+    std::snprintf(buf, sizeof buf, "%.1f hours", static_cast<double>(ms) / 3600000.0);
+  } else if (ms >= 60000) {
+    std::snprintf(buf, sizeof buf, "%.1f minutes", static_cast<double>(ms) / 60000.0);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ms) / 1000.0);
+  }
+  return buf;
+}
+
+std::string time_text(recrawl::millis t) {
+  return record::rfc3339_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(t)));
+}
+
+// Recrawl: what the visit row says (visits, last change, next visit), added to an answer.
+void add_visits(answer& a, const recrawl::visit_row& v) {
+  json j = {{"visits", v.visits},
+            {"changes", v.changes},
+            {"indexed", v.indexed},
+            {"gone", v.gone},
+            {"gone_reason", v.gone ? json(recrawl::gone_reason_name(v.reason)) : json(nullptr)},
+            {"interval_ms", v.interval},
+            {"last_visit_at", time_text(v.last_visit)},
+            {"last_changed_at", v.last_change ? json(time_text(v.last_change)) : json(nullptr)},
+            {"next_visit_at", time_text(v.next_due)},
+            {"etag", v.etag.empty() ? json(nullptr) : json(v.etag)},
+            {"last_modified",
+             v.last_modified ? json(recrawl::imf_fixdate(v.last_modified)) : json(nullptr)}};
+  std::string s = " Recrawl: visited " + std::to_string(v.visits) +
+                  (v.visits == 1 ? " time" : " times") + ", last at " + time_text(v.last_visit);
+  if (v.last_change) {
+    s += "; last changed at " + time_text(v.last_change) + " (" + std::to_string(v.changes) +
+         (v.changes == 1 ? " change" : " changes") + " seen after its first copy)";
+  }
+  if (v.gone) {
+    s += "; it is gone (" + std::string(recrawl::gone_reason_name(v.reason)) +
+         "), and is checked again every " + duration_text(v.interval);
+  } else if (v.indexed) {
+    s += "; it is indexed";
+  } else {
+    s += "; it has no indexed copy";
+  }
+  s += "; next visit due at " + time_text(v.next_due) + " (interval " + duration_text(v.interval) +
+       ")";
+  if (!v.etag.empty() || v.last_modified) {
+    s += "; revisits ask conditionally with";
+    if (!v.etag.empty()) s += " If-None-Match " + v.etag;
+    if (!v.etag.empty() && v.last_modified) s += " and";
+    if (v.last_modified) s += " If-Modified-Since " + recrawl::imf_fixdate(v.last_modified);
+  }
+  s += ".";
+  a.text += s;
+  a.json["explanation"] = a.text;
+  a.json["visits"] = std::move(j);
+}
+
+}  // namespace
+
 answer explain(const evidence& ev) {
+  answer a = explain_fate(ev);
+  if (ev.visit_row) {
+    if (auto row = recrawl::decode(*ev.visit_row)) add_visits(a, *row);
+  }
+  return a;
+}
+
+answer explain_fate(const evidence& ev) {
   json j = {{"url", ev.asked}, {"normalized", ev.url.empty() ? json(nullptr) : json(ev.url)}};
   j["sources"] = {{"outputs", ev.files}, {"state", ev.state_read}, {"live", ev.live.has_value()}};
   if (ev.url.empty()) {

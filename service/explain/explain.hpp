@@ -47,6 +47,9 @@ struct evidence {
   // The crawl's rules: from the state's meta, a --config file or the service.
   std::optional<config::crawl_config> config;
 
+  // Recrawl: the URL's visit row from the state (recrawl::encode's bytes), when it has one.
+  std::optional<std::string> visit_row;
+
   // In service mode: crawler::live_view() of the running or paused crawl.
   std::optional<nlohmann::json> live;
 };
@@ -71,5 +74,7 @@ struct answer {
 };
 
 answer explain(const evidence& ev);
+// The fate alone, without recrawl's visit history (explain() adds it).
+answer explain_fate(const evidence& ev);
 
 }  // namespace trawler::explain

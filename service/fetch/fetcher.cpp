@@ -384,10 +384,10 @@ struct fetcher::impl {
   }
 
   template <class Stream>
-  asio::awaitable<exchange_end> exchange(Stream stream, connection& c, const url::parts& t,
-                                         bool reused, steady::time_point deadline,
-                                         std::size_t max_body, fetch_result& r,
-                                         const std::function<void()>& on_send) {
+  asio::awaitable<exchange_end> exchange(
+      Stream stream, connection& c, const url::parts& t, bool reused, steady::time_point deadline,
+      std::size_t max_body, fetch_result& r, const std::function<void()>& on_send,
+      const std::vector<std::pair<std::string, std::string>>& request_headers) {
     http::request<http::empty_body> req{http::verb::get, t.target, 11};
     bool default_port =
         (t.scheme == "http" && t.port == 80) || (t.scheme == "https" && t.port == 443);
@@ -396,6 +396,7 @@ struct fetcher::impl {
     req.set(http::field::accept, "text/html,application/xhtml+xml,*/*;q=0.8");
     req.set(http::field::accept_encoding, accept_encoding);
     for (const auto& [name, value] : s.extra_headers) req.set(name, value);
+    for (const auto& [name, value] : request_headers) req.set(name, value);
     req.keep_alive(true);
 
     c.lowest().expires_at(deadline);
@@ -494,9 +495,9 @@ fetcher::fetcher(asio::any_io_executor ex, fetch_settings settings)
 
 fetcher::~fetcher() = default;
 
-asio::awaitable<fetch_result> fetcher::async_fetch(url::parts t,
-                                                   std::optional<std::size_t> max_body,
-                                                   std::function<void()> on_send) {
+asio::awaitable<fetch_result> fetcher::async_fetch(
+    url::parts t, std::optional<std::size_t> max_body, std::function<void()> on_send,
+    std::vector<std::pair<std::string, std::string>> headers) {
   impl& m = *impl_;
   std::size_t cap = max_body.value_or(m.s.max_body_bytes);
   fetch_result r;
@@ -517,9 +518,10 @@ asio::awaitable<fetch_result> fetcher::async_fetch(url::parts t,
       reused = false;
     }
     m.active.insert(c.get());
-    exchange_end end =
-        c->tls ? co_await m.exchange(m.tap(*c->tls, r), *c, t, reused, deadline, cap, r, on_send)
-               : co_await m.exchange(m.tap(*c->plain, r), *c, t, reused, deadline, cap, r, on_send);
+    exchange_end end = c->tls ? co_await m.exchange(m.tap(*c->tls, r), *c, t, reused, deadline, cap,
+                                                    r, on_send, headers)
+                              : co_await m.exchange(m.tap(*c->plain, r), *c, t, reused, deadline,
+                                                    cap, r, on_send, headers);
     m.active.erase(c.get());
     r.peer = c->peer;
     if (end == exchange_end::resend) {

@@ -70,9 +70,11 @@ class fetcher {
   // max_body overrides the settings' body cap for this request (sitemaps are larger).
   // on_send, when set, is called each time the request is about to be written (after the
   // connect): the moment the server sees it start, which politeness spacing counts from.
-  boost::asio::awaitable<fetch_result> async_fetch(url::parts target,
-                                                   std::optional<std::size_t> max_body = {},
-                                                   std::function<void()> on_send = {});
+  // `headers` go out with this request only (a revisit's If-None-Match / If-Modified-Since).
+  boost::asio::awaitable<fetch_result> async_fetch(
+      url::parts target, std::optional<std::size_t> max_body = {},
+      std::function<void()> on_send = {},
+      std::vector<std::pair<std::string, std::string>> headers = {});
 
   // Ends every open request now (their results get kind `cancelled`) and refuses new ones.
   void cancel_all();

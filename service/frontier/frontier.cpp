@@ -130,11 +130,45 @@ bool frontier::has_work(const host_state& h) const {
   if (h.robots == robots_state::fetching || h.parked) return false;
   if (h.open >= opt_.per_host) return false;
   // An unknown robots.txt is itself work: the robots lease comes first.
-  return !h.queue.empty();
+  return (!h.queue.empty() && !new_held_) || !h.revisits.empty();
 }
 
 time_point frontier::eligible_at(const host_state& h) const {
-  return std::max(h.next_start, h.blocked_until);
+  const time_point polite = std::max(h.next_start, h.blocked_until);
+  if ((h.queue.empty() || new_held_) && !h.revisits.empty())
+    return std::max(polite, h.revisits.front().due);
+  return polite;
+}
+
+namespace {
+constexpr auto later_due = std::greater<>{};
+}  // namespace
+
+void frontier::push_revisit(url_entry e, time_point due) {
+  host_id id = e.host;
+  e.revisit = true;
+  auto& heap = hosts_.at(id).revisits;
+  heap.push_back(due_entry{due, revisit_seq_++, std::move(e)});
+  std::push_heap(heap.begin(), heap.end(), later_due);
+  ++revisits_;
+  reschedule(id);
+}
+
+void frontier::hold_new(bool held) {
+  if (held == new_held_) return;
+  new_held_ = held;
+  for (host_id id = 0; id < hosts_.size(); ++id) {
+    if (!hosts_.at(id).queue.empty()) reschedule(id);
+  }
+}
+
+std::size_t frontier::revisits_due(time_point now) const {
+  std::size_t n = 0;
+  for (const host_state& h : hosts_) {
+    if (h.revisits.empty() || h.revisits.front().due > now) continue;
+    for (const auto& d : h.revisits) n += d.due <= now ? 1 : 0;
+  }
+  return n;
 }
 
 void frontier::reschedule(host_id id) {
@@ -155,6 +189,13 @@ void frontier::release_due_retries(time_point now) {
     url_entry e = std::move(const_cast<waiting_retry&>(retries_.top()).entry);
     retries_.pop();
     host_id id = e.host;
+    if (e.revisit) {
+      // A revisit's retry is a revisit due now: it is not held with new URLs.
+      --hosts_.at(id).retrying;
+      --queued_;
+      push_revisit(std::move(e), now);
+      continue;
+    }
     // Retries go first: they were admitted earlier than what is queued behind them.
     --hosts_.at(id).retrying;
     hosts_.at(id).queue.push_front(std::move(e));
@@ -164,26 +205,50 @@ void frontier::release_due_retries(time_point now) {
 
 std::optional<lease> frontier::next_ready(time_point now) {
   release_due_retries(now);
-  if (ready_.empty()) return std::nullopt;
-  auto [at, id] = *ready_.begin();
-  if (at > now) return std::nullopt;
-  host_state& h = hosts_.at(id);
-  lease l;
-  l.host = id;
-  if (h.robots == robots_state::unknown) {
-    l.kind = lease_kind::robots;
-    h.robots = robots_state::fetching;
-  } else {
-    l.kind = lease_kind::page;
-    l.entry = std::move(h.queue.front());
-    h.queue.pop_front();
-    --queued_;
+  for (;;) {
+    if (ready_.empty()) return std::nullopt;
+    auto [at, id] = *ready_.begin();
+    if (at > now) return std::nullopt;
+    host_state& h = hosts_.at(id);
+    lease l;
+    l.host = id;
+    if (h.robots == robots_state::unknown) {
+      l.kind = lease_kind::robots;
+      h.robots = robots_state::fetching;
+    } else {
+      const bool fresh = !h.queue.empty() && !new_held_;
+      const bool due = !h.revisits.empty() && h.revisits.front().due <= now;
+      if (!fresh && !due) {
+        reschedule(id);  // its time moved (new URLs held): look again
+        continue;
+      }
+      bool take_revisit = due;
+      if (fresh && due) {
+        // A deficit count: a revisit starts only if, with it, revisits stay within their share
+        // of the starts made while both sides waited.
+        const double after = static_cast<double>(h.shared_revisit + 1);
+        const double total = static_cast<double>(h.shared_revisit + h.shared_new + 1);
+        take_revisit = after <= opt_.revisit_share * total + 1e-9;
+        ++(take_revisit ? h.shared_revisit : h.shared_new);
+      }
+      l.kind = lease_kind::page;
+      if (take_revisit) {
+        std::pop_heap(h.revisits.begin(), h.revisits.end(), later_due);
+        l.entry = std::move(h.revisits.back().entry);
+        h.revisits.pop_back();
+        --revisits_;
+      } else {
+        l.entry = std::move(h.queue.front());
+        h.queue.pop_front();
+        --queued_;
+      }
+    }
+    ++h.open;
+    ++open_total_;
+    h.next_start = now + h.delay;
+    reschedule(id);
+    return l;
   }
-  ++h.open;
-  ++open_total_;
-  h.next_start = now + h.delay;
-  reschedule(id);
-  return l;
 }
 
 std::optional<time_point> frontier::next_wakeup() const {
@@ -348,6 +413,21 @@ std::vector<url_entry> frontier::remove_if(host_id id,
     }
   }
   h.queue = std::move(kept);
+  std::size_t revisits_removed = 0;
+  if (!h.revisits.empty()) {
+    std::vector<due_entry> keep;
+    for (auto& d : h.revisits) {
+      if (reject(d.entry)) {
+        removed.push_back(std::move(d.entry));
+        ++revisits_removed;
+      } else {
+        keep.push_back(std::move(d));
+      }
+    }
+    h.revisits = std::move(keep);
+    std::make_heap(h.revisits.begin(), h.revisits.end(), later_due);
+    revisits_ -= revisits_removed;
+  }
   // Waiting retries of this host are checked as well, so none slips past a new verdict.
   std::vector<waiting_retry> others;
   while (!retries_.empty()) {
@@ -361,7 +441,7 @@ std::vector<url_entry> frontier::remove_if(host_id id,
     }
   }
   for (auto& w : others) retries_.push(std::move(w));
-  queued_ -= removed.size();
+  queued_ -= removed.size() - revisits_removed;
   reschedule(id);
   return removed;
 }

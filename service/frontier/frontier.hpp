@@ -39,6 +39,7 @@ struct url_entry {
   int redirects_left = 0;
   int attempts = 0;      // attempts already made (retries carry them)
   bool sitemap = false;  // a sitemap file: its <loc> values are the links
+  bool revisit = false;  // recrawl: visited before (its page is not counted against max_pages)
 
   // Path and query, as sent on the request line ("/" when the URL has no path).
   std::string_view target() const;
@@ -58,6 +59,11 @@ struct options {
   int per_host = 2;
   duration delay{0};
   bool robots_gate = true;  // hold each host's URLs until its robots.txt is known
+  // Recrawl: while a host has both new URLs and due revisits, revisits take at most this share
+  // of its starts (a share one side does not use goes to the other).
+  double revisit_share = 0.5;
+  // Recrawl continuous: the crawl never ends on an empty frontier.
+  bool endless = false;
 };
 
 // A set of 64-bit hashes in one flat array with linear probing: 11-23 bytes per hash where a
@@ -92,6 +98,16 @@ class frontier {
   bool was_seen(std::string_view url) const;
   // Queues an entry whose URL was already marked seen.
   void push(url_entry e);
+
+  // Recrawl: a visited URL comes due again at `due`. Among a host's due revisits the earliest
+  // due (the most overdue) goes first; new URLs and revisits share the host's politeness.
+  void push_revisit(url_entry e, time_point due);
+  // New URLs start no more (the page budget is spent); revisits go on.
+  void hold_new(bool held);
+  // Revisits waiting (due or not), and of those the ones due at `now` (linear: for stats).
+  std::size_t revisits() const { return revisits_; }
+  std::size_t revisits_due(time_point now) const;
+  const options& settings() const { return opt_; }
 
   // The next request that may start at `now`, or nullopt. Counts it open on its host.
   std::optional<lease> next_ready(time_point now);
@@ -163,13 +179,23 @@ class frontier {
   std::size_t in_flight() const { return open_total_; }
   std::size_t seen() const { return seen_.size(); }
   std::size_t hosts() const { return hosts_.size(); }
-  bool idle() const { return queued_ == 0 && open_total_ == 0; }
+  bool idle() const { return queued_ == 0 && open_total_ == 0 && revisits_ == 0; }
 
  private:
   enum class robots_state : std::uint8_t { unknown, fetching, known };
+  struct due_entry {
+    time_point due;
+    std::uint64_t seq;
+    url_entry entry;
+    // For a min-heap with std::push_heap: "greater" puts the earliest due on top.
+    bool operator>(const due_entry& o) const { return due != o.due ? due > o.due : seq > o.seq; }
+  };
   struct host_state {
     std::string key;
     std::deque<url_entry> queue;
+    std::vector<due_entry> revisits;  // a min-heap on due
+    std::uint64_t shared_new = 0;     // starts taken by each side while both waited
+    std::uint64_t shared_revisit = 0;
     int open = 0;
     time_point next_start{};
     time_point blocked_until{};
@@ -199,6 +225,9 @@ class frontier {
   std::set<std::pair<time_point, host_id>> ready_;
   std::priority_queue<waiting_retry, std::vector<waiting_retry>, std::greater<>> retries_;
   std::uint64_t retry_seq_ = 0;
+  std::uint64_t revisit_seq_ = 0;
+  std::size_t revisits_ = 0;
+  bool new_held_ = false;
   std::size_t queued_ = 0;
   std::size_t open_total_ = 0;
 };

@@ -51,7 +51,12 @@ std::optional<bool> local_frontier::ended() const {
   // Nothing queued, the budget spent, or only hosts parked for good (a per-host budget):
   // the crawl is over, and it completed only when nothing is left.
   const auto& s = schedule();
-  if (s.idle() || budget_spent() || !s.next_wakeup()) return s.idle();
+  if (s.idle()) return true;
+  // Recrawl continuous: revisits come due for ever; only a stop ends it.
+  if (s.settings().endless) return std::nullopt;
+  // Revisits do not count against the budget: they go on after it is spent.
+  if (budget_spent() && s.revisits() > 0) return std::nullopt;
+  if (budget_spent() || !s.next_wakeup()) return false;
   return std::nullopt;
 }
 

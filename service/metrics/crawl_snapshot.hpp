@@ -30,13 +30,26 @@ struct crawl_counters {
 
 using trawler::fleet_counts;
 
+// Recrawl (SPEC additions "Recrawl"): visits by change (new, changed, unchanged, not_modified,
+// gone, failed), conditional requests and what they saved, revisits waiting and due.
+struct recrawl_gauges {
+  std::array<std::uint64_t, 6> changes{};
+  std::uint64_t conditional = 0;
+  std::uint64_t validators_ignored = 0;
+  std::uint64_t bytes_saved = 0;
+  std::uint64_t parses_skipped = 0;
+  std::uint64_t waiting = 0;
+  std::uint64_t due = 0;
+};
+
 // One crawl as the renderer sees it; `id` becomes the `crawl` label.
 struct crawl_snapshot {
   std::string id;
   std::string state;  // running, paused, completed, cancelled, failed, ...
   crawl_counters counters;
   histogram fetch_duration;
-  std::optional<fleet_counts> fleet;  // a crawl shared with other workers
+  std::optional<fleet_counts> fleet;      // a crawl shared with other workers
+  std::optional<recrawl_gauges> recrawl;  // a crawl with recrawl on
 };
 
 }  // namespace trawler::metrics

@@ -208,6 +208,46 @@ std::string render_prometheus(std::span<const crawl_snapshot> crawls) {
                  [](const fleet_counts& f) { return f.pages; });
   }
 
+  // Recrawl crawls only.
+  const bool any_recrawl = std::any_of(
+      crawls.begin(), crawls.end(), [](const crawl_snapshot& c) { return c.recrawl.has_value(); });
+  if (any_recrawl) {
+    static constexpr std::string_view change_names[] = {"new",          "changed", "unchanged",
+                                                        "not_modified", "gone",    "failed"};
+    family(out, "trawler_recrawl_visits_total", "counter",
+           "Recorded visits by what they told the indexer (the record's change).");
+    for (const auto& c : crawls) {
+      if (!c.recrawl) continue;
+      for (std::size_t i = 0; i < std::size(change_names); ++i) {
+        labelled_sample(out, "trawler_recrawl_visits_total", c, "change", change_names[i],
+                        c.recrawl->changes[i]);
+      }
+    }
+    auto recrawl_family = [&](std::string_view name, std::string_view type, std::string_view help,
+                              auto get) {
+      family(out, name, type, help);
+      for (const auto& c : crawls) {
+        if (c.recrawl) sample(out, name, c, get(*c.recrawl));
+      }
+    };
+    recrawl_family("trawler_recrawl_conditional_requests_total", "counter",
+                   "Requests sent with validators (If-None-Match, If-Modified-Since).",
+                   [](const recrawl_gauges& r) { return r.conditional; });
+    recrawl_family("trawler_recrawl_validators_ignored_total", "counter",
+                   "Conditional requests answered 200 with the stored body.",
+                   [](const recrawl_gauges& r) { return r.validators_ignored; });
+    recrawl_family("trawler_recrawl_bytes_saved_total", "counter",
+                   "Body bytes that 304 answers did not send.",
+                   [](const recrawl_gauges& r) { return r.bytes_saved; });
+    recrawl_family("trawler_recrawl_parses_skipped_total", "counter",
+                   "Visits not parsed: 304s and bodies with the stored digest.",
+                   [](const recrawl_gauges& r) { return r.parses_skipped; });
+    recrawl_family("trawler_recrawl_waiting_urls", "gauge", "Revisits in the schedule, due or not.",
+                   [](const recrawl_gauges& r) { return r.waiting; });
+    recrawl_family("trawler_recrawl_due_urls", "gauge", "Revisits due now (overdue included).",
+                   [](const recrawl_gauges& r) { return r.due; });
+  }
+
   constexpr std::string_view h = "trawler_fetch_duration_seconds";
   family(out, h, "histogram", "Time of each fetch attempt, connect to last byte.");
   for (const auto& c : crawls) {

@@ -255,7 +255,8 @@ std::string to_json_line(const fetch_record& r, const output_fields& f) {
   w.boolean(r.truncated);
   w.key("sha256");
   w.optional_string(r.sha256);
-  if (f.links) {
+  const bool content = !r.content_omitted;
+  if (f.links && content) {
     w.key("links");
     w.string_array(r.links);
   }
@@ -265,7 +266,7 @@ std::string to_json_line(const fetch_record& r, const output_fields& f) {
   w.boolean(r.noindex);
   w.key("nofollow");
   w.boolean(r.nofollow);
-  if (f.title) {
+  if (f.title && content) {
     w.key("title");
     w.optional_string(r.title);
   }
@@ -273,15 +274,15 @@ std::string to_json_line(const fetch_record& r, const output_fields& f) {
     w.key("headers");
     write_headers(w, r.headers);
   }
-  if (f.text) {
+  if (f.text && content) {
     w.key("text");
     w.string(r.text);
   }
-  if (f.canonical) {
+  if (f.canonical && content) {
     w.key("canonical");
     w.optional_string(r.canonical);
   }
-  if (f.meta_robots) {
+  if (f.meta_robots && content) {
     w.key("meta_robots");
     w.string_array(r.meta_robots);
   }
@@ -294,6 +295,29 @@ std::string to_json_line(const fetch_record& r, const output_fields& f) {
     out.append(",\"length\":");
     w.integer(r.warc->length);
     out += '}';
+  }
+  if (r.visit) {
+    const visit_facts& v = *r.visit;
+    w.key("change");
+    w.string(v.change);
+    if (!v.gone_reason.empty()) {
+      w.key("gone_reason");
+      w.string(v.gone_reason);
+    }
+    w.key("visit");
+    w.integer(v.visit);
+    w.key("last_changed_at");
+    if (v.last_changed_at) {
+      w.string(rfc3339_utc(*v.last_changed_at));
+    } else {
+      w.null();
+    }
+    w.key("next_visit_at");
+    if (v.next_visit_at) {
+      w.string(rfc3339_utc(*v.next_visit_at));
+    } else {
+      w.null();
+    }
   }
   w.close();
   return out;

@@ -25,6 +25,16 @@ struct warc_pointer {
   bool operator==(const warc_pointer&) const = default;
 };
 
+// With recrawl on (SPEC additions "Recrawl"): what the visit tells the indexer.
+struct visit_facts {
+  std::string change;       // new | changed | unchanged | not_modified | gone | failed
+  std::string gone_reason;  // for gone: 410 | 404 | redirect | robots | noindex | unreachable
+  std::uint32_t visit = 0;  // 1 for the URL's first visit
+  std::optional<std::chrono::system_clock::time_point> last_changed_at;
+  std::optional<std::chrono::system_clock::time_point> next_visit_at;
+  bool operator==(const visit_facts&) const = default;
+};
+
 struct fetch_record {
   std::string url;
   std::optional<int> status;
@@ -56,6 +66,10 @@ struct fetch_record {
   std::vector<std::string> meta_robots;
   // Set when the response was archived (output.warc).
   std::optional<warc_pointer> warc;
+  std::optional<visit_facts> visit;
+  // An unchanged or 304 visit: the page's content fields (links, title, text, canonical,
+  // meta_robots) are left out of the line, absent rather than empty.
+  bool content_omitted = false;
 };
 
 // Which optional fields a line carries (config output.fields).

@@ -215,7 +215,8 @@ bool crawl_state::init(std::string& error) {
   if (sqlite3_exec(db_.get(),
                    "CREATE TABLE IF NOT EXISTS sitemaps(seq INTEGER PRIMARY KEY);"
                    "CREATE TABLE IF NOT EXISTS dropped(batch INTEGER PRIMARY KEY,"
-                   " entries BLOB NOT NULL)",
+                   " entries BLOB NOT NULL);"
+                   "CREATE TABLE IF NOT EXISTS visits(seq INTEGER PRIMARY KEY, row BLOB NOT NULL)",
                    nullptr, nullptr, nullptr) != SQLITE_OK) {
     error = sqlite_error("cannot open state");
     return false;
@@ -239,6 +240,7 @@ bool crawl_state::init(std::string& error) {
       !prepare(put_info_, "INSERT OR REPLACE INTO info(key, value) VALUES(?1, ?2)") ||
       !prepare(url_by_seq_, "SELECT url FROM urls WHERE seq = ?1") ||
       !prepare(insert_drops_, "INSERT INTO dropped(entries) VALUES(?1)") ||
+      !prepare(put_visit_, "INSERT OR REPLACE INTO visits(seq, row) VALUES(?1, ?2)") ||
       !prepare(url_row_,
                "SELECT u.depth, COALESCE(r.url, u.referrer),"
                " EXISTS(SELECT 1 FROM sitemaps m WHERE m.seq = u.seq)"
@@ -301,6 +303,16 @@ bool crawl_state::load(std::string& error) {
   }
   first_buffered_seq_ = next_seq_;
   done_.assign(next_seq_, false);
+  if (!query("SELECT seq, row FROM visits", [&](sqlite3_stmt* s) {
+        const auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+        const auto* data = static_cast<const char*>(sqlite3_column_blob(s, 1));
+        const int size = sqlite3_column_bytes(s, 1);
+        if (seq < next_seq_ && data && size > 0)
+          visits_.emplace(seq, std::string(data, static_cast<std::size_t>(size)));
+        return true;
+      })) {
+    return false;
+  }
   bool has_confirmed = false;
   if (!query("SELECT value FROM info WHERE key = 'confirmed_marks'", [&](sqlite3_stmt* s) {
         has_confirmed = true;
@@ -622,7 +634,7 @@ std::optional<url_info> crawl_state::find(std::string_view url) const {
 
 bool crawl_state::dirty() const noexcept {
   return !buffered_urls_.empty() || !buffered_marks_.empty() || !buffered_drops_.empty() ||
-         !dirty_meta_.empty() || finished_dirty_ || confirmed_dirty_;
+         !dirty_visits_.empty() || !dirty_meta_.empty() || finished_dirty_ || confirmed_dirty_;
 }
 
 bool crawl_state::checkpoint(std::string& error) {
@@ -677,6 +689,17 @@ bool crawl_state::checkpoint(std::string& error) {
                       SQLITE_STATIC);
     if (!run(s)) return fail("cannot save state");
   }
+  s = put_visit_.get();
+  // A row changed twice between checkpoints is written once, with its last value.
+  std::sort(dirty_visits_.begin(), dirty_visits_.end());
+  dirty_visits_.erase(std::unique(dirty_visits_.begin(), dirty_visits_.end()), dirty_visits_.end());
+  for (const std::uint64_t v : dirty_visits_) {
+    const auto it = visits_.find(v);
+    if (it == visits_.end()) continue;
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(v));
+    sqlite3_bind_blob(s, 2, it->second.data(), static_cast<int>(it->second.size()), SQLITE_STATIC);
+    if (!run(s)) return fail("cannot save state");
+  }
   s = put_meta_.get();
   for (const auto& key : dirty_meta_) {
     bind_text(s, 1, key);
@@ -708,9 +731,25 @@ bool crawl_state::checkpoint(std::string& error) {
   arena_.clear();
   buffered_marks_.clear();
   buffered_drops_.clear();
+  dirty_visits_.clear();
   dirty_meta_.clear();
   finished_dirty_ = false;
   return true;
+}
+
+void crawl_state::put_visit(std::string_view url, std::string row) {
+  const std::uint64_t seq = find_seq(url);
+  if (seq == no_seq) return;
+  visits_[seq] = std::move(row);
+  dirty_visits_.push_back(seq);
+}
+
+std::optional<std::string_view> crawl_state::visit(std::string_view url) const {
+  const std::uint64_t seq = find_seq(url);
+  if (seq == no_seq) return std::nullopt;
+  const auto it = visits_.find(seq);
+  if (it == visits_.end()) return std::nullopt;
+  return std::string_view(it->second);
 }
 
 void crawl_state::for_each_row(

@@ -177,6 +177,14 @@ class crawl_state {
   // An admitted URL's row, or nullopt.
   std::optional<url_info> find(std::string_view url) const;
 
+  // --- recrawl (SPEC additions "Recrawl") ---
+  // An admitted URL's visit row (recrawl::encode's bytes; opaque here), saved with the next
+  // checkpoint in table visits(seq, row), one row per URL replaced in place. Unknown URLs are
+  // ignored. The view is valid until the next put_visit().
+  void put_visit(std::string_view url, std::string row);
+  std::optional<std::string_view> visit(std::string_view url) const;
+  std::size_t visit_count() const noexcept { return visits_.size(); }
+
   // Commits the buffered changes in one transaction. On failure (`error` set) nothing is
   // lost: the changes stay buffered for the next checkpoint.
   bool checkpoint(std::string& error);
@@ -235,6 +243,7 @@ class crawl_state {
   statement url_by_seq_;
   statement insert_drops_;
   statement url_row_;
+  statement put_visit_;
 
   url_index index_;  // hash -> seq, or a marker when several URLs have that hash
   std::unordered_map<std::string, std::uint64_t, detail::string_hash, std::equal_to<>>
@@ -253,6 +262,8 @@ class crawl_state {
   std::vector<std::pair<std::uint64_t, bool>> buffered_marks_;  // (seq, done) in call order
   std::string
       buffered_drops_;  // packed 16-byte drops (see crawl_state.cpp), one row per checkpoint
+  std::unordered_map<std::uint64_t, std::string> visits_;  // by seq
+  std::vector<std::uint64_t> dirty_visits_;  // seqs whose row changed since the checkpoint
   std::map<std::string, std::string, std::less<>> meta_;
   std::vector<std::string> dirty_meta_;
   bool finished_ = false;

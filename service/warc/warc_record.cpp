@@ -309,22 +309,50 @@ built build_exchange(const exchange& x) {
     return std::move(b);
   };
 
-  // 1. The response.
+  // 1. The response, or the revisit that stands for it.
   {
-    const std::string block_digest = base32_sha1(x.response);
     const std::string payload = payload_digest(x.response);
+    b.payload_digest = payload;
+    std::string_view block = x.response;
+    if (x.earlier && x.not_modified) {
+      b.revisit = revisit_profile::server_not_modified;
+    } else if (x.earlier && !x.truncated && !payload.empty() &&
+               payload == x.earlier->payload_digest) {
+      // WARC 1.1 6.7.2.1: the HTTP headers only; the payload is the earlier record's.
+      b.revisit = revisit_profile::identical_payload_digest;
+      const auto end = block.find("\r\n\r\n");
+      if (end != std::string_view::npos) block = block.substr(0, end + 4);
+    }
+    const std::string block_digest = base32_sha1(block);
     if (block_digest.empty()) return fail("cannot build WARC records: SHA-1 failed");
-    header h("response");
+    header h(b.revisit == revisit_profile::none ? "response" : "revisit");
     h.field("WARC-Record-ID", b.response_id);
     h.field("WARC-Date", date);
     h.field("WARC-Target-URI", uri);
     if (!ip.empty()) h.field("WARC-IP-Address", ip);
     h.field("WARC-Block-Digest", block_digest);
-    if (!payload.empty()) h.field("WARC-Payload-Digest", payload);
-    if (x.truncated) h.field("WARC-Truncated", "length");
+    if (b.revisit == revisit_profile::none) {
+      if (!payload.empty()) h.field("WARC-Payload-Digest", payload);
+      if (x.truncated) h.field("WARC-Truncated", "length");
+    } else {
+      h.field("WARC-Profile", b.revisit == revisit_profile::server_not_modified
+                                  ? "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+                                  : "http://netpreserve.org/warc/1.1/revisit/"
+                                    "identical-payload-digest");
+      h.field("WARC-Refers-To", x.earlier->record_id);
+      h.field("WARC-Refers-To-Target-URI", uri);
+      h.field("WARC-Refers-To-Date", warc_date(x.earlier->date));
+      // The earlier capture's payload, not the digest of an empty 304 body: replay finds the
+      // original by it.
+      if (!x.earlier->payload_digest.empty())
+        h.field("WARC-Payload-Digest", x.earlier->payload_digest);
+      if (b.revisit == revisit_profile::identical_payload_digest)
+        h.field("WARC-Truncated", "length");
+      b.payload_digest = x.earlier->payload_digest;
+    }
     h.field("Content-Type", "application/http;msgtype=response");
     b.response_offset = b.bytes.size();
-    if (!append_record(h.end(x.response.size()), x.response, b.bytes))
+    if (!append_record(h.end(block.size()), block, b.bytes))
       return fail("cannot build WARC records: gzip compression failed");
     b.response_length = b.bytes.size() - b.response_offset;
   }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,6 +14,16 @@
 // any record's offset (CDX lookups, replay). Building is pure and thread-safe: parse threads
 // build and compress, the I/O thread only appends bytes (warc_writer).
 namespace trawler::warc {
+
+// An earlier full capture of the same URL (recrawl): a revisit record refers to it.
+struct earlier_capture {
+  std::string record_id;                       // its response record's "<urn:uuid:...>"
+  std::chrono::system_clock::time_point date;  // its WARC-Date
+  std::string payload_digest;                  // its WARC-Payload-Digest ("sha1:...")
+};
+
+// WARC 1.1 6.7.2: which revisit record, if any, stands for the response.
+enum class revisit_profile { none, server_not_modified, identical_payload_digest };
 
 // What the fetcher captured of one HTTP exchange, as bytes on the wire.
 struct exchange {
@@ -26,6 +37,11 @@ struct exchange {
   bool truncated = false;     // the body was cut at the crawl's size cap: WARC-Truncated: length
   std::vector<std::string> outlinks;  // for the metadata record ("outlink: URL" lines); none: no
                                       // metadata record
+  // Recrawl: with an earlier capture, a 304 answering our validators (`not_modified`) is written
+  // as a server-not-modified revisit, and a response whose payload digest equals the earlier
+  // one as an identical-payload-digest revisit (HTTP headers only, WARC-Truncated: length).
+  std::optional<earlier_capture> earlier;
+  bool not_modified = false;
 };
 
 // One fetch's records, built and gzip-compressed off the I/O thread (pure, thread-safe).
@@ -36,10 +52,12 @@ struct built {
   std::uint64_t response_length = 0;  // its compressed length
   std::string response_id;            // "<urn:uuid:...>"
   std::string error;  // non-empty when building failed (zlib out of memory): bytes is empty
+  std::string payload_digest;  // the response's (for a revisit: the earlier capture's)
+  revisit_profile revisit = revisit_profile::none;  // what the first record is
 };
 
 // The records of one exchange, in this order, each its own gzip member:
-//   1. response  (always; response_offset is therefore 0)
+//   1. response, or a revisit (see exchange::earlier) (always; response_offset is therefore 0)
 //   2. request   (when x.request is not empty; WARC-Concurrent-To: the response's ID)
 //   3. metadata  (when x.outlinks is not empty; "outlink: URL" lines, Content-Type
 //                 application/warc-fields, WARC-Concurrent-To: the response's ID)

@@ -125,6 +125,7 @@ struct route {
   std::size_t next = 0;                                  // sequence position (under mutex_)
   std::optional<misbehaviour> bad;
   std::shared_ptr<const misbehaviour_params> params;
+  test_server::handler answer;  // when set: the answer is made per request
 };
 
 // What a request gets: a prepared answer or a misbehaviour.
@@ -219,7 +220,8 @@ struct test_server::impl {
     routes_[lowercase(host)][std::move(target)] = std::make_shared<route>(std::move(r));
   }
 
-  selection route_for(std::string_view host, std::string_view target) {
+  selection route_for(std::string_view host, std::string_view target,
+                      const request_entry* seen = nullptr) {
     // Called with mutex_ held.
     auto find_in = [&](std::string_view h) -> route* {
       const auto by_host = routes_.find(h);
@@ -231,6 +233,7 @@ struct test_server::impl {
     if (r == nullptr) r = find_in("");
     if (r == nullptr) return {not_found_, std::nullopt, nullptr};
     if (r->bad) return {nullptr, r->bad, r->params};
+    if (r->answer) return {seen ? prepare(r->answer(*seen)) : not_found_, std::nullopt, nullptr};
     const std::size_t i = std::min(r->next, r->answers.size() - 1);
     if (r->next < r->answers.size()) ++r->next;
     return {r->answers[i], std::nullopt, nullptr};
@@ -262,8 +265,8 @@ struct test_server::impl {
     else
       max_it->second = std::max(max_it->second, open_here);
 
-    if (opt_.log_requests) {
-      request_entry e;
+    request_entry e;
+    {
       e.method = std::string(req.method_string());
       e.target = std::string(target);
       e.host = host;
@@ -279,9 +282,10 @@ struct test_server::impl {
       e.connection_id = connection_id;
       e.host_header = std::string(field_or_empty(req, http::field::host));
       for (const auto& f : req) e.headers.emplace_back(f.name_string(), f.value());
-      obs_.log.push_back(std::move(e));
     }
-    return route_for(host, target);
+    auto chosen = route_for(host, target, &e);
+    if (opt_.log_requests) obs_.log.push_back(std::move(e));
+    return chosen;
   }
 
   void on_answered(const std::string& host) {
@@ -596,6 +600,12 @@ void test_server::add_redirect(std::string target, std::string location, int sta
   response r{.status = status, .body = "", .content_type = "", .headers = {}};
   r.headers.emplace_back("Location", std::move(location));
   add_page(std::move(target), std::move(r), std::move(host));
+}
+
+void test_server::add_handler(std::string target, handler answer, std::string host) {
+  route r;
+  r.answer = std::move(answer);
+  impl_->set_route(std::move(host), std::move(target), std::move(r));
 }
 
 void test_server::add_sequence(std::string target, std::vector<response> seq, std::string host) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -102,6 +103,11 @@ class test_server {
   void add_sequence(std::string target, std::vector<response> seq, std::string host = "");
   void add_misbehaviour(std::string target, misbehaviour m, misbehaviour_params p = {},
                         std::string host = "");
+  // Each request gets what `answer` returns for it (a page that changes, a server that answers
+  // conditional requests). Called on the server's thread with its lock held: it must not call
+  // this server's methods.
+  using handler = std::function<response(const request_entry&)>;
+  void add_handler(std::string target, handler answer, std::string host = "");
 
   // Requests for target (any host if host is empty).
   int hits(std::string_view target, std::string_view host = "") const;

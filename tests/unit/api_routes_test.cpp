@@ -872,8 +872,9 @@ TEST(Contract, StatsSchemaMatchesTheStatsObject) {
   for (const auto& [k, v] : stats.items()) keys.insert(k);
   for (const auto& [k, v] : schema["properties"].items()) props.insert(k);
   for (const auto& k : schema["required"]) required.insert(k.get<std::string>());
-  // "cluster" is there in cluster mode only.
+  // "cluster" is there in cluster mode only, "recrawl" with recrawl on.
   EXPECT_EQ(props.erase("cluster"), 1u);
+  EXPECT_EQ(props.erase("recrawl"), 1u);
   EXPECT_EQ(keys, props);
   EXPECT_EQ(keys, required);
   trawler::crawl::crawl_stats clustered;
@@ -884,6 +885,25 @@ TEST(Contract, StatsSchemaMatchesTheStatsObject) {
   for (const auto& [k, v] : schema["properties"]["cluster"]["properties"].items())
     cluster_props.insert(k);
   EXPECT_EQ(cluster_keys, cluster_props);
+  trawler::crawl::crawl_stats recrawling;
+  recrawling.recrawl = trawler::crawl::recrawl_counts{};
+  const json recrawl_json = recrawling.to_json().at("recrawl");
+  std::set<std::string> recrawl_keys, recrawl_props, change_keys, change_props;
+  for (const auto& [k, v] : recrawl_json.items()) recrawl_keys.insert(k);
+  for (const auto& [k, v] : schema["properties"]["recrawl"]["properties"].items())
+    recrawl_props.insert(k);
+  EXPECT_EQ(recrawl_keys, recrawl_props);
+  for (const auto& [k, v] : recrawl_json.at("changes").items()) change_keys.insert(k);
+  for (const auto& [k, v] :
+       schema["properties"]["recrawl"]["properties"]["changes"]["properties"].items())
+    change_props.insert(k);
+  EXPECT_EQ(change_keys, change_props);
+  // The change values are the record's.
+  json record_schema = read_json_file(api_dir + "record.schema.json");
+  std::set<std::string> record_changes;
+  for (const auto& v : record_schema["properties"]["change"]["enum"])
+    record_changes.insert(v.get<std::string>());
+  EXPECT_EQ(change_keys, record_changes);
   EXPECT_EQ(schema["additionalProperties"], false);
   // The status classes and the error kinds are the record's.
   std::set<std::string> classes;

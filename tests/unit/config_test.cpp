@@ -324,7 +324,7 @@ TEST(ConfigFormats, ToJsonWritesEveryKeyWithItsValue) {
   EXPECT_EQ(j["network"]["resolve"],
             json({{"example.com:443", "127.0.0.1"}, {"example.org:80", "::1"}}));
   EXPECT_EQ(j["api"]["listen"], "[::1]:9090");
-  EXPECT_EQ(j.size(), 11u);
+  EXPECT_EQ(j.size(), 12u);  // the 11 sections of SPEC "Config", and recrawl
 }
 
 // ---------------------------------------------------------------------------------------
@@ -564,6 +564,12 @@ const std::vector<int_key> int_keys = {
     {"output.warc_rotate_bytes", 1048576, std::int64_t{1} << 44},
     {"output.rotate_bytes", 0, std::int64_t{1} << 44},
     {"output.rotate_seconds", 0, 31536000},
+    {"recrawl.interval_ms", 100, 315360000000},
+    {"recrawl.min_interval_ms", 100, 315360000000},
+    {"recrawl.max_interval_ms", 100, 315360000000},
+    {"recrawl.error_interval_ms", 100, 315360000000},
+    {"recrawl.unreachable_ms", 100, 315360000000},
+    {"recrawl.gone_after", 1, 100},
 };
 
 TEST(ConfigValidation, IntegerKeysAcceptTheirRangeAndNameTheKeyOutsideIt) {
@@ -1175,7 +1181,7 @@ TEST(ConfigSchema, KeysAndDefaultsEqualTheCode) {
   EXPECT_EQ(schema.value("$schema", ""), "https://json-schema.org/draft/2020-12/schema");
   std::vector<schema_leaf> leaves;
   collect_leaves(schema, to_json(crawl_config{}), "", leaves);
-  EXPECT_EQ(leaves.size(), 49u);  // every key of the Config section of proto-free-api/SPEC.md
+  EXPECT_EQ(leaves.size(), 61u);  // every key of the Config section of proto-free-api/SPEC.md
 }
 
 TEST(ConfigSchema, RangesAndEnumsEqualTheCode) {
@@ -1309,4 +1315,69 @@ TEST(ConfigCluster, ErrorsNameTheKey) {
   // The crawl's state is in Redis: no second truth in a state dir.
   e = only_error(yaml("cluster:\n  redis: redis://h:6379\nstate:\n  dir: /tmp/s\n"));
   EXPECT_EQ(e.key, "state.dir");
+}
+
+// ---------------------------------------------------------------------------------------
+// recrawl (SPEC additions "Recrawl")
+
+TEST(ConfigRecrawl, DefaultsAreOffAndAUserCanLiveWithThem) {
+  const crawl_config c;
+  EXPECT_EQ(c.recrawl.mode, "off");
+  EXPECT_EQ(c.recrawl.interval_ms, 86400000);
+  EXPECT_EQ(c.recrawl.min_interval_ms, 3600000);
+  EXPECT_EQ(c.recrawl.max_interval_ms, 2592000000);
+  EXPECT_TRUE(crawl_command_problems(c).empty());
+}
+
+TEST(ConfigRecrawl, ModesNumbersAndRules) {
+  const load_result r = from_json(json::parse(R"({"state": {"dir": "s"}, "recrawl": {
+      "mode": "continuous", "grow": 1, "shrink": 0.25, "jitter": 0.05, "revisit_share": 0.3,
+      "rules": [{"match": "/news/", "interval_ms": 600000, "min_interval_ms": 100},
+                {"match": "\\.pdf$", "max_interval_ms": 100000000}]}})"));
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config.recrawl.mode, "continuous");
+  EXPECT_EQ(r.config.recrawl.grow, 1.0);
+  EXPECT_EQ(r.config.recrawl.shrink, 0.25);
+  ASSERT_EQ(r.config.recrawl.rules.size(), 2u);
+  EXPECT_EQ(r.config.recrawl.rules[0].interval_ms, 600000);
+  EXPECT_EQ(r.config.recrawl.rules[1].interval_ms, 0);  // the section's value
+  EXPECT_EQ(from_json(to_json(r.config)).config, r.config);
+  EXPECT_TRUE(crawl_command_problems(r.config).empty());
+}
+
+TEST(ConfigRecrawl, BadValuesNameTheirKey) {
+  EXPECT_EQ(only_error(from_json(json::parse(R"({"recrawl": {"mode": "daily"}})"))).key,
+            "recrawl.mode");
+  EXPECT_EQ(only_error(from_json(json::parse(R"({"recrawl": {"shrink": 1.5}})"))).key,
+            "recrawl.shrink");
+  EXPECT_EQ(only_error(from_json(json::parse(R"({"recrawl": {"jitter": "some"}})"))).message,
+            "must be a number from 0 to 0.5, got \"some\"");
+  EXPECT_EQ(only_error(from_json(json::parse(R"({"recrawl": {"revisit_share": -0.1}})"))).key,
+            "recrawl.revisit_share");
+  EXPECT_EQ(only_error(from_json(json::parse(R"({"recrawl": {"rules": [{"match": "("}]}})"))).key,
+            "recrawl.rules[0].match");
+  EXPECT_EQ(
+      only_error(from_json(json::parse(R"({"recrawl": {"rules": [{"interval_ms": 1000}]}})"))).key,
+      "recrawl.rules[0].match");
+  EXPECT_EQ(only_error(from_json(json::parse(
+                           R"({"recrawl": {"rules": [{"match": "a", "interval_ms": 99}]}})")))
+                .key,
+            "recrawl.rules[0].interval_ms");
+  EXPECT_EQ(
+      only_error(from_json(json::parse(R"({"recrawl": {"rules": [{"match": "a", "x": 1}]}})"))).key,
+      "recrawl.rules[0].x");
+  EXPECT_EQ(only_error(from_json(json::parse(R"({"recrawl": {"rules": {"match": "a"}}})"))).key,
+            "recrawl.rules");
+}
+
+TEST(ConfigRecrawl, NeedsAStateDirForTheCrawlCommandAndIsRefusedInClusterMode) {
+  const load_result r = from_json(json::parse(R"({"recrawl": {"mode": "pass"}})"));
+  ASSERT_TRUE(r.ok());
+  const auto problems = crawl_command_problems(r.config);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].key, "recrawl.mode");
+  EXPECT_NE(problems[0].message.find("state.dir"), std::string::npos);
+  const load_result cluster = from_json(
+      json::parse(R"({"recrawl": {"mode": "continuous"}, "cluster": {"redis": "redis://h:1"}})"));
+  EXPECT_EQ(only_error(cluster).key, "recrawl.mode");
 }

@@ -305,3 +305,119 @@ TEST(Frontier, BusiestHostsCountQueuedAndOpenWorkAndTheWait) {
   frontier g({});
   EXPECT_TRUE(g.busiest_hosts(10, t0).empty());
 }
+
+// ---- recrawl: revisits beside new URLs (SPEC additions "Recrawl") ---------------------------
+
+namespace {
+
+frontier recrawl_frontier(double share) {
+  options o;
+  o.per_host = 1;
+  o.delay = 0s;
+  o.robots_gate = false;
+  o.revisit_share = share;
+  return frontier(o);
+}
+
+void revisit(frontier& f, const std::string& url, time_point due) {
+  f.push_revisit(entry(f, "http://a:80", url), due);
+}
+
+// Takes and finishes the next lease at `now`; its URL, or "" when none may start.
+std::string take(frontier& f, time_point now) {
+  auto l = f.next_ready(now);
+  if (!l) return "";
+  f.finish(l->host);
+  return l->entry.url;
+}
+
+}  // namespace
+
+TEST(FrontierRecrawl, RevisitsWaitUntilDueAndTheMostOverdueGoesFirst) {
+  frontier f = recrawl_frontier(0.5);
+  revisit(f, "http://a/late", t0 + 10s);
+  revisit(f, "http://a/overdue", t0 - 20s);
+  revisit(f, "http://a/due", t0 - 5s);
+  EXPECT_EQ(f.revisits(), 3u);
+  EXPECT_EQ(f.revisits_due(t0), 2u);
+  EXPECT_FALSE(f.idle());
+  EXPECT_EQ(take(f, t0), "http://a/overdue");
+  EXPECT_EQ(take(f, t0), "http://a/due");
+  EXPECT_EQ(take(f, t0), "");  // the last one is not due
+  ASSERT_TRUE(f.next_wakeup());
+  EXPECT_EQ(*f.next_wakeup(), t0 + 10s);
+  auto l = f.next_ready(t0 + 10s);
+  ASSERT_TRUE(l);
+  EXPECT_TRUE(l->entry.revisit);
+  f.finish(l->host);
+  EXPECT_TRUE(f.idle());
+}
+
+TEST(FrontierRecrawl, RevisitShareSplitsTheStartsWhileBothWaitAndAnUnusedShareGoesToTheOther) {
+  for (double share : {0.5, 0.25, 0.0, 1.0}) {
+    SCOPED_TRACE(share);
+    frontier f = recrawl_frontier(share);
+    for (int i = 0; i < 40; ++i) {
+      add(f, "http://a:80", "http://a/new" + std::to_string(i));
+      revisit(f, "http://a/old" + std::to_string(i), t0 - 1s);
+    }
+    int revisits = 0;
+    for (int i = 0; i < 40; ++i) revisits += take(f, t0).starts_with("http://a/old") ? 1 : 0;
+    EXPECT_NEAR(revisits, 40 * share, 1.0);
+    // The rest drains whichever side is left: no start is lost to an unused share.
+    int rest = 0;
+    while (!take(f, t0).empty()) ++rest;
+    EXPECT_EQ(rest, 40);
+    EXPECT_TRUE(f.idle());
+  }
+}
+
+TEST(FrontierRecrawl, HeldNewUrlsWaitWhileRevisitsGoOn) {
+  frontier f = recrawl_frontier(0.5);
+  add(f, "http://a:80", "http://a/new");
+  revisit(f, "http://a/old", t0 - 1s);
+  f.hold_new(true);
+  EXPECT_EQ(take(f, t0), "http://a/old");
+  EXPECT_EQ(take(f, t0), "");
+  EXPECT_FALSE(f.next_wakeup());  // nothing can start until new URLs are let go
+  f.hold_new(false);
+  EXPECT_EQ(take(f, t0), "http://a/new");
+}
+
+TEST(FrontierRecrawl, ARetriedRevisitComesBackAsARevisitNotHeldWithNewUrls) {
+  frontier f = recrawl_frontier(0.5);
+  revisit(f, "http://a/old", t0);
+  auto l = f.next_ready(t0);
+  ASSERT_TRUE(l);
+  f.finish(l->host);
+  f.retry(std::move(l->entry), t0 + 1s);
+  f.hold_new(true);
+  EXPECT_EQ(take(f, t0 + 1s), "http://a/old");
+  EXPECT_TRUE(f.idle());
+}
+
+TEST(FrontierRecrawl, PolitenessHoldsForRevisitsToo) {
+  options o;
+  o.per_host = 1;
+  o.delay = 10s;
+  o.robots_gate = false;
+  frontier f(o);
+  f.push_revisit(entry(f, "http://a:80", "http://a/1"), t0);
+  f.push_revisit(entry(f, "http://a:80", "http://a/2"), t0);
+  EXPECT_EQ(take(f, t0), "http://a/1");
+  EXPECT_EQ(take(f, t0 + 5s), "");
+  EXPECT_EQ(take(f, t0 + 10s), "http://a/2");
+}
+
+TEST(FrontierRecrawl, ARobotsVerdictTakesRevisitsToo) {
+  frontier f = recrawl_frontier(0.5);
+  add(f, "http://a:80", "http://a/new");
+  revisit(f, "http://a/private/x", t0 + 100s);
+  auto removed = f.remove_if(f.host_for("http://a:80"), [](const url_entry& e) {
+    return e.url.find("/private/") != std::string::npos;
+  });
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_TRUE(removed[0].revisit);
+  EXPECT_EQ(f.revisits(), 0u);
+  EXPECT_EQ(f.queued(), 1u);
+}

@@ -387,23 +387,61 @@ TEST(Prometheus, SeveralCrawlsEachGetTheirSeriesAndStatesAreCounted) {
 TEST(Prometheus, ClusterGaugesOnlyForClusterCrawls) {
   std::vector<crawl_snapshot> v{snapshot("solo", "running"), snapshot("fleet", "running")};
   EXPECT_EQ(render_prometheus(v).find("trawler_cluster_"), std::string::npos);
-  v[1].fleet = fleet_counts{.seen = 1000, .queued = 200, .claimed = 30, .workers = 4,
-                            .hosts_owned = 12, .pages = 500, .owned_here = 3};
+  v[1].fleet = fleet_counts{.seen = 1000,
+                            .queued = 200,
+                            .claimed = 30,
+                            .workers = 4,
+                            .hosts_owned = 12,
+                            .pages = 500,
+                            .owned_here = 3};
   auto text = render_prometheus(v);
   auto e = parse(text);
   ASSERT_TRUE(e.problems.empty()) << ::testing::PrintToString(e.problems) << text;
-  const std::map<std::string, double> want = {{"trawler_cluster_seen_urls", 1000},
-                                              {"trawler_cluster_queued_urls", 200},
-                                              {"trawler_cluster_claimed_urls", 30},
-                                              {"trawler_cluster_workers", 4},
-                                              {"trawler_cluster_hosts_owned", 12},
-                                              {"trawler_cluster_hosts_owned_here", 3},
-                                              {"trawler_cluster_pages", 500}};
+  const std::map<std::string, double> want = {
+      {"trawler_cluster_seen_urls", 1000},  {"trawler_cluster_queued_urls", 200},
+      {"trawler_cluster_claimed_urls", 30}, {"trawler_cluster_workers", 4},
+      {"trawler_cluster_hosts_owned", 12},  {"trawler_cluster_hosts_owned_here", 3},
+      {"trawler_cluster_pages", 500}};
   for (const auto& [name, value] : want) {
     EXPECT_EQ(e.types[name], "gauge") << name;
     EXPECT_EQ(e.value(name, {{"crawl", "fleet"}}), value) << name;
   }
   EXPECT_EQ(text.find("trawler_cluster_workers{crawl=\"solo\"}"), std::string::npos);
+}
+
+TEST(Prometheus, RecrawlFamiliesOnlyForRecrawlCrawls) {
+  std::vector<crawl_snapshot> v{snapshot("once", "running"), snapshot("fresh", "running")};
+  EXPECT_EQ(render_prometheus(v).find("trawler_recrawl_"), std::string::npos);
+  recrawl_gauges r;
+  r.changes = {10, 4, 30, 25, 2, 1};
+  r.conditional = 40;
+  r.validators_ignored = 3;
+  r.bytes_saved = 123456;
+  r.parses_skipped = 55;
+  r.waiting = 70;
+  r.due = 6;
+  v[1].recrawl = r;
+  auto text = render_prometheus(v);
+  auto e = parse(text);
+  ASSERT_TRUE(e.problems.empty()) << ::testing::PrintToString(e.problems) << text;
+  EXPECT_EQ(e.types["trawler_recrawl_visits_total"], "counter");
+  EXPECT_EQ(e.value("trawler_recrawl_visits_total", {{"crawl", "fresh"}, {"change", "new"}}), 10);
+  EXPECT_EQ(
+      e.value("trawler_recrawl_visits_total", {{"crawl", "fresh"}, {"change", "not_modified"}}),
+      25);
+  EXPECT_EQ(e.value("trawler_recrawl_visits_total", {{"crawl", "fresh"}, {"change", "gone"}}), 2);
+  const std::map<std::string, std::pair<std::string, double>> want = {
+      {"trawler_recrawl_conditional_requests_total", {"counter", 40}},
+      {"trawler_recrawl_validators_ignored_total", {"counter", 3}},
+      {"trawler_recrawl_bytes_saved_total", {"counter", 123456}},
+      {"trawler_recrawl_parses_skipped_total", {"counter", 55}},
+      {"trawler_recrawl_waiting_urls", {"gauge", 70}},
+      {"trawler_recrawl_due_urls", {"gauge", 6}}};
+  for (const auto& [name, tv] : want) {
+    EXPECT_EQ(e.types[name], tv.first) << name;
+    EXPECT_EQ(e.value(name, {{"crawl", "fresh"}}), tv.second) << name;
+  }
+  EXPECT_EQ(text.find("trawler_recrawl_due_urls{crawl=\"once\"}"), std::string::npos);
 }
 
 TEST(Prometheus, HostileCrawlIdIsEscaped) {

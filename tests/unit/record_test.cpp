@@ -630,3 +630,45 @@ TEST(RecordJson, SerializesA35LinkRecordQuickly) {
 }
 
 }  // namespace
+
+// Recrawl fields (SPEC additions "Recrawl"): present only with a visit, and an unchanged or 304
+// visit leaves the page's content fields out (absent, not empty).
+TEST(RecordRecrawl, VisitFieldsAndOmittedContent) {
+  output_fields all =
+      output_fields::from_names({"links", "title", "headers", "text", "canonical", "meta_robots"});
+  fetch_record r = full_record();
+  json plain = json::parse(to_json_line(r, all));
+  EXPECT_FALSE(plain.contains("change"));
+  EXPECT_FALSE(plain.contains("visit"));
+
+  visit_facts v;
+  v.change = "changed";
+  v.visit = 3;
+  v.last_changed_at = at(std::chrono::year{2026} / 11 / 27, 10, 0, 0, 0);
+  v.next_visit_at = at(std::chrono::year{2026} / 11 / 28, 10, 0, 0, 5);
+  r.visit = v;
+  json changed = json::parse(to_json_line(r, all));
+  EXPECT_EQ(changed["change"], "changed");
+  EXPECT_EQ(changed["visit"], 3);
+  EXPECT_EQ(changed["last_changed_at"], "2026-11-27T10:00:00.000Z");
+  EXPECT_EQ(changed["next_visit_at"], "2026-11-28T10:00:00.005Z");
+  EXPECT_FALSE(changed.contains("gone_reason"));
+  EXPECT_EQ(changed["links"].size(), 2u);
+
+  r.visit->change = "not_modified";
+  r.content_omitted = true;
+  json touched = json::parse(to_json_line(r, all));
+  for (const char* absent : {"links", "title", "text", "canonical", "meta_robots"})
+    EXPECT_FALSE(touched.contains(absent)) << absent;
+  EXPECT_TRUE(touched.contains("headers"));
+  EXPECT_TRUE(touched.contains("new_links"));
+
+  r.visit->change = "gone";
+  r.visit->gone_reason = "410";
+  r.visit->last_changed_at.reset();
+  r.visit->next_visit_at.reset();
+  json gone = json::parse(to_json_line(r, all));
+  EXPECT_EQ(gone["gone_reason"], "410");
+  EXPECT_TRUE(gone["last_changed_at"].is_null());
+  EXPECT_TRUE(gone["next_visit_at"].is_null());
+}

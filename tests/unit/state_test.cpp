@@ -1067,3 +1067,49 @@ TEST(CrawlStateLookup, FindsAnAdmittedUrlsRowBufferedOrSaved) {
   EXPECT_TRUE(st->find("http://a/p")->done);
   EXPECT_FALSE(st->find("http://a/")->done);
 }
+
+// ---------------------------------------------------------------------------------------------
+// recrawl visit rows
+
+TEST(CrawlStateVisits, RowsAreSavedWithTheCheckpointAndReplacedInPlace) {
+  temp_dir tmp;
+  {
+    auto st = must_open(tmp.str("s"));
+    st->admitted(pu("https://a.test/"));
+    st->admitted(pu("https://a.test/x", 1, 10, "https://a.test/"));
+    st->put_visit("https://a.test/", std::string("\x01row-one\0", 9));
+    st->put_visit("https://a.test/never-admitted", "ignored");
+    EXPECT_EQ(st->visit("https://a.test/"), std::string_view("\x01row-one\0", 9));
+    EXPECT_FALSE(st->visit("https://a.test/x"));
+    EXPECT_FALSE(st->visit("https://a.test/never-admitted"));
+    must_checkpoint(*st);
+    st->put_visit("https://a.test/", "row-two");
+    st->put_visit("https://a.test/", "row-three");  // twice before a checkpoint: the last wins
+    st->put_visit("https://a.test/x", "row-x");
+    must_checkpoint(*st);
+  }
+  auto st = must_open(tmp.str("s"));
+  EXPECT_EQ(st->visit_count(), 2u);
+  EXPECT_EQ(st->visit("https://a.test/"), "row-three");
+  EXPECT_EQ(st->visit("https://a.test/x"), "row-x");
+}
+
+TEST(CrawlStateVisits, AStoreWithoutTheTableGainsIt) {
+  temp_dir tmp;
+  {
+    auto st = must_open(tmp.str("s"));
+    st->admitted(pu("https://a.test/"));
+    must_checkpoint(*st);
+  }
+  {
+    // As a trawler from before recrawl left it.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((tmp.path() / "s" / "state.sqlite3").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE visits", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto st = must_open(tmp.str("s"));
+  EXPECT_EQ(st->visit_count(), 0u);
+  st->put_visit("https://a.test/", "row");
+  must_checkpoint(*st);
+}

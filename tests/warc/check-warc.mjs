@@ -5,7 +5,11 @@
 //
 //   {"files":[{"file":basename,"records":[{"type","target_uri","record_id","concurrent_to",
 //     "offset","length","content_type","truncated","block_digest","payload_digest",
-//     "block_digest_ok","payload_digest_ok","http_status"}]}]}
+//     "block_digest_ok","payload_digest_ok","http_status","date","profile","refers_to",
+//     "refers_to_target_uri","refers_to_date"}]}]}
+//
+// A revisit record's payload digest is the earlier capture's (WARC 1.1 6.7.2), so it is not
+// recomputed (payload_digest_ok null); its HTTP header block is parsed for http_status.
 //
 // offset/length: the byte offset and compressed length of the record's gzip member, as warcio
 // reports them (parser.offset, parser.recordLength: what its CDX indexer writes).
@@ -158,6 +162,11 @@ async function checkFile(path) {
     const payloadDigest = record.warcPayloadDigest ?? null;
     let httpStatus = null;
     let payloadOk = null;
+    if (type === "revisit") {
+      const { head } = await splitHttp(block);
+      if (!head) throw new Error(`${path} @${offset}: revisit record without an HTTP header`);
+      httpStatus = typeof head.statusCode === "number" ? head.statusCode : null;
+    }
     if (type === "response" || type === "request") {
       const { head, body } = await splitHttp(block);
       if (!head) throw new Error(`${path} @${offset}: ${type} record without an HTTP header`);
@@ -180,6 +189,11 @@ async function checkFile(path) {
       block_digest_ok: digestOk(blockDigest, sha1(block)),
       payload_digest_ok: payloadOk,
       http_status: httpStatus,
+      date: record.warcDate ?? null,
+      profile: record.warcHeader("WARC-Profile") ?? null,
+      refers_to: record.warcHeader("WARC-Refers-To") ?? null,
+      refers_to_target_uri: record.warcHeader("WARC-Refers-To-Target-URI") ?? null,
+      refers_to_date: record.warcHeader("WARC-Refers-To-Date") ?? null,
     });
   }
   if (warnings.length) throw new Error(`${path}: warcio: ${warnings.join("; ")}`);

@@ -221,7 +221,9 @@ std::string encode(const visit_row& r) {
   out.push_back(static_cast<char>(r.reason));
   out.push_back(static_cast<char>(r.not_found));
   put_varint(out, r.visits);
+  put_varint(out, r.checks);
   put_varint(out, r.changes);
+  put_varint(out, static_cast<std::uint64_t>(std::max<millis>(0, r.observed)));
   put_varint(out, zigzag(r.last_visit));
   put_varint(out, zigzag(r.next_due - r.last_visit));
   put_varint(out, zigzag(r.interval));
@@ -261,7 +263,11 @@ std::optional<visit_row> decode(std::string_view bytes) {
   if (!in.varint(v) || v > UINT32_MAX) return std::nullopt;
   r.visits = static_cast<std::uint32_t>(v);
   if (!in.varint(v) || v > UINT32_MAX) return std::nullopt;
+  r.checks = static_cast<std::uint32_t>(v);
+  if (!in.varint(v) || v > UINT32_MAX) return std::nullopt;
   r.changes = static_cast<std::uint32_t>(v);
+  if (!in.varint(v) || v > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+  r.observed = static_cast<millis>(v);
   if (!in.varint(v)) return std::nullopt;
   r.last_visit = unzigzag(v);
   if (!in.varint(v)) return std::nullopt;
@@ -371,6 +377,53 @@ millis clamp(millis v, millis lo, millis hi) {
 // An ETag longer than this is not kept (If-Modified-Since still works): rows stay small.
 constexpr std::size_t max_etag = 256;
 
+// 1 - e^-x (1 + x): how much freshness one more visit per unit of time buys, times the rate.
+double marginal(double x) {
+  return 1.0 - std::exp(-x) * (1.0 + x);
+}
+
+// The interval after an answered revisit (see policy): the change rate estimated from the
+// row's checks, the freshest interval for it, bounded per step by grow and shrink, then by the
+// minimum and maximum.
+millis next_interval(const visit_row& r, millis previous, const policy& p, millis lo, millis hi) {
+  const double base = static_cast<double>(clamp(p.interval, lo, hi));
+  constexpr double prior_changes = 0.6321205588285577;  // 1 - 1/e: one check at `base`
+  const double n = r.checks + 1.0;
+  const double x_changed = std::min(static_cast<double>(r.changes), n - 1.0) + prior_changes;
+  const double mean = (static_cast<double>(r.observed) + base) / n;
+  const double rate = -std::log((n - x_changed + 0.5) / (n + 0.5)) / mean;
+  const double target = marginal(1.0) * base * rate;
+  double want = base;
+  if (target < 0.95 && rate > 0) {
+    double a = 0, b = 64;
+    for (int i = 0; i < 60; ++i) {
+      const double m = (a + b) / 2;
+      (marginal(m) < target ? a : b) = m;
+    }
+    want = a / rate;
+  }
+  const double old = static_cast<double>(previous);
+  const double up = old * (1.0 + std::max(0.0, p.grow));
+  const double down = old - std::clamp(p.shrink, 0.0, 1.0) * (old - static_cast<double>(lo));
+  want = std::clamp(want, std::min(down, up), std::max(down, up));
+  if (!std::isfinite(want)) want = base;
+  return clamp(static_cast<millis>(std::llround(want)), lo, hi);
+}
+
+// One more check for the change-rate estimate: the time since the last answered visit, and
+// whether a change was found. Counts halve together before they saturate, so the estimate
+// follows a page whose habits change.
+void observe(visit_row& r, const visit_row& prev, millis now, bool changed) {
+  if (r.checks >= 255) {
+    r.checks /= 2;
+    r.changes /= 2;
+    r.observed /= 2;
+  }
+  ++r.checks;
+  if (changed) ++r.changes;
+  r.observed += std::max<millis>(0, now - prev.last_visit);
+}
+
 }  // namespace
 
 decision decide(const std::optional<visit_row>& prev, const outcome& o, millis now, const policy& p,
@@ -434,22 +487,12 @@ decision decide(const std::optional<visit_row>& prev, const outcome& o, millis n
         d.what = change::created;
         r.last_change = now;
         r.interval = r.hub ? lo : clamp(p.interval, lo, hi);
-      } else if (same_body || same_text) {
-        d.what = change::unchanged;
-        r.interval = r.hub ? lo
-                           : clamp(static_cast<millis>(std::llround(
-                                       static_cast<double>(r.interval) * (1.0 + p.grow))),
-                                   lo, hi);
       } else {
-        d.what = change::changed;
-        r.last_change = now;
-        if (r.changes < UINT32_MAX) ++r.changes;
-        // A step toward the minimum that never passes it (StormCrawler's form).
-        r.interval = r.hub ? lo
-                           : clamp(static_cast<millis>(
-                                       std::floor(static_cast<double>(r.interval) -
-                                                  p.shrink * static_cast<double>(r.interval - lo))),
-                                   lo, hi);
+        const bool same = same_body || same_text;
+        d.what = same ? change::unchanged : change::changed;
+        if (!same) r.last_change = now;
+        observe(r, *prev, now, !same);
+        r.interval = r.hub ? lo : next_interval(r, prev->interval, p, lo, hi);
       }
       r.body = o.body;
       r.text = o.text;
@@ -464,10 +507,10 @@ decision decide(const std::optional<visit_row>& prev, const outcome& o, millis n
     case outcome::kind::not_modified:
       // Only a request with validators gets here, and only indexed URLs send them.
       d.what = was_indexed ? change::not_modified : change::failed;
-      r.interval = r.hub ? lo
-                         : clamp(static_cast<millis>(std::llround(static_cast<double>(r.interval) *
-                                                                  (1.0 + p.grow))),
-                                 lo, hi);
+      if (was_indexed) {
+        observe(r, *prev, now, false);
+        r.interval = r.hub ? lo : next_interval(r, prev->interval, p, lo, hi);
+      }
       wait = r.interval;
       break;
     case outcome::kind::removed:
@@ -487,7 +530,9 @@ decision decide(const std::optional<visit_row>& prev, const outcome& o, millis n
         make_gone(gone_reason::status_404);
       } else {
         d.what = change::failed;
-        wait = lo;  // the confirming visit, as soon as it can count
+        // The confirming visit: when it can count, and no sooner than a failed visit is retried
+        // (a short outage that answers 404 twice an hour apart is no deletion).
+        wait = std::max(lo, std::min(p.error_interval, hi));
       }
       break;
     }

@@ -62,7 +62,12 @@ struct visit_row {
   millis failing_since = 0;  // first of the current run of failures (0: not failing)
   millis last_404 = 0;       // the last 404 that counted toward gone_after
   std::uint32_t visits = 0;
-  std::uint32_t changes = 0;   // visits that found a change (saturating)
+  // The change-rate estimate's observations: revisits of an indexed copy that got an answer
+  // (2xx or 304), how many of them found a change, and the time they covered. Halved together
+  // before they saturate.
+  std::uint32_t checks = 0;
+  std::uint32_t changes = 0;
+  millis observed = 0;
   std::uint8_t not_found = 0;  // 404s counted toward gone_after
   bool indexed = false;  // the indexer holds a copy: the last word was new/changed/unchanged/304
   bool gone = false;     // the last word was gone
@@ -84,6 +89,17 @@ std::string encode(const visit_row& r);
 std::optional<visit_row> decode(std::string_view bytes);
 
 // The schedule's knobs (config recrawl.*), one URL's bounds already resolved (recrawl.rules).
+//
+// The interval after a revisit that got an answer comes from the URL's estimated change rate
+// (Cho and Garcia-Molina's estimator for a page checked n times and found changed X times:
+// rate = -ln((n - X + 0.5) / (n + 0.5)) / mean interval, with one prior check of a page that
+// changes once per `interval`), and is the interval that keeps an index freshest for a given
+// number of fetches (their Lagrangian optimum: 1 - e^-x (1 + x) = mu * rate, x = rate *
+// interval, mu set so that a page changing once per `interval` is visited every `interval`).
+// Slow pages get longer intervals (about as the square root of their change interval); a page
+// that changes faster than that budget can follow is visited every `interval` rather than
+// chased. `grow` and `shrink` bound each step: the interval grows at most by 1 + grow, and
+// comes down at most `shrink` of the way to the minimum, per visit.
 struct policy {
   millis interval = 86400000;        // the first revisit after a 2xx
   millis min_interval = 3600000;     // the shortest interval; hubs always use it

@@ -1258,3 +1258,58 @@ TEST(Api, HttpDetailsKeepAliveContinueAndLimits) {
 }
 
 }  // namespace
+
+// Recrawl posted to the service (SPEC additions "Recrawl"): the service gives the crawl its
+// state dir, the crawl never completes on its own, its stats and /metrics count visits by
+// change, and a cancel ends it.
+TEST(Api, PostedContinuousCrawlRevisitsUntilCancelled) {
+  test_server s;
+  int version = 0;
+  s.add_html("/", page({"/a", "/b"}));
+  s.add_html("/a", page({}));
+  s.add_handler("/b", [&](const request_entry&) {
+    response r;
+    r.body = page({}) + "<p>" + std::to_string(++version) + "</p>";
+    return r;
+  });
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  json cfg = crawl_config(s.base_url() + "/");
+  cfg["recrawl"] = {{"mode", "continuous"},  {"interval_ms", 200}, {"min_interval_ms", 150},
+                    {"max_interval_ms", 1000}, {"jitter", 0}};
+  const std::string id = svc.create(cfg);
+  ASSERT_FALSE(id.empty());
+  // Visits go on after every URL was seen once: /b changes every time.
+  json v = svc.wait_for(
+      id,
+      [](const json& view) {
+        return view.at("stats").contains("recrawl") &&
+               view.at("stats").at("recrawl").at("changes").at("changed").get<int>() >= 3;
+      },
+      20s);
+  EXPECT_EQ(v.at("state"), "running");
+  const json& rc = v.at("stats").at("recrawl");
+  EXPECT_GE(rc.at("changes").at("new").get<int>(), 3);
+  EXPECT_GE(rc.at("changes").at("unchanged").get<int>(), 1);
+  EXPECT_GE(rc.at("waiting").get<int>(), 1);
+  EXPECT_EQ(validate_against(v.at("stats"), "stats.schema.json", dir.path()), "");
+  const std::string m = svc.call("GET", "/metrics").body;
+  EXPECT_GE(metric(m, "trawler_recrawl_visits_total{crawl=\"" + id + "\",change=\"changed\"}")
+                .value_or(0),
+            3.0);
+  ASSERT_TRUE(metric(m, "trawler_recrawl_waiting_urls{crawl=\"" + id + "\"}").has_value()) << m;
+
+  auto r = svc.call("POST", "/v1/crawls/" + id + "/cancel");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  json done = svc.wait_for(id, [](const json& view) { return view.contains("finished_at"); }, 20s);
+  EXPECT_EQ(done.at("state"), "cancelled");
+  const auto records = read_records(done.at("output"));
+  int b_visits = 0;
+  for (const auto& rec : records) {
+    ASSERT_TRUE(rec.contains("change")) << rec;
+    if (rec.at("url") == s.base_url() + "/b") ++b_visits;
+  }
+  EXPECT_GE(b_visits, 4);
+  EXPECT_EQ(svc.stop().exit_code, 0);
+}

@@ -336,17 +336,17 @@ int main(int argc, char** argv) {
     return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b);
   };
   if (check) {
-    const bool good = adaptive.freshness >= uniform.freshness &&
-                      share(adaptive.caught, adaptive.changes) >=
-                          share(uniform.caught, uniform.changes) &&
-                      adaptive.false_gone == 0 && adaptive.churn_false_changed == 0;
-    std::printf("adaptive freshness %.4f vs uniform %.4f; caught %.4f vs %.4f; false gone %llu; "
-                "false changed %llu: %s\n",
-                adaptive.freshness, uniform.freshness, share(adaptive.caught, adaptive.changes),
-                share(uniform.caught, uniform.changes),
-                static_cast<unsigned long long>(adaptive.false_gone),
-                static_cast<unsigned long long>(adaptive.churn_false_changed),
-                good ? "ok" : "FAILED");
+    const bool good =
+        adaptive.freshness >= uniform.freshness &&
+        share(adaptive.caught, adaptive.changes) >= share(uniform.caught, uniform.changes) &&
+        adaptive.false_gone == 0 && adaptive.churn_false_changed == 0;
+    std::printf(
+        "adaptive freshness %.4f vs uniform %.4f; caught %.4f vs %.4f; false gone %llu; "
+        "false changed %llu: %s\n",
+        adaptive.freshness, uniform.freshness, share(adaptive.caught, adaptive.changes),
+        share(uniform.caught, uniform.changes),
+        static_cast<unsigned long long>(adaptive.false_gone),
+        static_cast<unsigned long long>(adaptive.churn_false_changed), good ? "ok" : "FAILED");
     return good ? 0 : 1;
   }
   if (as_json) {

@@ -1276,8 +1276,11 @@ TEST(Api, PostedContinuousCrawlRevisitsUntilCancelled) {
   service svc(dir.path() + "/data");
   ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
   json cfg = crawl_config(s.base_url() + "/");
-  cfg["recrawl"] = {{"mode", "continuous"},  {"interval_ms", 200}, {"min_interval_ms", 150},
-                    {"max_interval_ms", 1000}, {"jitter", 0}};
+  cfg["recrawl"] = {{"mode", "continuous"},
+                    {"interval_ms", 200},
+                    {"min_interval_ms", 150},
+                    {"max_interval_ms", 1000},
+                    {"jitter", 0}};
   const std::string id = svc.create(cfg);
   ASSERT_FALSE(id.empty());
   // Visits go on after every URL was seen once: /b changes every time.
@@ -1302,7 +1305,8 @@ TEST(Api, PostedContinuousCrawlRevisitsUntilCancelled) {
 
   auto r = svc.call("POST", "/v1/crawls/" + id + "/cancel");
   ASSERT_EQ(r.status, 200) << r.raw;
-  json done = svc.wait_for(id, [](const json& view) { return view.contains("finished_at"); }, 20s);
+  json done = svc.wait_for(
+      id, [](const json& view) { return view.contains("finished_at"); }, 20s);
   EXPECT_EQ(done.at("state"), "cancelled");
   const auto records = read_records(done.at("output"));
   int b_visits = 0;

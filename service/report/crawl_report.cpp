@@ -166,6 +166,23 @@ void crawl_report::add(const json& r) {
     if (k.examples.size() < examples_per_kind) k.examples.push_back(url);
   }
 
+  if (auto c = r.find("change"); c != r.end() && c->is_string()) {
+    const auto& name = c->get_ref<const std::string&>();
+    for (std::size_t i = 0; i < std::size(change_names); ++i) {
+      if (name != change_names[i]) continue;
+      recrawl_ = true;
+      ++changes_[i];
+      ++host.changes[i];
+      if (name == "gone") {
+        std::string why = string_of(r, "gone_reason");
+        if (why.empty()) why = "(none)";
+        auto& g = gone_[why];
+        ++g.count;
+        if (g.examples.size() < examples_per_kind) g.examples.push_back(url);
+      }
+    }
+  }
+
   if (auto d = r.find("depth");
       d != r.end() && d->is_number_integer() && d->get<std::int64_t>() >= 0) {
     const auto depth = std::min<std::size_t>(d->get<std::size_t>(), max_depth_row);
@@ -188,7 +205,20 @@ void crawl_report::add(const json& r) {
 
 json crawl_report::summary() const {
   json hosts = json::array();
+  json fresh_hosts = json::array();
   for (const auto& [name, h] : hosts_) {
+    if (recrawl_) {
+      json row = {{"host", name}};
+      std::uint64_t revisits = 0;
+      for (std::size_t i = 0; i < std::size(change_names); ++i) {
+        row[change_names[i]] = h.changes[i];
+        if (i != 0) revisits += h.changes[i];
+      }
+      // Of the visits after the first, the share a 304 answered: what validators save.
+      row["not_modified_share"] =
+          revisits ? static_cast<double>(h.changes[3]) / static_cast<double>(revisits) : 0.0;
+      fresh_hosts.push_back(std::move(row));
+    }
     hosts.push_back({{"host", name},
                      {"records", h.records},
                      {"pages", h.pages},
@@ -207,7 +237,20 @@ json crawl_report::summary() const {
   for (const auto& [t, row] : types_) types[t] = {{"count", row.count}, {"bytes", row.bytes}};
   const double span_s =
       first_ms_ && last_ms_ ? static_cast<double>(*last_ms_ - *first_ms_) / 1000.0 : 0.0;
-  return {{"records", records_},
+  json freshness = nullptr;
+  if (recrawl_) {
+    std::sort(fresh_hosts.begin(), fresh_hosts.end(),
+              [](const json& a, const json& b) { return a["host"] < b["host"]; });
+    json by_change = json::object();
+    for (std::size_t i = 0; i < std::size(change_names); ++i)
+      by_change[change_names[i]] = changes_[i];
+    json gone = json::object();
+    for (const auto& [why, row] : gone_)
+      gone[why] = {{"count", row.count}, {"examples", row.examples}};
+    freshness = {{"changes", by_change}, {"gone_reasons", gone}, {"hosts", fresh_hosts}};
+  }
+  return {{"freshness", freshness},
+          {"records", records_},
           {"invalid_lines", invalid_},
           {"pages", pages_},
           {"errors", errors_},

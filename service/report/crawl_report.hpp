@@ -40,7 +40,12 @@ struct second_counts {
   std::uint64_t bytes = 0;
 };
 
+// Recrawl's `change` values, in the record schema's order.
+inline constexpr const char* change_names[] = {"new",          "changed", "unchanged",
+                                               "not_modified", "gone",    "failed"};
+
 struct host_row {
+  std::array<std::uint64_t, 6> changes{};  // recrawl: records by change
   std::uint64_t records = 0;
   std::uint64_t pages = 0;
   std::uint64_t errors = 0;  // error records other than robots refusals
@@ -82,6 +87,11 @@ class crawl_report {
   const std::vector<std::uint64_t>& depths() const { return depths_; }  // index: depth (last: more)
   const log_histogram& response_ms() const { return response_ms_; }
   const log_histogram& sizes() const { return sizes_; }
+  // Recrawl: records by change (change_names order), whether any record had one, and the
+  // deletions by gone_reason with their first few URLs.
+  const std::array<std::uint64_t, 6>& changes() const { return changes_; }
+  bool recrawl() const { return recrawl_; }
+  const std::map<std::string, kind_row>& gone_reasons() const { return gone_; }
   // The first and last fetched_at seen, in milliseconds since the epoch.
   std::optional<std::int64_t> first_ms() const { return first_ms_; }
   std::optional<std::int64_t> last_ms() const { return last_ms_; }
@@ -103,6 +113,9 @@ class crawl_report {
   std::vector<std::uint64_t> depths_;
   log_histogram response_ms_;
   log_histogram sizes_;
+  std::array<std::uint64_t, 6> changes_{};
+  bool recrawl_ = false;
+  std::map<std::string, kind_row> gone_;
   std::optional<std::int64_t> first_ms_;
   std::optional<std::int64_t> last_ms_;
 };

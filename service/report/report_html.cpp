@@ -343,6 +343,50 @@ std::string render_html(const crawl_report& r, const std::vector<std::string>& i
     h += "</tbody></table>";
   }
 
+  // Recrawl: what the visits told the indexer.
+  if (r.recrawl()) {
+    h += "<h2>Freshness</h2>";
+    std::vector<bar> change_bars;
+    for (std::size_t i = 0; i < std::size(change_names); ++i) {
+      const auto n = r.changes()[i];
+      bar b{change_names[i], 0, 0, std::string(change_names[i]) + ": " + count(n)};
+      (i >= 4 ? b.second : b.value) = static_cast<double>(n);
+      change_bars.push_back(b);
+    }
+    h += bar_chart(change_bars, "records", "new, changed, unchanged, not_modified", "gone, failed");
+    if (r.gone_reasons().empty()) {
+      h += "<p class=\"note\">No deletions.</p>";
+    } else {
+      h += "<table class=\"sortable\"><thead><tr><th>gone because</th><th class=\"n\">records"
+           "</th><th>examples</th></tr></thead><tbody>";
+      for (const auto& [why, row] : r.gone_reasons()) {
+        h += "<tr><td>" + esc(why) + "</td><td class=\"n\" data-v=\"" + std::to_string(row.count) +
+             "\">" + count(row.count) + "</td><td class=\"examples\">";
+        for (std::size_t i = 0; i < row.examples.size(); ++i) {
+          if (i) h += "<br>";
+          h += esc(row.examples[i]);
+        }
+        h += "</td></tr>";
+      }
+      h += "</tbody></table>";
+    }
+    h += "<table class=\"sortable\" id=\"freshness-hosts\"><thead><tr><th>host</th>";
+    for (const char* c : change_names) h += "<th class=\"n\">" + std::string(c) + "</th>";
+    h += "<th class=\"n\">304 share of revisits</th></tr></thead><tbody>";
+    for (const auto& x : s["freshness"]["hosts"]) {
+      h += "<tr><td>" + esc(x["host"].get<std::string>()) + "</td>";
+      for (const char* c : change_names) {
+        h += "<td class=\"n\" data-v=\"" + x[c].dump() + "\">" + count(x[c].get<std::uint64_t>()) +
+             "</td>";
+      }
+      char pct[32];
+      std::snprintf(pct, sizeof pct, "%.1f%%", 100.0 * x["not_modified_share"].get<double>());
+      h +=
+          "<td class=\"n\" data-v=\"" + x["not_modified_share"].dump() + "\">" + pct + "</td></tr>";
+    }
+    h += "</tbody></table>";
+  }
+
   h += "<h2>Content types</h2><table class=\"sortable\"><thead><tr><th>type</th><th "
        "class=\"n\">pages</th><th class=\"n\">bytes</th></tr></thead><tbody>";
   for (const auto& [type, row] : r.content_types()) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -273,6 +274,27 @@ TEST(Recrawl, PassRevisitsEveryKnownUrlOnceAndSaysWhatChanged) {
       << answer["explanation"];
   auto gone = run_process({trawler_binary(), "explain", site.url("/g410"), "--state-dir", state});
   EXPECT_NE(gone.out.find("it is gone (410)"), std::string::npos) << gone.out;
+
+  // trawler report has a freshness section: changes, deletions by reason, 304 share per host.
+  const std::string html = second.output_path + ".html";
+  auto rep = run_process({trawler_binary(), "report", second.output_path, "-o", html});
+  ASSERT_EQ(rep.exit_code, 0) << rep.err;
+  std::ifstream in(html);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("<h2>Freshness</h2>"), std::string::npos);
+  const std::string open_tag = "<script type=\"application/json\" id=\"trawler-report\">";
+  const auto from = text.find(open_tag);
+  ASSERT_NE(from, std::string::npos);
+  const auto to = text.find("</script>", from);
+  const json summary =
+      json::parse(text.substr(from + open_tag.size(), to - from - open_tag.size()));
+  const json& fr = summary.at("freshness");
+  EXPECT_EQ(fr["changes"]["not_modified"], 3);
+  EXPECT_EQ(fr["changes"]["new"], 2);
+  EXPECT_EQ(fr["gone_reasons"]["410"]["count"], 1);
+  EXPECT_EQ(fr["gone_reasons"]["redirect"]["examples"][0], site.url("/moved"));
+  ASSERT_EQ(fr["hosts"].size(), 1u);
+  EXPECT_NEAR(fr["hosts"][0]["not_modified_share"].get<double>(), 3.0 / 12.0, 1e-9);
 }
 
 TEST(Recrawl, ACrawlWithoutRecrawlIsContinuedWithIt) {

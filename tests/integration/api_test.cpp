@@ -1317,3 +1317,69 @@ TEST(Api, PostedContinuousCrawlRevisitsUntilCancelled) {
   EXPECT_GE(b_visits, 4);
   EXPECT_EQ(svc.stop().exit_code, 0);
 }
+
+// The dashboard shows a recrawl crawl's freshness: revisits waiting and due, visits by change,
+// what 304s saved; the counts move while it runs.
+TEST(Dashboard, ShowsTheFreshnessOfAContinuousCrawl) {
+  const std::string driver = std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/freshness.mjs";
+  ASSERT_TRUE(
+      fs::exists(std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/node_modules/playwright-core"))
+      << "playwright-core is not installed: run scripts/install-deps.sh";
+  test_server s;
+  int version = 0;
+  s.add_html("/", page({"/a", "/b"}));
+  s.add_handler("/a", [](const request_entry& req) {
+    response r;
+    r.headers = {{"ETag", "\"a1\""}};
+    for (const auto& [k, v] : req.headers) {
+      if ((k == "If-None-Match" || k == "if-none-match") && v == "\"a1\"") {
+        r.status = 304;
+        r.content_type.clear();
+        return r;
+      }
+    }
+    r.body = page({});
+    return r;
+  });
+  s.add_handler("/b", [&](const request_entry&) {
+    response r;
+    r.body = page({}) + "<p>" + std::to_string(++version) + "</p>";
+    return r;
+  });
+  temp_dir dir;
+  service svc(dir.path() + "/data", json{{"api", {{"token", "fresh-Token"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  json cfg = crawl_config(s.base_url() + "/");
+  cfg["recrawl"] = {{"mode", "continuous"},
+                    {"interval_ms", 300},
+                    {"min_interval_ms", 200},
+                    {"max_interval_ms", 2000},
+                    {"jitter", 0}};
+  const std::string id = svc.create(cfg);
+  svc.wait_for(id, [](const json& v) {
+    return v.at("stats").contains("recrawl") &&
+           v.at("stats").at("recrawl").at("changes").at("not_modified").get<int>() >= 1;
+  });
+  const std::string artifacts = std::string(TRAWLER_BINARY_DIR) + "/test-artifacts";
+  fs::create_directories(artifacts);
+  const std::string shot = artifacts + "/dashboard-freshness.png";
+  fs::remove(shot);
+  const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
+  auto run = run_process({"node", driver, base, "fresh-Token", id, shot}, {}, 120s);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json out = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(out.is_object()) << run.out;
+  EXPECT_TRUE(out["console_errors"].empty()) << out["console_errors"].dump();
+  const json& first = out["first"];
+  const json& later = out["later"];
+  for (const char* label : {"revisits waiting", "due now", "new", "changed", "unchanged",
+                            "not modified (304)", "gone", "failed", "saved by 304s"}) {
+    EXPECT_TRUE(first.contains(label)) << label << " " << first.dump();
+  }
+  EXPECT_EQ(first["new"], "3");
+  EXPECT_NE(first["not modified (304)"], "0");
+  const auto num = [](const json& v) { return std::stoi(v.get<std::string>()); };
+  EXPECT_GT(num(later["changed"]), num(first["changed"])) << out.dump();
+  EXPECT_GT(fs::file_size(shot), 10000u);
+  EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
+}

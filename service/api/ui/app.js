@@ -151,6 +151,21 @@ async function renderDetail() {
     card('seen', (s.seen || 0).toLocaleString('en')), card('queued', (s.queued || 0).toLocaleString('en')),
     card('filtered', (s.filtered || 0).toLocaleString('en')), card('body bytes', mb),
     card('elapsed', (s.elapsed_s || 0).toFixed(0) + ' s'), card('pages/s', (s.pages_per_s || 0).toFixed(1)));
+  // Recrawl: what the revisits found, and what waits.
+  const fresh = document.getElementById('detail-freshness');
+  const r = s.recrawl;
+  fresh.hidden = !r;
+  if (r) {
+    const n = (v) => (v || 0).toLocaleString('en');
+    const ch = r.changes || {};
+    fresh.querySelector('.cards').replaceChildren(
+      card('revisits waiting', n(r.waiting)), card('due now', n(r.due)),
+      card('new', n(ch.new)), card('changed', n(ch.changed)), card('unchanged', n(ch.unchanged)),
+      card('not modified (304)', n(ch.not_modified)), card('gone', n(ch.gone)),
+      card('failed', n(ch.failed)),
+      card('saved by 304s', ((r.bytes_saved || 0) / 1e6).toFixed(1) + ' MB'),
+      card('ignore validators', n(r.validators_ignored)));
+  }
   drawChart(view.history.get(c.id) || []);
   const hosts = c.hosts || [];
   document.getElementById('no-hosts').hidden = hosts.length > 0;

@@ -22,14 +22,16 @@ namespace {
 constexpr std::string_view usage_text =
     "usage: trawler-bench-site [--bind ADDR] [--port N] [--pages N] [--hosts H]\n"
     "                          [--page-bytes B] [--links L] [--seed S] [--delay-ms D]\n"
-    "                          [--list FILE] [--stats FILE]\n"
+    "                          [--list FILE] [--stats FILE] [--validators]\n"
     "Serves a generated site of N pages over hosts host0.bench ... host<H-1>.bench\n"
     "(told apart by the Host header) until SIGINT/SIGTERM, and prints the seed URL\n"
     "http://host0.bench:PORT/ once listening. Defaults: 127.0.0.1, port 0 (any), 2000\n"
     "pages, 1 host, 28000 bytes, 34 links, seed 1, no delay.\n"
     "  --delay-ms D   wait D ms before every response (latency without netem)\n"
     "  --list FILE    write every page's URL (the ground truth), one per line\n"
-    "  --stats FILE   on stop, write JSON: distinct pages served, duplicates, 404s\n";
+    "  --stats FILE   on stop, write JSON: distinct pages served, duplicates, 404s\n"
+    "  --validators   pages carry an ETag and Last-Modified; a matching conditional\n"
+    "                 request gets a 304 (recrawl benchmarks)\n";
 
 template <class T>
 bool parse_number(std::string_view text, T& out) {
@@ -52,6 +54,10 @@ int main(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") {
       std::cout << usage_text;
       return 0;
+    }
+    if (flag == "--validators") {
+      server_opt.validators = true;
+      continue;
     }
     if (i + 1 >= argc) {
       std::cerr << "trawler-bench-site: " << flag << " needs a value\n";

@@ -62,6 +62,7 @@ std::string server_stats::to_json() const {
       {"missing", hits.size() - distinct},
       {"duplicate_fetches", duplicate_fetches()},
       {"page_responses", page_responses},
+      {"not_modified", not_modified},
       {"not_found", not_found},
       {"not_found_samples", not_found_samples},
       {"robots", robots},
@@ -82,8 +83,13 @@ struct response {
   std::size_t body_size = 0;
 };
 
+// The pages never change: one ETag per page, one Last-Modified for the site.
+constexpr std::string_view site_last_modified = "Tue, 01 Dec 2026 00:00:00 GMT";
+
 void build_response(const site& s, server_stats& st, std::string_view host, std::string_view target,
-                    bool keep_alive, bool head_only, response& out) {
+                    bool keep_alive, bool head_only, bool validators,
+                    std::string_view if_none_match, std::string_view if_modified_since,
+                    response& out) {
   // Absolute-form targets (a client talking to us as a proxy) name the host themselves.
   if (target.starts_with("http://")) {
     const std::string_view rest = target.substr(7);
@@ -94,6 +100,22 @@ void build_response(const site& s, server_stats& st, std::string_view host, std:
   const int page = s.find(s.host_index(host), target);
   std::string_view status;
   std::string_view type;
+  std::string etag;
+  if (page >= 0 && validators) {
+    etag = "\"p" + std::to_string(page) + "\"";
+    const bool match =
+        !if_none_match.empty() ? if_none_match == etag : if_modified_since == site_last_modified;
+    if (match) {
+      ++st.not_modified;
+      out.head.clear();
+      out.head += "HTTP/1.1 304 Not Modified\r\nServer: trawler-bench-site\r\nETag: ";
+      out.head += etag;
+      out.head += keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
+      out.body = {};
+      out.body_size = 0;
+      return;
+    }
+  }
   if (page >= 0) {
     ++st.page_responses;
     ++st.hits[static_cast<std::size_t>(page)];
@@ -122,6 +144,12 @@ void build_response(const site& s, server_stats& st, std::string_view host, std:
   out.head += status;
   out.head += "\r\nServer: trawler-bench-site\r\nContent-Type: ";
   out.head += type;
+  if (!etag.empty()) {
+    out.head += "\r\nETag: ";
+    out.head += etag;
+    out.head += "\r\nLast-Modified: ";
+    out.head += site_last_modified;
+  }
   out.head += "\r\nContent-Length: ";
   append_number(out.head, out.body_size);
   out.head += keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
@@ -171,7 +199,8 @@ asio::awaitable<void> site_server::impl::session(std::shared_ptr<impl> self, tcp
     ++self->stats.requests;
     const bool keep_alive = req.keep_alive();
     build_response(*self->pages, self->stats, req[http::field::host], req.target(), keep_alive,
-                   req.method() == http::verb::head, res);
+                   req.method() == http::verb::head, self->opt.validators,
+                   req[http::field::if_none_match], req[http::field::if_modified_since], res);
     if (self->opt.delay.count() > 0) {
       delay.expires_after(self->opt.delay);
       co_await delay.async_wait(use_tuple);  // only stop() ends it early

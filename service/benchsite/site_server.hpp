@@ -20,6 +20,7 @@ struct server_stats {
   std::uint64_t connections = 0;
   std::uint64_t requests = 0;
   std::uint64_t page_responses = 0;  // 200s for pages of the site
+  std::uint64_t not_modified = 0;    // 304s to conditional requests (options::validators)
   std::uint64_t robots = 0;          // /robots.txt requests
   std::uint64_t not_found = 0;       // targets that are no page: wrong URLs
   std::uint64_t body_bytes = 0;
@@ -29,7 +30,8 @@ struct server_stats {
   std::uint64_t distinct_pages() const;
   // Fetches beyond one per page.
   std::uint64_t duplicate_fetches() const;
-  // {"pages", "distinct_pages", "missing", "duplicate_fetches", "page_responses", ...}
+  // {"pages", "distinct_pages", "missing", "duplicate_fetches", "page_responses",
+  //  "not_modified", ...}
   std::string to_json() const;
 };
 
@@ -38,6 +40,9 @@ class site_server {
   struct options {
     std::chrono::milliseconds delay{0};  // before every response
     std::chrono::seconds idle_timeout{60};
+    // Pages carry an ETag and a Last-Modified; a request whose If-None-Match names the ETag (or,
+    // without one, whose If-Modified-Since equals the Last-Modified) gets a 304 without a body.
+    bool validators = false;
   };
 
   site_server(boost::asio::any_io_executor ex, options opt);

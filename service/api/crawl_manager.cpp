@@ -599,9 +599,17 @@ std::string crawl_manager::metrics_text() const {
     s.fleet = stats.cluster;
     if (stats.recrawl) {
       const auto& r = *stats.recrawl;
-      s.recrawl = metrics::recrawl_gauges{r.changes,     r.conditional,    r.validators_ignored,
-                                          r.bytes_saved, r.parses_skipped, r.waiting,
-                                          r.due};
+      metrics::recrawl_gauges g;
+      g.changes = r.changes;
+      g.conditional = r.conditional;
+      g.validators_ignored = r.validators_ignored;
+      g.bytes_saved = r.bytes_saved;
+      g.parses_skipped = r.parses_skipped;
+      g.waiting = r.waiting;
+      g.due = r.due;
+      g.lag_counts = r.lag_counts;
+      g.lag_sum_s = r.lag_sum_s;
+      s.recrawl = g;
     }
     snaps.push_back(std::move(s));
   }

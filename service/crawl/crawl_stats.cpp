@@ -37,6 +37,28 @@ std::uint64_t crawl_stats::error_total() const {
   return n;
 }
 
+void recrawl_counts::observe_lag(double seconds) {
+  if (!(seconds >= 0)) seconds = 0;
+  std::size_t i = 0;
+  while (i < lag_bounds.size() && seconds > lag_bounds[i]) ++i;
+  ++lag_counts[i];
+  lag_sum_s += seconds;
+}
+
+double recrawl_counts::lag_quantile(double q) const {
+  std::uint64_t total = 0;
+  for (auto c : lag_counts) total += c;
+  if (total == 0) return 0;
+  const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total)));
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < lag_counts.size(); ++i) {
+    seen += lag_counts[i];
+    if (seen >= std::max<std::uint64_t>(rank, 1))
+      return lag_bounds[std::min(i, lag_bounds.size() - 1)];
+  }
+  return lag_bounds.back();
+}
+
 nlohmann::json crawl_stats::to_json() const {
   nlohmann::json errs = nlohmann::json::object();
   for (std::size_t i = 0; i < errors.size(); ++i) {
@@ -76,7 +98,9 @@ nlohmann::json crawl_stats::to_json() const {
                       {"bytes_saved", recrawl->bytes_saved},
                       {"parses_skipped", recrawl->parses_skipped},
                       {"waiting", recrawl->waiting},
-                      {"due", recrawl->due}};
+                      {"due", recrawl->due},
+                      {"lag_p50_s", recrawl->lag_quantile(0.5)},
+                      {"lag_p95_s", recrawl->lag_quantile(0.95)}};
   }
   if (cluster) {
     out["cluster"] = {{"seen", cluster->seen},
@@ -169,7 +193,9 @@ nlohmann::json crawl_stats::carried_json() const {
                       {"conditional", recrawl->conditional},
                       {"validators_ignored", recrawl->validators_ignored},
                       {"bytes_saved", recrawl->bytes_saved},
-                      {"parses_skipped", recrawl->parses_skipped}};
+                      {"parses_skipped", recrawl->parses_skipped},
+                      {"lag_counts", recrawl->lag_counts},
+                      {"lag_sum_s", recrawl->lag_sum_s}};
   }
   return out;
 }
@@ -239,6 +265,17 @@ std::optional<crawl_stats> crawl_stats::from_carried_json(const nlohmann::json& 
         !rcount("bytes_saved", r.bytes_saved) || !rcount("parses_skipped", r.parses_skipped)) {
       return std::nullopt;
     }
+    // Written since the lag histogram: absent in the first recrawl snapshots.
+    if (const auto lc = rc->find("lag_counts"); lc != rc->end()) {
+      if (!lc->is_array() || lc->size() != r.lag_counts.size()) return std::nullopt;
+      for (std::size_t i = 0; i < r.lag_counts.size(); ++i) {
+        if (!(*lc)[i].is_number_unsigned()) return std::nullopt;
+        r.lag_counts[i] = (*lc)[i].get<std::uint64_t>();
+      }
+      const auto ls = rc->find("lag_sum_s");
+      if (ls == rc->end() || !ls->is_number()) return std::nullopt;
+      r.lag_sum_s = ls->get<double>();
+    }
     s.recrawl = r;
   }
   return s;
@@ -262,6 +299,9 @@ void crawl_stats::carry_from(const crawl_stats& base) {
     recrawl->validators_ignored += base.recrawl->validators_ignored;
     recrawl->bytes_saved += base.recrawl->bytes_saved;
     recrawl->parses_skipped += base.recrawl->parses_skipped;
+    for (std::size_t i = 0; i < recrawl->lag_counts.size(); ++i)
+      recrawl->lag_counts[i] += base.recrawl->lag_counts[i];
+    recrawl->lag_sum_s += base.recrawl->lag_sum_s;
   }
   elapsed_s += base.elapsed_s;
   const auto mine = fetch_duration.bucket_counts();

@@ -48,6 +48,15 @@ struct recrawl_counts {
   std::uint64_t validators_ignored = 0;  // of those, a 2xx with the very same body
   std::uint64_t bytes_saved = 0;         // body bytes a 304 did not send (the last 2xx's size)
   std::uint64_t parses_skipped = 0;      // unchanged bodies and 304s: no parse
+  // How late revisits started after they came due, in seconds: counts per bucket of
+  // lag_bounds (the last: more), and their sum.
+  static constexpr std::array<double, 8> lag_bounds{0.1, 1, 10, 60, 600, 3600, 21600, 86400};
+  std::array<std::uint64_t, lag_bounds.size() + 1> lag_counts{};
+  double lag_sum_s = 0;
+  void observe_lag(double seconds);
+  // The upper bound of the bucket holding the q-quantile (the largest bound for the last
+  // bucket); 0 without revisits.
+  double lag_quantile(double q) const;
   // Live, not carried: revisits waiting in the schedule, and of those the ones due now.
   std::uint64_t waiting = 0;
   std::uint64_t due = 0;

@@ -247,6 +247,7 @@ struct crawler::impl final : frontier::frontier_owner {
           if (l->kind == frontier::lease_kind::robots) {
             asio::co_spawn(ex, fetch_robots(l->host), detached_logged("robots fetch"));
           } else {
+            if (l->due) visits.started_late(now - *l->due);
             // A revisit is no new page: neither scope.max_pages nor max_pages_per_host counts it.
             if (!l->entry.revisit) {
               front->page_started();
@@ -844,6 +845,9 @@ crawl_stats crawler::stats() const {
       mine.validators_ignored += s.recrawl->validators_ignored;
       mine.bytes_saved += s.recrawl->bytes_saved;
       mine.parses_skipped += s.recrawl->parses_skipped;
+      for (std::size_t i = 0; i < mine.lag_counts.size(); ++i)
+        mine.lag_counts[i] += s.recrawl->lag_counts[i];
+      mine.lag_sum_s += s.recrawl->lag_sum_s;
     }
     s.recrawl = mine;
   }

@@ -62,6 +62,10 @@ class visit_keeper {
   // Counts for the stats; `waiting`/`due` filled from the schedule.
   recrawl_counts counts() const;
   void note_parse_skipped() { ++counts_.parses_skipped; }
+  // A revisit started this long after it came due.
+  void started_late(std::chrono::steady_clock::duration lag) {
+    counts_.observe_lag(std::chrono::duration<double>(lag).count());
+  }
 
  private:
   enum class mode { off, continuous, pass };

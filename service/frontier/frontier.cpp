@@ -234,6 +234,7 @@ std::optional<lease> frontier::next_ready(time_point now) {
       l.kind = lease_kind::page;
       if (take_revisit) {
         std::pop_heap(h.revisits.begin(), h.revisits.end(), later_due);
+        l.due = h.revisits.back().due;
         l.entry = std::move(h.revisits.back().entry);
         h.revisits.pop_back();
         --revisits_;

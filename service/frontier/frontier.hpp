@@ -52,7 +52,8 @@ enum class lease_kind { page, robots };
 struct lease {
   lease_kind kind = lease_kind::page;
   host_id host = 0;
-  url_entry entry;  // for robots leases: only `host` is meaningful
+  url_entry entry;                // for robots leases: only `host` is meaningful
+  std::optional<time_point> due;  // a revisit: when it came due (its lag is now - due)
 };
 
 struct options {

@@ -40,6 +40,11 @@ struct recrawl_gauges {
   std::uint64_t parses_skipped = 0;
   std::uint64_t waiting = 0;
   std::uint64_t due = 0;
+  // How late revisits started after they came due: counts per bucket of lag_bounds (seconds;
+  // the last is +Inf, not cumulative), and their sum.
+  static constexpr std::array<double, 8> lag_bounds{0.1, 1, 10, 60, 600, 3600, 21600, 86400};
+  std::array<std::uint64_t, lag_bounds.size() + 1> lag_counts{};
+  double lag_sum_s = 0;
 };
 
 // One crawl as the renderer sees it; `id` becomes the `crawl` label.

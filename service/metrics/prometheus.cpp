@@ -246,6 +246,30 @@ std::string render_prometheus(std::span<const crawl_snapshot> crawls) {
                    [](const recrawl_gauges& r) { return r.waiting; });
     recrawl_family("trawler_recrawl_due_urls", "gauge", "Revisits due now (overdue included).",
                    [](const recrawl_gauges& r) { return r.due; });
+    family(out, "trawler_recrawl_lag_seconds", "histogram",
+           "How late each revisit started after it came due.");
+    for (const auto& c : crawls) {
+      if (!c.recrawl) continue;
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < c.recrawl->lag_counts.size(); ++i) {
+        cumulative += c.recrawl->lag_counts[i];
+        series_start(out, "trawler_recrawl_lag_seconds_bucket", c);
+        out += ",le=\"";
+        if (i < recrawl_gauges::lag_bounds.size()) {
+          append_double(out, recrawl_gauges::lag_bounds[i]);
+        } else {
+          out += "+Inf";
+        }
+        out += "\"} ";
+        append_uint(out, cumulative);
+        out += '\n';
+      }
+      series_start(out, "trawler_recrawl_lag_seconds_sum", c);
+      out += "} ";
+      append_double(out, c.recrawl->lag_sum_s);
+      out += '\n';
+      sample(out, "trawler_recrawl_lag_seconds_count", c, cumulative);
+    }
   }
 
   constexpr std::string_view h = "trawler_fetch_duration_seconds";

@@ -128,3 +128,29 @@ TEST(CarriedStats, DamagedSnapshotIsRefused) {
 }
 
 }  // namespace
+
+// Recrawl's lag: buckets of the due-to-start lag, quantiles as bucket bounds, carried across a
+// resume with the other recrawl counts.
+TEST(CrawlStatsRecrawl, LagQuantilesAndCarry) {
+  trawler::crawl::recrawl_counts r;
+  EXPECT_EQ(r.lag_quantile(0.5), 0.0);
+  for (int i = 0; i < 90; ++i) r.observe_lag(0.05);
+  for (int i = 0; i < 10; ++i) r.observe_lag(500);
+  EXPECT_EQ(r.lag_quantile(0.5), 0.1);
+  EXPECT_EQ(r.lag_quantile(0.95), 600);
+  r.observe_lag(1e9);
+  EXPECT_EQ(r.lag_counts.back(), 1u);
+  trawler::crawl::crawl_stats s;
+  s.recrawl = r;
+  s.recrawl->changes = {1, 2, 3, 4, 5, 6};
+  auto back = trawler::crawl::crawl_stats::from_carried_json(s.carried_json());
+  ASSERT_TRUE(back);
+  ASSERT_TRUE(back->recrawl);
+  EXPECT_EQ(back->recrawl->lag_counts, r.lag_counts);
+  EXPECT_EQ(back->recrawl->changes, s.recrawl->changes);
+  trawler::crawl::crawl_stats twice = *back;
+  twice.carry_from(*back);
+  EXPECT_EQ(twice.recrawl->lag_counts[0], 2 * r.lag_counts[0]);
+  const auto j = s.to_json().at("recrawl");
+  EXPECT_EQ(j.at("lag_p95_s"), 600);
+}

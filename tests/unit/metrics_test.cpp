@@ -420,6 +420,8 @@ TEST(Prometheus, RecrawlFamiliesOnlyForRecrawlCrawls) {
   r.parses_skipped = 55;
   r.waiting = 70;
   r.due = 6;
+  r.lag_counts = {5, 3, 0, 1, 0, 0, 0, 0, 2};  // two later than a day
+  r.lag_sum_s = 200000.5;
   v[1].recrawl = r;
   auto text = render_prometheus(v);
   auto e = parse(text);
@@ -442,6 +444,13 @@ TEST(Prometheus, RecrawlFamiliesOnlyForRecrawlCrawls) {
     EXPECT_EQ(e.value(name, {{"crawl", "fresh"}}), tv.second) << name;
   }
   EXPECT_EQ(text.find("trawler_recrawl_due_urls{crawl=\"once\"}"), std::string::npos);
+  EXPECT_EQ(e.types["trawler_recrawl_lag_seconds"], "histogram");
+  EXPECT_EQ(e.value("trawler_recrawl_lag_seconds_bucket", {{"crawl", "fresh"}, {"le", "0.1"}}), 5);
+  EXPECT_EQ(e.value("trawler_recrawl_lag_seconds_bucket", {{"crawl", "fresh"}, {"le", "60"}}), 9);
+  EXPECT_EQ(e.value("trawler_recrawl_lag_seconds_bucket", {{"crawl", "fresh"}, {"le", "+Inf"}}),
+            11);
+  EXPECT_EQ(e.value("trawler_recrawl_lag_seconds_count", {{"crawl", "fresh"}}), 11);
+  EXPECT_EQ(e.value("trawler_recrawl_lag_seconds_sum", {{"crawl", "fresh"}}), 200000.5);
 }
 
 TEST(Prometheus, HostileCrawlIdIsEscaped) {

@@ -569,3 +569,42 @@ TEST(Recrawl, RevisitRecordsInTheArchiveReferToTheLastCapture) {
   // What changed is archived whole.
   EXPECT_EQ(at_pointer(recs, second.at(site.url("/changes"))).value("type", ""), "response");
 }
+
+// A page robots.txt now disallows, and one that now says noindex, are gone with that reason;
+// the disallowed one is not requested.
+TEST(Recrawl, RobotsAndNoindexMakeAnIndexedPageGone) {
+  test_server s;
+  std::atomic<int> phase{0};
+  s.add_html("/", page("Home", {"/private/p", "/tagged"}));
+  s.add_handler("/robots.txt", [&](const request_entry&) {
+    response r;
+    r.content_type = "text/plain";
+    r.body = phase >= 1 ? "User-agent: *\nDisallow: /private/\n" : "User-agent: *\nAllow: /\n";
+    return r;
+  });
+  s.add_html("/private/p", page("Private", {}));
+  s.add_handler("/tagged", [&](const request_entry&) {
+    response r;
+    r.body =
+        phase >= 1 ? page("Tagged", {}, "<meta name=robots content=noindex>") : page("Tagged", {});
+    return r;
+  });
+  temp_dir dir;
+  const std::string state = dir.path() + "/state";
+  auto first = run_crawl({"--recrawl", "pass", "--state-dir", state, s.base_url() + "/"});
+  ASSERT_EQ(first.proc.exit_code, 0) << first.proc.err;
+  EXPECT_EQ(first.at(s.base_url() + "/private/p")["change"], "new");
+  phase = 1;
+  s.reset_observations();
+  auto second = run_crawl({"--recrawl", "pass", "--state-dir", state, s.base_url() + "/"});
+  ASSERT_EQ(second.proc.exit_code, 0) << second.proc.err;
+  const auto& priv = second.at(s.base_url() + "/private/p");
+  EXPECT_EQ(priv["change"], "gone") << priv;
+  EXPECT_EQ(priv["gone_reason"], "robots");
+  EXPECT_EQ(priv["error"]["kind"], "robots");
+  EXPECT_EQ(s.hits("/private/p"), 0);
+  const auto& tagged = second.at(s.base_url() + "/tagged");
+  EXPECT_EQ(tagged["change"], "gone") << tagged;
+  EXPECT_EQ(tagged["gone_reason"], "noindex");
+  EXPECT_EQ(tagged["noindex"], true);
+}

@@ -618,6 +618,7 @@ class validator {
                 {"max_files", integer(s.max_files, 0, 100000)},
                 {"max_urls", integer(s.max_urls, 0, max_pages_limit)},
                 {"max_bytes", integer(s.max_bytes, 1, max_body_limit)},
+                {"lastmod", string(s.lastmod, one_of({"auto", "trust", "ignore"}))},
             });
   }
 
@@ -850,7 +851,8 @@ json to_json(const crawl_config& c) {
        {{"enabled", c.sitemaps.enabled},
         {"max_files", c.sitemaps.max_files},
         {"max_urls", c.sitemaps.max_urls},
-        {"max_bytes", c.sitemaps.max_bytes}}},
+        {"max_bytes", c.sitemaps.max_bytes},
+        {"lastmod", c.sitemaps.lastmod}}},
       {"state", {{"dir", c.state.dir}}},
       {"cluster",
        {{"redis", c.cluster.redis}, {"name", c.cluster.name}, {"lease_ms", c.cluster.lease_ms}}},

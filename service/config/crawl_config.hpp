@@ -92,6 +92,10 @@ struct sitemaps_config {
   int max_files = 100;                // sitemap files (indexes included) fetched per crawl
   std::int64_t max_urls = 100000;     // URLs taken from sitemaps per crawl
   std::int64_t max_bytes = 52428800;  // decoded size of one sitemap file
+  // Recrawl continuous: a known URL whose <lastmod> is newer than its last visit comes due
+  // (no sooner than min_interval_ms after it). auto: only on hosts where such visits keep
+  // finding changes; trust: always; ignore: never.
+  std::string lastmod = "auto";
   bool operator==(const sitemaps_config&) const = default;
 };
 

@@ -97,6 +97,7 @@ nlohmann::json crawl_stats::to_json() const {
                       {"validators_ignored", recrawl->validators_ignored},
                       {"bytes_saved", recrawl->bytes_saved},
                       {"parses_skipped", recrawl->parses_skipped},
+                      {"lastmod_hints", recrawl->lastmod_hints},
                       {"waiting", recrawl->waiting},
                       {"due", recrawl->due},
                       {"lag_p50_s", recrawl->lag_quantile(0.5)},
@@ -194,6 +195,7 @@ nlohmann::json crawl_stats::carried_json() const {
                       {"validators_ignored", recrawl->validators_ignored},
                       {"bytes_saved", recrawl->bytes_saved},
                       {"parses_skipped", recrawl->parses_skipped},
+                      {"lastmod_hints", recrawl->lastmod_hints},
                       {"lag_counts", recrawl->lag_counts},
                       {"lag_sum_s", recrawl->lag_sum_s}};
   }
@@ -265,6 +267,10 @@ std::optional<crawl_stats> crawl_stats::from_carried_json(const nlohmann::json& 
         !rcount("bytes_saved", r.bytes_saved) || !rcount("parses_skipped", r.parses_skipped)) {
       return std::nullopt;
     }
+    if (const auto lh = rc->find("lastmod_hints"); lh != rc->end()) {
+      if (!lh->is_number_unsigned()) return std::nullopt;
+      r.lastmod_hints = lh->get<std::uint64_t>();
+    }
     // Written since the lag histogram: absent in the first recrawl snapshots.
     if (const auto lc = rc->find("lag_counts"); lc != rc->end()) {
       if (!lc->is_array() || lc->size() != r.lag_counts.size()) return std::nullopt;
@@ -299,6 +305,7 @@ void crawl_stats::carry_from(const crawl_stats& base) {
     recrawl->validators_ignored += base.recrawl->validators_ignored;
     recrawl->bytes_saved += base.recrawl->bytes_saved;
     recrawl->parses_skipped += base.recrawl->parses_skipped;
+    recrawl->lastmod_hints += base.recrawl->lastmod_hints;
     for (std::size_t i = 0; i < recrawl->lag_counts.size(); ++i)
       recrawl->lag_counts[i] += base.recrawl->lag_counts[i];
     recrawl->lag_sum_s += base.recrawl->lag_sum_s;

@@ -48,6 +48,7 @@ struct recrawl_counts {
   std::uint64_t validators_ignored = 0;  // of those, a 2xx with the very same body
   std::uint64_t bytes_saved = 0;         // body bytes a 304 did not send (the last 2xx's size)
   std::uint64_t parses_skipped = 0;      // unchanged bodies and 304s: no parse
+  std::uint64_t lastmod_hints = 0;       // revisits a sitemap's <lastmod> brought forward
   // How late revisits started after they came due, in seconds: counts per bucket of
   // lag_bounds (the last: more), and their sum.
   static constexpr std::array<double, 8> lag_bounds{0.1, 1, 10, 60, 600, 3600, 21600, 86400};

@@ -237,6 +237,11 @@ struct crawler::impl final : frontier::frontier_owner {
           // A revisit went into the schedule without the robots gate (its host's robots.txt may
           // have changed since): asked now, as it is about to start.
           if (l->kind == frontier::lease_kind::page && l->entry.revisit) {
+            // Scheduled twice (a sitemap's lastmod brought it forward): visited already.
+            if (visits.stale(l->entry)) {
+              schedule.finish(l->host);
+              continue;
+            }
             if (auto why = robots.refusal_of(l->entry)) {
               schedule.finish(l->host);
               records.untried(l->entry, why->kind, std::move(why->message));
@@ -508,7 +513,7 @@ struct crawler::impl final : frontier::frontier_owner {
     if (unchanged_body) {
       // Its links were admitted when it was first seen.
     } else if (parsed && sitemap) {
-      admit_sitemap_links(e, parsed->facts, r);
+      admit_sitemap_links(e, parsed->facts, r, parsed->lastmods);
     } else if (parsed && html) {
       // A header nofollow covers every link; meta and rel=nofollow are applied by the
       // extractor.
@@ -614,15 +619,21 @@ struct crawler::impl final : frontier::frontier_owner {
   }
 
   void admit_sitemap_links(const frontier::url_entry& e, extract::page_facts& facts,
-                           record::fetch_record& r) {
+                           record::fetch_record& r, const std::vector<std::int64_t>& lastmods) {
     // The sitemap's links share one copy of its URL as their referrer.
     const auto self = std::make_shared<const std::string>(e.url);
     const bool index = facts.page_nofollow;
     r.links.reserve(facts.links.size());
-    for (auto& l : facts.links) {
+    for (std::size_t i = 0; i < facts.links.size(); ++i) {
+      auto& l = facts.links[i];
       auto outcome = index ? admit.sitemap(l.url, e.depth, self)
                            : admit.sitemap_location(l.url, e.depth + 1, self);
       if (outcome == admission::outcome::added) ++r.new_links;
+      // Recrawl: a known page the sitemap says changed since its last visit comes due.
+      if (!index && outcome == admission::outcome::refused && i < lastmods.size() &&
+          lastmods[i] > 0) {
+        visits.lastmod_hint(l.url, lastmods[i]);
+      }
       r.links.push_back(std::move(l.url));
     }
   }
@@ -845,6 +856,7 @@ crawl_stats crawler::stats() const {
       mine.validators_ignored += s.recrawl->validators_ignored;
       mine.bytes_saved += s.recrawl->bytes_saved;
       mine.parses_skipped += s.recrawl->parses_skipped;
+      mine.lastmod_hints += s.recrawl->lastmod_hints;
       for (std::size_t i = 0; i < mine.lag_counts.size(); ++i)
         mine.lag_counts[i] += s.recrawl->lag_counts[i];
       mine.lag_sum_s += s.recrawl->lag_sum_s;

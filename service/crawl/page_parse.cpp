@@ -49,8 +49,11 @@ boost::asio::awaitable<parsed_page> parse_sitemap(std::string body, std::string 
   }
   auto map = robots::parse_sitemap(xml);
   url::resolver base(url);
-  for (auto& loc : map.locations) {
-    if (auto abs = base.resolve(loc)) out.facts.links.push_back({std::move(*abs), true});
+  for (std::size_t i = 0; i < map.locations.size(); ++i) {
+    if (auto abs = base.resolve(map.locations[i])) {
+      out.facts.links.push_back({std::move(*abs), true});
+      out.lastmods.push_back(i < map.lastmods.size() ? map.lastmods[i] : 0);
+    }
   }
   out.facts.page_nofollow = map.is_index;
   co_return out;

@@ -19,6 +19,8 @@ struct parsed_page {
   bool unchanged_body = false;
   // Recrawl: hex SHA-256 of the visible text (HTML only, when asked for).
   std::string text_signature;
+  // A sitemap: each link's <lastmod> (Unix ms, 0: none), parallel to facts.links.
+  std::vector<std::int64_t> lastmods;
 };
 
 // Charset decoding, Gumbo and hashing of a body (only hashing when not HTML). With

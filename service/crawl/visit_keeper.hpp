@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -62,6 +63,14 @@ class visit_keeper {
   // Counts for the stats; `waiting`/`due` filled from the schedule.
   recrawl_counts counts() const;
   void note_parse_skipped() { ++counts_.parses_skipped; }
+  // Continuous mode: a sitemap lists `url` (known) with this <lastmod> (Unix ms). When it is
+  // newer than the URL's last visit, the URL comes due no sooner than min_interval_ms after
+  // that visit (sitemaps.lastmod: ignore never, auto while the host's lastmod visits keep
+  // finding changes).
+  void lastmod_hint(const std::string& url, std::int64_t lastmod_ms);
+  // A revisit scheduled before the URL's last visit (it waited twice): to be dropped.
+  bool stale(const frontier::url_entry& e) const;
+
   // A revisit started this long after it came due.
   void started_late(std::chrono::steady_clock::duration lag) {
     counts_.observe_lag(std::chrono::duration<double>(lag).count());
@@ -80,6 +89,13 @@ class visit_keeper {
   frontier::frontier& schedule_;
   state::crawl_state* store_ = nullptr;
   recrawl_counts counts_;
+  std::string lastmod_mode_;
+  struct lastmod_record {
+    std::uint32_t visits = 0;   // visits a lastmod brought forward
+    std::uint32_t changed = 0;  // of those, the ones that found a change
+  };
+  std::unordered_map<frontier::host_id, lastmod_record> lastmod_hosts_;
+  bool lastmod_trusted(frontier::host_id h) const;
   // revisits_due() is linear in the revisits: the stats read it at most once a second.
   mutable std::optional<std::chrono::steady_clock::time_point> due_counted_at_;
   mutable std::uint64_t due_ = 0;

@@ -40,6 +40,11 @@ struct url_entry {
   int attempts = 0;      // attempts already made (retries carry them)
   bool sitemap = false;  // a sitemap file: its <loc> values are the links
   bool revisit = false;  // recrawl: visited before (its page is not counted against max_pages)
+  bool lastmod = false;  // recrawl: brought forward by a sitemap's <lastmod>
+  // Recrawl: the URL's visit count when this revisit was scheduled (0: not checked). A URL may
+  // wait twice (its own due time, and a sooner one from a sitemap): whichever comes second
+  // finds the count moved on and is dropped.
+  std::uint32_t visit_stamp = 0;
 
   // Path and query, as sent on the request line ("/" when the URL has no path).
   std::string_view target() const;

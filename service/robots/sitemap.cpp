@@ -1,6 +1,8 @@
 #include "robots/sitemap.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <ctime>
 
 namespace trawler::robots {
 namespace {
@@ -147,10 +149,91 @@ sitemap parse_sitemap(std::string_view xml, std::size_t max_locations) {
     if (close == std::string_view::npos) break;
     std::string value = decode_text(trim(xml.substr(content, close - content)));
     std::string_view trimmed = trim(value);
-    if (!trimmed.empty()) out.locations.emplace_back(trimmed);
+    if (!trimmed.empty()) {
+      out.locations.emplace_back(trimmed);
+      // The entry's <lastmod>: before the next <loc> and the end of this entry.
+      std::size_t next = 0;
+      const auto next_loc = find_loc_open(xml, close + 2, next);
+      const auto entry_end = std::min(next_loc, xml.find("</url", close));
+      const auto end = std::min(entry_end, xml.find("</sitemap>", close));
+      std::int64_t lastmod = 0;
+      const auto tag = xml.find("lastmod>", close);
+      if (tag != std::string_view::npos && tag < end) {
+        const auto from = tag + 8;
+        const auto to = xml.find('<', from);
+        if (to != std::string_view::npos && to <= end) {
+          if (auto t = parse_w3c_datetime(trim(xml.substr(from, to - from)))) lastmod = *t;
+        }
+      }
+      out.lastmods.push_back(lastmod);
+    }
     pos = close + 2;
   }
   return out;
+}
+
+std::optional<std::int64_t> parse_w3c_datetime(std::string_view s) {
+  auto num = [&](std::size_t at, std::size_t n, int& out) {
+    if (s.size() < at + n) return false;
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      out = out * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  int year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0;
+  if (!num(0, 4, year)) return std::nullopt;
+  std::size_t at = 4;
+  if (s.size() > at) {
+    if (s[at] != '-' || !num(at + 1, 2, month)) return std::nullopt;
+    at += 3;
+  }
+  if (s.size() > at) {
+    if (s[at] != '-' || !num(at + 1, 2, day)) return std::nullopt;
+    at += 3;
+  }
+  std::int64_t offset_s = 0;
+  if (s.size() > at) {
+    if (s[at] != 'T' || !num(at + 1, 2, hour) || s.size() < at + 6 || s[at + 3] != ':' ||
+        !num(at + 4, 2, minute)) {
+      return std::nullopt;
+    }
+    at += 6;
+    if (s.size() > at && s[at] == ':') {
+      if (!num(at + 1, 2, second)) return std::nullopt;
+      at += 3;
+      if (s.size() > at && s[at] == '.') {
+        ++at;
+        while (at < s.size() && s[at] >= '0' && s[at] <= '9') ++at;
+      }
+    }
+    // The time zone designator is required with a time.
+    if (at >= s.size()) return std::nullopt;
+    if (s[at] == 'Z') {
+      ++at;
+    } else if (s[at] == '+' || s[at] == '-') {
+      int oh = 0, om = 0;
+      if (!num(at + 1, 2, oh) || s.size() < at + 6 || s[at + 3] != ':' || !num(at + 4, 2, om))
+        return std::nullopt;
+      offset_s = (s[at] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+      at += 6;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (at != s.size() || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      minute > 59 || second > 60) {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = std::min(second, 59);
+  return (static_cast<std::int64_t>(timegm(&tm)) - offset_s) * 1000;
 }
 
 }  // namespace trawler::robots

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -607,4 +608,78 @@ TEST(Recrawl, RobotsAndNoindexMakeAnIndexedPageGone) {
   EXPECT_EQ(tagged["change"], "gone") << tagged;
   EXPECT_EQ(tagged["gone_reason"], "noindex");
   EXPECT_EQ(tagged["noindex"], true);
+}
+
+namespace {
+
+std::string w3c_now_plus(std::chrono::seconds ahead) {
+  const std::time_t t =
+      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + ahead);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// A continuous crawl whose only page /a waits a minute between visits, and whose sitemap (read
+// again at the minimum interval) says /a changed once `changed` is set. Returns /a's records.
+std::vector<json> lastmod_run(const std::string& mode) {
+  test_server s;
+  std::mutex m;
+  std::string lastmod = "2020-01-01";
+  s.add_handler("/robots.txt", [&](const request_entry&) {
+    response r;
+    r.content_type = "text/plain";
+    r.body = "User-agent: *\nAllow: /\nSitemap: " + s.base_url() + "/sitemap.xml\n";
+    return r;
+  });
+  s.add_html("/", page("Home", {}));
+  s.add_html("/a", page("A", {}));
+  s.add_handler("/sitemap.xml", [&](const request_entry&) {
+    response r;
+    r.content_type = "application/xml";
+    std::lock_guard lock(m);
+    r.body = "<?xml version=\"1.0\"?><urlset><url><loc>" + s.base_url() + "/a</loc><lastmod>" +
+             lastmod + "</lastmod></url></urlset>";
+    return r;
+  });
+  temp_dir dir;
+  const std::string cfg = fast_config(dir.path(),
+                                      "  rules:\n    - {match: \"/a$\", interval_ms: 60000, "
+                                      "min_interval_ms: 200, max_interval_ms: 60000}\n"
+                                      "sitemaps:\n  enabled: true\n  lastmod: " +
+                                          mode + "\n");
+  const std::string out = dir.path() + "/out.jsonl";
+  auto proc =
+      start_process({trawler_binary(), "crawl", "--allow-private", "--no-progress", "-c", cfg,
+                     "--state-dir", dir.path() + "/state", "-o", out, s.base_url() + "/"});
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (of_url(read_jsonl(out), s.base_url() + "/a").empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  {
+    std::lock_guard lock(m);
+    lastmod = w3c_now_plus(1s);  // newer than /a's visit
+  }
+  std::this_thread::sleep_for(2500ms);
+  proc.signal(SIGTERM);
+  auto r = proc.wait(20s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return of_url(read_jsonl(out), s.base_url() + "/a");
+}
+
+}  // namespace
+
+// sitemaps.lastmod (recrawl continuous): a sitemap entry newer than the URL's last visit brings
+// the visit forward; with `ignore` it waits for its own due time.
+TEST(Recrawl, ASitemapLastmodNewerThanTheLastVisitBringsItForward) {
+  const auto trusted = lastmod_run("trust");
+  ASSERT_GE(trusted.size(), 2u);
+  EXPECT_EQ(trusted[0]["change"], "new");
+  EXPECT_EQ(trusted[1]["visit"], 2);
+  EXPECT_EQ(trusted[1]["change"], "unchanged");
+  const auto ignored = lastmod_run("ignore");
+  EXPECT_EQ(ignored.size(), 1u);
 }

@@ -634,3 +634,27 @@ TEST(RobotsDecision, DisallowAllIsABlanketWithoutALine) {
   EXPECT_EQ(d.line, 0u);
   EXPECT_FALSE(rules::parse("User-agent: *\nDisallow: /\n", "t").blanket_disallow());
 }
+
+// Sitemap <lastmod> (recrawl: an entry newer than the last visit comes due).
+TEST(Sitemap, LastmodOfEachEntry) {
+  auto s = trawler::robots::parse_sitemap(
+      "<urlset><url><loc>http://a/1</loc><lastmod>2026-12-01</lastmod></url>"
+      "<url><loc>http://a/2</loc></url>"
+      "<url><lastmod>2026-12-02T10:00:00+01:00</lastmod><loc>http://a/3</loc></url>"
+      "<url><loc>http://a/4</loc><changefreq>daily</changefreq><lastmod>bogus</lastmod></url>"
+      "</urlset>");
+  ASSERT_EQ(s.locations.size(), 4u);
+  ASSERT_EQ(s.lastmods.size(), 4u);
+  EXPECT_EQ(s.lastmods[0], 1796083200000);  // 2026-12-01T00:00:00Z
+  EXPECT_EQ(s.lastmods[1], 0);              // none: not the next entry's
+  EXPECT_EQ(s.lastmods[2], 0);              // before its <loc>: not read (the scan goes forward)
+  EXPECT_EQ(s.lastmods[3], 0);
+  using trawler::robots::parse_w3c_datetime;
+  EXPECT_EQ(parse_w3c_datetime("2026-12-02T10:00:00+01:00"), 1796202000000);
+  EXPECT_EQ(parse_w3c_datetime("2026-12-02T09:00Z"), 1796202000000);
+  EXPECT_EQ(parse_w3c_datetime("2026-12-02T09:00:00.5Z"), 1796202000000);
+  EXPECT_EQ(parse_w3c_datetime("2026"), 1767225600000);
+  EXPECT_FALSE(parse_w3c_datetime("2026-12-02T09:00"));  // a time needs its zone
+  EXPECT_FALSE(parse_w3c_datetime("2026-13-01"));
+  EXPECT_FALSE(parse_w3c_datetime("yesterday"));
+}

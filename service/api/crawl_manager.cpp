@@ -42,6 +42,8 @@ struct crawl_manager::entry {
   std::unique_ptr<crawl::crawler> crawler;
   bool live = false;         // run() has not returned
   crawl::crawl_stats stats;  // the last stats taken (final once run() returned)
+  // An interrupted crawl that was paused when the service stopped: it comes back paused.
+  bool resume_paused = false;
 };
 
 namespace {
@@ -211,6 +213,7 @@ std::vector<std::string> crawl_manager::load_existing() {
     if (e->state == crawl_state::running || e->state == crawl_state::paused) {
       // The service stopped (or died) under it. resume_interrupted() picks these up; their
       // crawl.json keeps saying running/paused until then, so a later start still knows.
+      e->resume_paused = e->state == crawl_state::paused;
       e->state = crawl_state::interrupted;
     }
     found.push_back(std::move(e));
@@ -230,11 +233,14 @@ std::size_t crawl_manager::resume_interrupted() {
   std::size_t n = 0;
   for (auto& e : entries_) {
     if (e->state != crawl_state::interrupted) continue;
-    if (auto err = start_crawl(*e, /*append=*/true)) {
+    // A crawl paused when the service stopped comes back paused: its state is loaded, its
+    // output open, and nothing is fetched until it is resumed.
+    if (auto err = start_crawl(*e, /*append=*/true, e->resume_paused)) {
       log::warn("cannot resume crawl " + e->id + ": " + err->key + ": " + err->message);
       continue;
     }
-    e->state = crawl_state::running;
+    e->state = e->resume_paused ? crawl_state::paused : crawl_state::running;
+    e->resume_paused = false;
     save(*e);
     ++n;
   }
@@ -303,7 +309,7 @@ explain_result crawl_manager::explain(std::string_view id, const std::string& ur
   return {change_outcome::ok, explain::explain(ev).json, ""};
 }
 
-std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append) {
+std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append, bool paused) {
   crawl::crawl_output::open_error open_error;
   auto output = crawl::crawl_output::open(e.cfg, append, open_error);
   if (!output) return api_error{open_error.key, open_error.message};
@@ -336,6 +342,8 @@ std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append) {
 
   if (!e.cfg.cluster.redis.empty()) log::info("crawl " + e.id + " joins " + e.crawler->sharing());
   e.live = true;
+  // Before run() starts, so not one request goes out.
+  if (paused) e.crawler->pause();
   std::string id = e.id;
   asio::co_spawn(ex_, e.crawler->run(), [this, id](std::exception_ptr ex) { on_run_end(id, ex); });
   return std::nullopt;
@@ -454,13 +462,17 @@ void crawl_manager::shutdown_now() {
 }
 
 void crawl_manager::save(const entry& e) const {
-  json doc = {
-      {"id", e.id},
-      {"state", to_string(e.state == crawl_state::interrupted ? crawl_state::running : e.state)},
-      {"created_at", e.created_at},
-      {"output", output_of(e.cfg)},
-      {"config", config_json(e.cfg)},
-      {"stats", (e.live ? e.crawler->stats() : e.stats).to_json()}};
+  // An interrupted crawl is saved as it was, so the next start resumes it the same way.
+  crawl_state state = e.state;
+  if (state == crawl_state::interrupted) {
+    state = e.resume_paused ? crawl_state::paused : crawl_state::running;
+  }
+  json doc = {{"id", e.id},
+              {"state", to_string(state)},
+              {"created_at", e.created_at},
+              {"output", output_of(e.cfg)},
+              {"config", config_json(e.cfg)},
+              {"stats", (e.live ? e.crawler->stats() : e.stats).to_json()}};
   if (e.finished_at) doc["finished_at"] = *e.finished_at;
   if (e.error) doc["error"] = *e.error;
   // Write then rename, so a crash leaves the old file or the new one, never half of one.

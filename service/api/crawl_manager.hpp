@@ -35,11 +35,14 @@ class crawl_manager final : public crawl_registry {
   crawl_manager& operator=(const crawl_manager&) = delete;
 
   // Lists the crawls found in data_dir (their crawl.json). Finished ones keep their state and
-  // stats; ones that were running or paused when the service stopped become `interrupted`.
+  // stats; ones that were running or paused when the service stopped become `interrupted`
+  // (remembering which, for resume_interrupted()).
   // Returns a warning per folder that could not be read. Call before start().
   std::vector<std::string> load_existing();
 
-  // Restarts the interrupted crawls, appending to their outputs. This is the resume hook:
+  // Restarts the interrupted crawls, appending to their outputs; one that was paused when the
+  // service stopped comes back paused (its state and output open, nothing fetched until it is
+  // resumed), the others running. This is the resume hook:
   // only sound once the crawler restores its frontier and seen set from state.dir, else the
   // pages already recorded are fetched (and recorded) again. Returns how many restarted.
   std::size_t resume_interrupted();
@@ -70,8 +73,8 @@ class crawl_manager final : public crawl_registry {
   entry* find(std::string_view id) const;
   std::string new_id();
   // Opens the sink, builds the crawler, admits the seeds and spawns run(); the error names
-  // the key at fault.
-  std::optional<api_error> start_crawl(entry& e, bool append);
+  // the key at fault. `paused`: the crawler is paused before it runs.
+  std::optional<api_error> start_crawl(entry& e, bool append, bool paused = false);
   void on_run_end(const std::string& id, std::exception_ptr ex);
   void tick();
   // Commits the state and writes the records it covers; a write failure fails the crawl.

@@ -867,6 +867,70 @@ TEST(Api, SigtermStopsCrawlsAndARestartResumesThem) {
   EXPECT_EQ(again.stop(SIGINT).exit_code, 0);
 }
 
+// A crawl paused when the service stops comes back paused: its crawl.json says so, the
+// restarted service fetches nothing for it until it is resumed, and then it runs to its end
+// without fetching a recorded page again.
+TEST(Api, PausedCrawlStaysPausedAcrossARestart) {
+  test_server s;
+  add_slow_chain(s, 30, 100ms);
+  temp_dir dir;
+  std::string data = dir.path() + "/data";
+  std::string id;
+  std::uint64_t paused_pages = 0;
+  {
+    service svc(data);
+    ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+    id = svc.create(chain_config(s.base_url() + "/p0"));
+    ASSERT_FALSE(id.empty());
+    svc.wait_for(id, [](const json& v) { return stat_pages(v) >= 3; });
+    ASSERT_EQ(svc.call("POST", "/v1/crawls/" + id + "/pause").status, 200);
+    json settled =
+        svc.wait_for(id, [](const json& v) { return v.at("stats").at("in_flight") == 0; });
+    ASSERT_EQ(settled.at("state"), "paused");
+    paused_pages = stat_pages(settled);
+    auto r = svc.stop(SIGTERM);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  ASSERT_LT(paused_pages, 30u);
+  std::ifstream meta(data + "/" + id + "/crawl.json");
+  json saved = json::parse(meta, nullptr, false);
+  ASSERT_TRUE(saved.is_object());
+  EXPECT_EQ(saved.at("state"), "paused");
+  const std::size_t requests_before = s.requests().size();
+  const std::size_t records_before = read_records(data + "/" + id + "/records.jsonl").size();
+
+  service again(data);
+  ASSERT_TRUE(again.up()) << again.proc().err_so_far();
+  json v = again.get(id);
+  EXPECT_EQ(v.at("state"), "paused") << v.dump();
+  // Long enough for several pages of the chain had it been running.
+  std::this_thread::sleep_for(1500ms);
+  v = again.get(id);
+  EXPECT_EQ(v.at("state"), "paused") << v.dump();
+  EXPECT_EQ(stat_pages(v), paused_pages);
+  EXPECT_EQ(v.at("stats").at("in_flight"), 0);
+  EXPECT_EQ(s.requests().size(), requests_before) << "the paused crawl fetched after the restart";
+  EXPECT_EQ(read_records(data + "/" + id + "/records.jsonl").size(), records_before);
+  EXPECT_EQ(json::parse(std::ifstream(data + "/" + id + "/crawl.json"), nullptr, false).at("state"),
+            "paused");
+
+  auto r = again.call("POST", "/v1/crawls/" + id + "/resume");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body_json().at("state"), "running");
+  json done = again.wait_for(
+      id, [](const json& j) { return j.at("state") != "running"; }, 60s);
+  EXPECT_EQ(done.at("state"), "completed") << done.dump();
+  std::map<std::string, int> seen;
+  for (const auto& rec : read_records(data + "/" + id + "/records.jsonl")) {
+    if (rec.at("error").is_object() && rec.at("error").at("kind") == "cancelled") continue;
+    ++seen[rec.at("url").get<std::string>()];
+  }
+  EXPECT_EQ(seen.size(), 30u);
+  for (const auto& [url, n] : seen) EXPECT_EQ(n, 1) << url;
+  EXPECT_EQ(s.hits("/p0"), 1);
+  EXPECT_EQ(again.stop(SIGINT).exit_code, 0);
+}
+
 // A service killed (SIGKILL) in the middle of a crawl writing segments: the restart completes the
 // leftover segment, resumes the crawl, and numbers its segments on after it.
 TEST(Api, SigkilledServiceResumesItsSegmentsWhereTheyStopped) {

@@ -18,6 +18,16 @@ namespace fs = std::filesystem;
 
 int run_report(const config::cli_options& opts) {
   if (opts.verbosity < 0) log::set_level(log::level::error);
+  // The default name is not replaced unasked: an earlier report there may be the only one of
+  // an output since deleted. -o names the file to write, replacing it; --force replaces the
+  // default. Checked first, so nothing is read for a report that will not be written.
+  const std::string out = opts.report_output.value_or("report.html");
+  std::error_code exists_ec;
+  if (!opts.report_output && !opts.report_force && fs::exists(out, exists_ec)) {
+    std::cerr << "trawler: report: " << out << " exists: pass -o FILE to write elsewhere (or -o "
+              << out << " to replace it), or --force\n";
+    return 2;
+  }
   std::vector<std::string> files;
   for (const auto& arg : opts.inputs) {
     std::string error;
@@ -43,7 +53,6 @@ int run_report(const config::cli_options& opts) {
     if (read.torn_tail) log::warn(f + ": ends inside a line (a crash, or still being written)");
   }
   const std::string html = report::render_html(r, opts.inputs);
-  const std::string out = opts.report_output.value_or("report.html");
   if (out == "-") {
     std::cout << html << std::flush;
     if (!std::cout) return 1;

@@ -19,6 +19,7 @@ enum class value_kind { none, text, integer };
 enum class action {
   set_key,        // overrides[pointer] = value
   report_output,  // report -o FILE
+  report_force,   // report --force
   state_dir,      // explain --state-dir DIR
   json_output,    // explain --json
   append_key,     // overrides[pointer] += [value]
@@ -113,6 +114,7 @@ constexpr flag_spec bench_flags[] = {
 
 constexpr flag_spec report_flags[] = {
     {"output", 'o', value_kind::text, action::report_output, ""},
+    {"force", 0, value_kind::none, action::report_force, ""},
     {"quiet", 'q', value_kind::none, action::quiet, ""},
     {"verbose", 'v', value_kind::none, action::verbose, ""},
     {"help", 'h', value_kind::none, action::help, ""},
@@ -222,7 +224,7 @@ class cli_parser {
       result_.options.cmd = command::report;
       parse_flags(report_flags, positionals);
       if (positionals.empty() && !requested_) {
-        fail("report", "missing FILE or DIR (trawler report FILE|DIR... [-o report.html])");
+        fail("report", "missing FILE or DIR (trawler report FILE|DIR... [-o FILE] [--force])");
       }
       result_.options.inputs = std::move(positionals);
     } else if (first == "explain") {
@@ -402,6 +404,9 @@ class cli_parser {
       case action::report_output:
         o.report_output = value;
         break;
+      case action::report_force:
+        o.report_force = true;
+        break;
       case action::state_dir:
         o.state_dir = value;
         break;
@@ -487,7 +492,7 @@ std::string usage_text() {
   trawler serve [--config FILE] [--listen HOST:PORT]   run the control API service
   trawler validate FILE                     check a config file and exit
   trawler bench [options]                   crawl a generated local site, print the speed
-  trawler report FILE|DIR... [-o FILE]      one HTML report of crawl outputs (default report.html)
+  trawler report FILE|DIR... [-o FILE] [--force]   one HTML report of crawl outputs
   trawler explain URL [FILE|DIR...] [--state-dir DIR] [-c FILE] [--json]
                                             why a URL was (not) fetched, in one paragraph
   trawler --version | --help
@@ -541,7 +546,9 @@ bench options (the site runs in a child process on 127.0.0.1):
       --parse-priority P  limits.parse_priority of the crawl: idle, low, batch or normal
 
 report (reads plain, rotated and compressed outputs, several at once; streams them):
-  -o, --output FILE       the HTML file to write (default report.html; - is stdout)
+  -o, --output FILE       the HTML file to write, replacing it (- is stdout); without -o,
+                          report.html, which is never replaced unless --force is given
+      --force             replace an existing report.html
 
 explain (reads the outputs given and those the state dir names; the state must not be in use):
       --state-dir DIR     the crawl's state.dir: admitted, queued, done and dropped URLs

@@ -129,6 +129,62 @@ TEST(ReportCommand, AddsUpSegmentsAndFilesOfTwoCrawls) {
   EXPECT_EQ(none.exit_code, 2);
 }
 
+// Without -o the report goes to ./report.html, and an existing one is never replaced unasked:
+// exit 2 naming it and the way out. -o names the file to write and replaces it; --force
+// replaces the default.
+TEST(ReportCommand, DefaultReportIsNotOverwrittenWithoutOutputOrForce) {
+  test_server s;
+  s.add_html("/", page("home", {"/a", "/b"}));
+  s.add_html("/a", page("a", {}));
+  s.add_html("/b", page("b", {}));
+  const crawl_run small = run_crawl({s.base_url() + "/a"});
+  ASSERT_EQ(small.proc.exit_code, 0) << small.proc.err;
+  const crawl_run big = run_crawl({s.base_url() + "/"});
+  ASSERT_EQ(big.proc.exit_code, 0) << big.proc.err;
+  ASSERT_NE(small.records.size(), big.records.size());
+  temp_dir dir;
+  const std::string html = dir.path() + "/report.html";
+  // `trawler report` run in `dir`, as a user in their working folder.
+  auto report_in_dir = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{"env", "-C", dir.path(), trawler_binary(), "report"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_process(argv);
+  };
+
+  auto first = report_in_dir({small.output_path});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.err.find("wrote report.html"), std::string::npos) << first.err;
+  ASSERT_EQ(report_data(html)["records"], small.records.size());
+
+  // Again without -o: refused, and the first report survives.
+  auto second = report_in_dir({big.output_path});
+  EXPECT_EQ(second.exit_code, 2) << second.err;
+  EXPECT_NE(second.err.find("report.html exists"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("-o FILE"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("--force"), std::string::npos) << second.err;
+  EXPECT_EQ(report_data(html)["records"], small.records.size());
+  EXPECT_FALSE(fs::exists(html + ".tmp"));
+
+  // -o report.html, given explicitly, replaces it.
+  auto explicit_out = report_in_dir({big.output_path, "-o", "report.html"});
+  ASSERT_EQ(explicit_out.exit_code, 0) << explicit_out.err;
+  EXPECT_EQ(report_data(html)["records"], big.records.size());
+
+  // --force replaces the default.
+  auto forced = report_in_dir({small.output_path, "--force"});
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_EQ(report_data(html)["records"], small.records.size());
+
+  // -o elsewhere leaves report.html alone; - still writes to stdout.
+  auto other = report_in_dir({big.output_path, "-o", "other.html"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_EQ(report_data(dir.path() + "/other.html")["records"], big.records.size());
+  EXPECT_EQ(report_data(html)["records"], small.records.size());
+  auto to_stdout = report_in_dir({big.output_path, "-o", "-"});
+  ASSERT_EQ(to_stdout.exit_code, 0) << to_stdout.err;
+  EXPECT_NE(to_stdout.out.find("id=\"trawler-report\""), std::string::npos);
+}
+
 // It streams: a 100 MB output (decompressed) is reported in a small fraction of that memory.
 TEST(ReportCommand, StreamsABigOutput) {
 #if defined(__SANITIZE_ADDRESS__)

@@ -401,7 +401,7 @@ TEST(CliUsage, MentionsEverySubcommandAndEveryFlagItDescribesParses) {
     EXPECT_NE(usage.find(word), std::string::npos) << word;
   }
   // Every long flag the help text shows is accepted by crawl (or serve, for --listen; or
-  // bench, for the site's shape).
+  // bench, for the site's shape; or explain, for --json; or report, for --force).
   const std::regex flag_re("--[a-z][a-z-]*");
   std::set<std::string> flags;
   for (auto it = std::sregex_iterator(usage.begin(), usage.end(), flag_re);
@@ -414,11 +414,13 @@ TEST(CliUsage, MentionsEverySubcommandAndEveryFlagItDescribesParses) {
     const bool bench_only =
         flag == "--pages" || flag == "--hosts" || flag == "--page-bytes" || flag == "--links";
     const bool explain_only = flag == "--json";
-    const cli_result r = explain_only ? parse({"explain", "http://a/", "--state-dir", "d", flag})
-                                      : parse({serve_only   ? "serve"
-                                               : bench_only ? "bench"
-                                                            : "crawl",
-                                               flag + "=1"});
+    const bool report_only = flag == "--force";
+    const cli_result r = explain_only  ? parse({"explain", "http://a/", "--state-dir", "d", flag})
+                         : report_only ? parse({"report", "out.jsonl", flag})
+                                       : parse({serve_only   ? "serve"
+                                                : bench_only ? "bench"
+                                                             : "crawl",
+                                                flag + "=1"});
     for (const auto& e : r.errors) {
       EXPECT_NE(e.message.rfind("unknown option", 0), 0u) << flag;
     }
@@ -749,4 +751,19 @@ TEST(CliExplain, UrlThenOutputsStateDirConfigAndJson) {
   EXPECT_EQ(only_error(parse({"explain"})).key, "explain");
   EXPECT_EQ(only_error(parse({"explain", "http://a/", "x", "--max-pages", "3"})).key,
             "--max-pages");
+}
+
+TEST(CliReport, OutputAndForce) {
+  auto r = parse({"report", "out.jsonl", "segments/"});
+  ASSERT_TRUE(r.ok()) << r.errors.front().text();
+  EXPECT_EQ(r.options.cmd, command::report);
+  EXPECT_EQ(r.options.inputs, (std::vector<std::string>{"out.jsonl", "segments/"}));
+  EXPECT_FALSE(r.options.report_output);
+  EXPECT_FALSE(r.options.report_force);
+  r = parse({"report", "out.jsonl", "--force", "-o", "r.html"});
+  ASSERT_TRUE(r.ok()) << r.errors.front().text();
+  EXPECT_TRUE(r.options.report_force);
+  EXPECT_EQ(r.options.report_output, "r.html");
+  // A flag without a value.
+  EXPECT_EQ(only_error(parse({"report", "out.jsonl", "--force=yes"})).key, "--force");
 }

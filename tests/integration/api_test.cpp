@@ -1139,15 +1139,24 @@ TEST(Grafana, EveryDashboardQueryRunsOnPrometheusScrapingTheService) {
     auto r = http_call(prom_port, "GET", "/api/v1/query?query=" + encode(q));
     return json::parse(r.body, nullptr, false);
   };
-  // Until a rate over the crawl's pages has two scrapes of data.
+  // Prometheus logs when it serves; on a busy machine that can take many seconds, so the test
+  // waits for that line (or Prometheus' exit) with a deadline far above an idle start (about
+  // 1 s) instead of polling its port on a short clock: a connection refused before it listens
+  // is not a failure.
+  const std::string ready_line = "Server is ready to receive web requests";
+  const bool ready = prom.wait_for_output(
+      [&](const std::string&, const std::string& err) {
+        return err.find(ready_line) != std::string::npos;
+      },
+      120s);
+  ASSERT_TRUE(ready) << "Prometheus did not start serving within 120 s: " << prom.err_so_far();
+  // Until a rate over the crawl's pages has two scrapes of data (scrapes come each second).
   json pages;
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
   while (std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(500ms);
-    if (!http_call(prom_port, "GET", "/-/ready").body.empty()) {
-      pages = query("rate(trawler_pages_total{crawl=\"" + id + "\"}[10s])");
-      if (pages.is_object() && !pages["data"]["result"].empty()) break;
-    }
+    pages = query("rate(trawler_pages_total{crawl=\"" + id + "\"}[10s])");
+    if (pages.is_object() && !pages["data"]["result"].empty()) break;
+    std::this_thread::sleep_for(250ms);
   }
   ASSERT_TRUE(pages.is_object() && !pages["data"]["result"].empty())
       << "Prometheus never scraped the service: " << prom.err_so_far();

@@ -33,6 +33,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace {
 
@@ -385,6 +386,38 @@ TEST(TestServer, KeepAliveServesManyRequestsOnOneConnectionAndLogsThem) {
   const auto more = server.requests();
   ASSERT_EQ(more.size(), 4u);
   EXPECT_NE(more[2].connection_id, more[3].connection_id);
+}
+
+// `first_byte` is when the request reached the kernel, not when the server got round to reading
+// it: a request sent while the server is still answering the one before on that connection
+// waits unread in the socket, and only `at` shows the wait.
+TEST(TestServer, FirstByteIsTheKernelsArrivalNotTheServersRead) {
+  test_server server;
+  response slow;
+  slow.body = "slow";
+  slow.delay = 400ms;
+  server.add_page("/slow", slow);
+  server.add_html("/fast", "fast");
+  raw_client c(server.port());
+  const auto t0 = std::chrono::steady_clock::now();
+  c.get("/slow");
+  std::this_thread::sleep_for(100ms);
+  const auto t1 = std::chrono::steady_clock::now();
+  c.get("/fast", "Connection: close\r\n");
+  const auto t2 = std::chrono::steady_clock::now();
+  const raw_read r = c.read(10s);
+  EXPECT_EQ(r.end, ending::eof);
+  const auto log = server.requests();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[1].target, "/fast");
+  // Loopback delivers within the send call; a little slack for the clocks' conversion.
+  EXPECT_GE(log[0].first_byte, t0 - 1ms);
+  EXPECT_LE(log[0].first_byte, t1);
+  EXPECT_GE(log[1].first_byte, t1 - 1ms);
+  EXPECT_LE(log[1].first_byte, t2 + 1ms);
+  // /fast was read only once /slow was answered, about 300 ms after it arrived.
+  EXPECT_GE(log[1].at - log[1].first_byte, 200ms);
+  EXPECT_GE(log[1].at, log[0].at + 300ms);
 }
 
 TEST(TestServer, ConnectionCloseIsHonoured) {

@@ -1,5 +1,11 @@
 #include "support/test_server.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <ctime>
+#include <type_traits>
+
 #include "support/gzip_bomb.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -18,6 +24,7 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -147,6 +154,44 @@ struct observations {
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> fresh_connections;
 };
 
+// When the oldest unread byte on `fd` reached this machine's kernel, on the steady clock: the
+// SO_TIMESTAMPNS stamp of its packet (set on the listening socket, so inherited by accepted
+// ones and taken even before the accept). The server's own lateness in reading cannot move it.
+// nullopt when the kernel gave none.
+std::optional<std::chrono::steady_clock::time_point> kernel_arrival(int fd) {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  if (::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT) <= 0) return std::nullopt;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec stamp{};
+    std::memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+    // The stamp is CLOCK_REALTIME: its age now, taken off the steady clock's now. The two
+    // clocks are read back to back; a read pair split by a preemption is taken again.
+    auto ns = [](const timespec& t) {
+      return std::chrono::nanoseconds(std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec);
+    };
+    std::chrono::nanoseconds age{};
+    std::chrono::steady_clock::time_point now;
+    for (int tries = 0; tries < 5; ++tries) {
+      timespec real_before{}, real_after{};
+      ::clock_gettime(CLOCK_REALTIME, &real_before);
+      now = std::chrono::steady_clock::now();
+      ::clock_gettime(CLOCK_REALTIME, &real_after);
+      age = (ns(real_before) + ns(real_after)) / 2 - ns(stamp);
+      if (ns(real_after) - ns(real_before) < std::chrono::microseconds(50)) break;
+    }
+    return now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
+  }
+  return std::nullopt;
+}
+
 constexpr std::uint64_t endless_headers_cap = 64ull << 20;
 constexpr std::size_t write_chunk = 64 * 1024;
 
@@ -190,6 +235,11 @@ struct test_server::impl {
     const tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), opt_.port);
     acceptor_.open(ep.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
+    if (opt_.log_requests) {
+      // Kernel receive stamps for request_entry::first_byte (see kernel_arrival).
+      const int on = 1;
+      ::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    }
     acceptor_.bind(ep);
     acceptor_.listen(asio::socket_base::max_listen_connections);
     port_ = acceptor_.local_endpoint().port();
@@ -242,7 +292,8 @@ struct test_server::impl {
   // ---- observations -------------------------------------------------------------
 
   selection on_request(const http::request<http::string_body>& req, const std::string& host,
-                       std::uint64_t connection_id) {
+                       std::uint64_t connection_id,
+                       std::optional<std::chrono::steady_clock::time_point> first_byte) {
     const std::string_view target = req.target();
     const std::lock_guard lock(mutex_);
     auto target_it = obs_.hits.find(target);
@@ -274,6 +325,7 @@ struct test_server::impl {
       e.accept_encoding = std::string(field_or_empty(req, http::field::accept_encoding));
       e.at = std::chrono::steady_clock::now();
       e.started = e.at;
+      e.first_byte = first_byte.value_or(e.at);
       if (auto fresh = obs_.fresh_connections.find(connection_id);
           fresh != obs_.fresh_connections.end()) {
         e.started = fresh->second;
@@ -361,13 +413,22 @@ struct test_server::impl {
       http::request_parser<http::string_body> parser;
       parser.header_limit(64 * 1024);
       parser.body_limit(8 * 1024 * 1024);
+      // On plain connections, when the request's first byte arrived (nothing of it read yet);
+      // through TLS the socket's bytes are records, and the TLS layer may hold some already.
+      std::optional<std::chrono::steady_clock::time_point> first_byte;
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        if (opt_.log_requests && buffer.size() == 0) {
+          auto [wait_ec] = co_await stream.socket().async_wait(tcp::socket::wait_read, use_tuple);
+          if (!wait_ec) first_byte = kernel_arrival(stream.socket().native_handle());
+        }
+      }
       auto [read_ec, read_n] = co_await http::async_read(stream, buffer, parser, use_tuple);
       if (read_ec) co_return;  // the client closed, or sent something that is not HTTP
       const auto& req = parser.get();
       const std::string host = host_name(field_or_empty(req, http::field::host));
       const bool keep_alive = req.keep_alive();
       const bool head_only = req.method() == http::verb::head;
-      const selection sel = on_request(req, host, id);
+      const selection sel = on_request(req, host, id, first_byte);
       bool go_on = false;
       {
         const open_request open(*this, host);

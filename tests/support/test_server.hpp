@@ -61,6 +61,10 @@ struct request_entry {
   // between request starts is measured on this; `at` alone makes a request on a new
   // connection look later by its connect time under load.
   std::chrono::steady_clock::time_point started;
+  // When the request's first byte reached this machine's kernel (its receive stamp, on plain
+  // HTTP): the client's send, which no lateness of the server in reading can move. `at`
+  // when the kernel gave no stamp (TLS, or bytes already read with the previous request).
+  std::chrono::steady_clock::time_point first_byte;
   std::uint64_t connection_id = 0;  // 1 for the first accepted connection, ...
   std::string host_header;          // Host header as sent (with port)
   std::vector<std::pair<std::string, std::string>> headers;  // all request headers, as sent

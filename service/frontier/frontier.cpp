@@ -1,20 +1,13 @@
 #include "frontier/frontier.hpp"
 
+#include "common/hash_mix.hpp"
+
 #include <algorithm>
 #include <cstring>
 
 namespace trawler::frontier {
 
 namespace {
-
-std::uint64_t mix(std::uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
 
 std::uint64_t load8(const char* p) {
   std::uint64_t v;
@@ -40,7 +33,7 @@ std::uint64_t url_hash(std::string_view url) {
     h ^= tail * 0x87c37b91114253d5ull;
     h = ((h << 31) | (h >> 33)) * 0x4cf5ad432745937full;
   }
-  return mix(h);
+  return mix64(h);
 }
 
 bool hash_set::insert(std::uint64_t h) {

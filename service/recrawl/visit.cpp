@@ -1,5 +1,7 @@
 #include "recrawl/visit.hpp"
 
+#include "common/hash_mix.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -355,18 +357,9 @@ std::optional<visit_row> decode(std::string_view bytes) {
 
 namespace {
 
-std::uint64_t mix(std::uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
-
 // In [-1, 1), the same for the same URL and visit.
 double jitter_unit(std::uint64_t seed, std::uint32_t visit) {
-  const std::uint64_t h = mix(seed ^ (0x9e3779b97f4a7c15ull * (visit + 1ull)));
+  const std::uint64_t h = mix64(seed ^ (0x9e3779b97f4a7c15ull * (visit + 1ull)));
   return static_cast<double>(h >> 11) / static_cast<double>(1ull << 52) - 1.0;
 }
 

@@ -237,6 +237,25 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
 });
 )JS";
 
+// A sortable table of named counts with their first few URLs ("Errors by kind", "gone
+// because"), or `none` as a note when there are no rows.
+std::string examples_table(std::string_view name, const std::map<std::string, kind_row>& rows,
+                           std::string_view none) {
+  if (rows.empty()) return "<p class=\"note\">" + std::string(none) + "</p>";
+  std::string h = "<table class=\"sortable\"><thead><tr><th>" + std::string(name) +
+                  "</th><th class=\"n\">records</th><th>examples</th></tr></thead><tbody>";
+  for (const auto& [key, row] : rows) {
+    h += "<tr><td>" + esc(key) + "</td><td class=\"n\" data-v=\"" + std::to_string(row.count) +
+         "\">" + count(row.count) + "</td><td class=\"examples\">";
+    for (std::size_t i = 0; i < row.examples.size(); ++i) {
+      if (i) h += "<br>";
+      h += esc(row.examples[i]);
+    }
+    h += "</td></tr>";
+  }
+  return h + "</tbody></table>";
+}
+
 }  // namespace
 
 std::string render_html(const crawl_report& r, const std::vector<std::string>& inputs) {
@@ -326,22 +345,7 @@ std::string render_html(const crawl_report& r, const std::vector<std::string>& i
   h += bar_chart(status_bars, "records", "2xx, 3xx", "4xx, 5xx, no response");
 
   h += "<h2>Errors by kind</h2>";
-  if (r.error_kinds().empty()) {
-    h += "<p class=\"note\">No errors.</p>";
-  } else {
-    h += "<table class=\"sortable\"><thead><tr><th>kind</th><th class=\"n\">records</th><th>"
-         "examples</th></tr></thead><tbody>";
-    for (const auto& [kind, row] : r.error_kinds()) {
-      h += "<tr><td>" + esc(kind) + "</td><td class=\"n\" data-v=\"" + std::to_string(row.count) +
-           "\">" + count(row.count) + "</td><td class=\"examples\">";
-      for (std::size_t i = 0; i < row.examples.size(); ++i) {
-        if (i) h += "<br>";
-        h += esc(row.examples[i]);
-      }
-      h += "</td></tr>";
-    }
-    h += "</tbody></table>";
-  }
+  h += examples_table("kind", r.error_kinds(), "No errors.");
 
   // Recrawl: what the visits told the indexer.
   if (r.recrawl()) {
@@ -354,22 +358,7 @@ std::string render_html(const crawl_report& r, const std::vector<std::string>& i
       change_bars.push_back(b);
     }
     h += bar_chart(change_bars, "records", "new, changed, unchanged, not_modified", "gone, failed");
-    if (r.gone_reasons().empty()) {
-      h += "<p class=\"note\">No deletions.</p>";
-    } else {
-      h += "<table class=\"sortable\"><thead><tr><th>gone because</th><th class=\"n\">records"
-           "</th><th>examples</th></tr></thead><tbody>";
-      for (const auto& [why, row] : r.gone_reasons()) {
-        h += "<tr><td>" + esc(why) + "</td><td class=\"n\" data-v=\"" + std::to_string(row.count) +
-             "\">" + count(row.count) + "</td><td class=\"examples\">";
-        for (std::size_t i = 0; i < row.examples.size(); ++i) {
-          if (i) h += "<br>";
-          h += esc(row.examples[i]);
-        }
-        h += "</td></tr>";
-      }
-      h += "</tbody></table>";
-    }
+    h += examples_table("gone because", r.gone_reasons(), "No deletions.");
     h += "<table class=\"sortable\" id=\"freshness-hosts\"><thead><tr><th>host</th>";
     for (const char* c : change_names) h += "<th class=\"n\">" + std::string(c) + "</th>";
     h += "<th class=\"n\">304 share of revisits</th></tr></thead><tbody>";

@@ -1,19 +1,10 @@
 #include "state/url_index.hpp"
 
+#include "common/hash_mix.hpp"
+
 namespace trawler::state {
 
 namespace {
-
-// Callers may hand in weak hashes (tests use deliberately bad ones), so the slot comes from a
-// finalizer mix (MurmurHash3 fmix64).
-std::uint64_t mix(std::uint64_t h) noexcept {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
-}
 
 // Grow past 70 % load: linear probing degrades quickly beyond that.
 bool over_load(std::size_t entries, std::size_t capacity) noexcept {
@@ -23,7 +14,9 @@ bool over_load(std::size_t entries, std::size_t capacity) noexcept {
 }  // namespace
 
 std::size_t url_index::home(std::uint64_t hash) const noexcept {
-  return static_cast<std::size_t>(mix(hash)) & (slots_.size() - 1);
+  // Callers may hand in weak hashes (tests use deliberately bad ones): the slot comes from a
+  // finalizer mix.
+  return static_cast<std::size_t>(mix64(hash)) & (slots_.size() - 1);
 }
 
 const url_index::entry* url_index::find(std::uint64_t hash) const noexcept {

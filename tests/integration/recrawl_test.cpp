@@ -625,13 +625,16 @@ std::string w3c_now_plus(std::chrono::seconds ahead) {
 // A continuous crawl whose only page /a waits a minute between visits, and whose sitemap (read
 // again at the minimum interval) says /a changed once `changed` is set. Returns /a's records.
 std::vector<json> lastmod_run(const std::string& mode) {
-  test_server s;
+  // What the handlers read is declared before the server, so it outlives the server's thread.
   std::mutex m;
   std::string lastmod = "2020-01-01";
+  std::string base;
+  test_server s;
+  base = s.base_url();
   s.add_handler("/robots.txt", [&](const request_entry&) {
     response r;
     r.content_type = "text/plain";
-    r.body = "User-agent: *\nAllow: /\nSitemap: " + s.base_url() + "/sitemap.xml\n";
+    r.body = "User-agent: *\nAllow: /\nSitemap: " + base + "/sitemap.xml\n";
     return r;
   });
   s.add_html("/", page("Home", {}));
@@ -640,8 +643,8 @@ std::vector<json> lastmod_run(const std::string& mode) {
     response r;
     r.content_type = "application/xml";
     std::lock_guard lock(m);
-    r.body = "<?xml version=\"1.0\"?><urlset><url><loc>" + s.base_url() + "/a</loc><lastmod>" +
-             lastmod + "</lastmod></url></urlset>";
+    r.body = "<?xml version=\"1.0\"?><urlset><url><loc>" + base + "/a</loc><lastmod>" + lastmod +
+             "</lastmod></url></urlset>";
     return r;
   });
   temp_dir dir;

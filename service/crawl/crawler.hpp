@@ -79,8 +79,8 @@ class crawler {
 
   crawl_stats stats() const;
   // The `limit` hosts with the most work left (in cluster mode: of those this worker holds):
-  // [{"host", "queued", "open", "wait_ms", "parked", "robots_known", "responses", "failures",
-  //   "consecutive_failures", "response_ms"}], most work first.
+  // [{"host", "queued", "open", "wait_ms", "parked", "robots_known", "revisits", "responses",
+  //   "failures", "consecutive_failures", "response_ms"}], most work first.
   nlohmann::json busiest_hosts(std::size_t limit) const;
   // One URL as the running crawl sees it (trawler explain in service mode): {"seen", "queued":
   // {"position" (URLs of its host ahead of it), "of", "retry", "retry_in_ms"} or null, "host":

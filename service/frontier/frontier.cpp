@@ -327,16 +327,16 @@ std::vector<frontier::host_view> frontier::busiest_hosts(std::size_t limit, time
   host_id id = 0;
   for (const host_state& h : hosts_) {
     const std::size_t queued = h.queue.size() + h.retrying;
-    if (queued > 0 || h.open > 0) {
+    if (queued > 0 || h.open > 0 || !h.revisits.empty()) {
       const time_point at = eligible_at(h);
       out.push_back({id, h.key, queued, h.open, at > now ? at - now : duration{0}, h.parked,
-                     h.robots == robots_state::known});
+                     h.robots == robots_state::known, h.revisits.size()});
     }
     ++id;
   }
   const auto more_work = [](const host_view& a, const host_view& b) {
-    const auto wa = a.queued + static_cast<std::size_t>(a.open);
-    const auto wb = b.queued + static_cast<std::size_t>(b.open);
+    const auto wa = a.queued + static_cast<std::size_t>(a.open) + a.revisits;
+    const auto wb = b.queued + static_cast<std::size_t>(b.open) + b.revisits;
     return wa != wb ? wa > wb : a.key < b.key;
   };
   if (out.size() > limit) {
@@ -358,7 +358,8 @@ frontier::host_view frontier::view_of(host_id id, time_point now) const {
           h.open,
           at > now ? at - now : duration{0},
           h.parked,
-          h.robots == robots_state::known};
+          h.robots == robots_state::known,
+          h.revisits.size()};
 }
 
 std::optional<host_id> frontier::find_host(std::string_view key) const {

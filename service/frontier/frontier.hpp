@@ -163,8 +163,9 @@ class frontier {
     duration wait{0};  // until it may start its next request (spacing, Retry-After, backoff)
     bool parked = false;
     bool robots_known = false;
+    std::size_t revisits = 0;  // recrawl: revisits waiting, due or not
   };
-  // The `limit` hosts with the most work not finished (queued + open), most first.
+  // The `limit` hosts with the most work not finished (queued + open + revisits), most first.
   std::vector<host_view> busiest_hosts(std::size_t limit, time_point now) const;
 
   // One host's view (a registered host).

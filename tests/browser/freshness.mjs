@@ -36,6 +36,9 @@ try {
   out.first = await cards();
   await page.waitForTimeout(2000);
   out.later = await cards();
+  // The host table lists a host whose only work is revisits waiting.
+  out.host_rows = await page.$$eval("#detail-hosts tr.host", (rows) =>
+    rows.map((r) => [...r.querySelectorAll("td")].map((t) => t.textContent)));
   await page.screenshot({ path: shot, fullPage: true });
   console.log(JSON.stringify(out));
 } catch (e) {

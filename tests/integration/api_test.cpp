@@ -1453,6 +1453,11 @@ TEST(Dashboard, ShowsTheFreshnessOfAContinuousCrawl) {
   EXPECT_NE(first["not modified (304)"], "0");
   const auto num = [](const json& v) { return std::stoi(v.get<std::string>()); };
   EXPECT_GT(num(later["changed"]), num(first["changed"])) << out.dump();
+  // Nothing is queued, yet the host has work: its revisits (the table's fourth column).
+  ASSERT_EQ(out["host_rows"].size(), 1u) << out.dump();
+  EXPECT_EQ(out["host_rows"][0][0], s.base_url());
+  EXPECT_EQ(out["host_rows"][0][1], "0");
+  EXPECT_GE(num(out["host_rows"][0][3]), 1) << out.dump();
   EXPECT_GT(fs::file_size(shot), 10000u);
   EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
 }

@@ -421,3 +421,15 @@ TEST(FrontierRecrawl, ARobotsVerdictTakesRevisitsToo) {
   EXPECT_EQ(f.revisits(), 0u);
   EXPECT_EQ(f.queued(), 1u);
 }
+
+TEST(FrontierRecrawl, AHostWithOnlyRevisitsIsInTheBusiestHostsUntilItsFirstIsDue) {
+  frontier f = recrawl_frontier(0.5);
+  revisit(f, "http://a/1", t0 + 30s);
+  revisit(f, "http://a/2", t0 + 60s);
+  const auto views = f.busiest_hosts(10, t0);
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].queued, 0u);
+  EXPECT_EQ(views[0].revisits, 2u);
+  EXPECT_EQ(views[0].wait, 30s);
+  EXPECT_EQ(f.view_of(views[0].id, t0).revisits, 2u);
+}

@@ -178,6 +178,7 @@ async function renderDetail() {
       el('td', {}, h.host),
       el('td', { class: 'n' }, h.queued.toLocaleString('en')),
       el('td', { class: 'n' }, h.open),
+      el('td', { class: 'n' }, (h.revisits || 0).toLocaleString('en')),
       el('td', { class: 'n' }, h.wait_ms > 0 ? (h.wait_ms / 1000).toFixed(1) + ' s' : 'now'),
       el('td', { class: 'n' }, h.responses.toLocaleString('en')),
       el('td', { class: 'n' }, h.failures.toLocaleString('en')),

@@ -16,6 +16,7 @@
 #include "metrics/histogram.hpp"
 #include "metrics/prometheus.hpp"
 #include "record/record.hpp"
+#include "recrawl/visit.hpp"
 #include "sink/line_reader.hpp"
 #include "state/crawl_state.hpp"
 
@@ -93,10 +94,11 @@ crawl::crawl_stats stats_from_json(const json& j) {
   if (auto e = j.find("elapsed_s"); e != j.end() && e->is_number()) s.elapsed_s = e->get<double>();
   if (auto rc = j.find("recrawl"); rc != j.end() && rc->is_object()) {
     crawl::recrawl_counts r;
-    static constexpr const char* change_names[] = {"new",          "changed", "unchanged",
-                                                   "not_modified", "gone",    "failed"};
+
     if (auto ch = rc->find("changes"); ch != rc->end() && ch->is_object()) {
-      for (std::size_t i = 0; i < r.changes.size(); ++i) r.changes[i] = u64(*ch, change_names[i]);
+      for (std::size_t i = 0; i < r.changes.size(); ++i)
+        r.changes[i] =
+            u64(*ch, std::string(recrawl::change_name(static_cast<recrawl::change>(i))).c_str());
     }
     r.conditional = u64(*rc, "conditional");
     r.validators_ignored = u64(*rc, "validators_ignored");

@@ -1,5 +1,7 @@
 #include "crawl/crawl_stats.hpp"
 
+#include "recrawl/visit.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -45,6 +47,17 @@ void recrawl_counts::observe_lag(double seconds) {
   lag_sum_s += seconds;
 }
 
+void recrawl_counts::add_carried(const recrawl_counts& o) {
+  for (std::size_t i = 0; i < changes.size(); ++i) changes[i] += o.changes[i];
+  conditional += o.conditional;
+  validators_ignored += o.validators_ignored;
+  bytes_saved += o.bytes_saved;
+  parses_skipped += o.parses_skipped;
+  lastmod_hints += o.lastmod_hints;
+  for (std::size_t i = 0; i < lag_counts.size(); ++i) lag_counts[i] += o.lag_counts[i];
+  lag_sum_s += o.lag_sum_s;
+}
+
 double recrawl_counts::lag_quantile(double q) const {
   std::uint64_t total = 0;
   for (auto c : lag_counts) total += c;
@@ -87,11 +100,10 @@ nlohmann::json crawl_stats::to_json() const {
         {"samples", lag.samples()}}},
   };
   if (recrawl) {
-    static constexpr const char* change_names[] = {"new",          "changed", "unchanged",
-                                                   "not_modified", "gone",    "failed"};
     nlohmann::json by_change = nlohmann::json::object();
     for (std::size_t i = 0; i < recrawl->changes.size(); ++i)
-      by_change[change_names[i]] = recrawl->changes[i];
+      by_change[std::string(recrawl::change_name(static_cast<recrawl::change>(i)))] =
+          recrawl->changes[i];
     out["recrawl"] = {{"changes", by_change},
                       {"conditional", recrawl->conditional},
                       {"validators_ignored", recrawl->validators_ignored},
@@ -299,16 +311,7 @@ void crawl_stats::carry_from(const crawl_stats& base) {
   records += base.records;
   if (base.recrawl) {
     if (!recrawl) recrawl.emplace();
-    for (std::size_t i = 0; i < recrawl->changes.size(); ++i)
-      recrawl->changes[i] += base.recrawl->changes[i];
-    recrawl->conditional += base.recrawl->conditional;
-    recrawl->validators_ignored += base.recrawl->validators_ignored;
-    recrawl->bytes_saved += base.recrawl->bytes_saved;
-    recrawl->parses_skipped += base.recrawl->parses_skipped;
-    recrawl->lastmod_hints += base.recrawl->lastmod_hints;
-    for (std::size_t i = 0; i < recrawl->lag_counts.size(); ++i)
-      recrawl->lag_counts[i] += base.recrawl->lag_counts[i];
-    recrawl->lag_sum_s += base.recrawl->lag_sum_s;
+    recrawl->add_carried(*base.recrawl);
   }
   elapsed_s += base.elapsed_s;
   const auto mine = fetch_duration.bucket_counts();

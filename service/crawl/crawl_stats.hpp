@@ -9,6 +9,7 @@
 
 #include "common/error_kind.hpp"
 #include "common/fleet_counts.hpp"
+#include "metrics/crawl_snapshot.hpp"
 #include "metrics/histogram.hpp"
 
 namespace trawler::crawl {
@@ -51,13 +52,15 @@ struct recrawl_counts {
   std::uint64_t lastmod_hints = 0;       // revisits a sitemap's <lastmod> brought forward
   // How late revisits started after they came due, in seconds: counts per bucket of
   // lag_bounds (the last: more), and their sum.
-  static constexpr std::array<double, 8> lag_bounds{0.1, 1, 10, 60, 600, 3600, 21600, 86400};
+  static constexpr auto lag_bounds = metrics::recrawl_gauges::lag_bounds;
   std::array<std::uint64_t, lag_bounds.size() + 1> lag_counts{};
   double lag_sum_s = 0;
   void observe_lag(double seconds);
   // The upper bound of the bucket holding the q-quantile (the largest bound for the last
   // bucket); 0 without revisits.
   double lag_quantile(double q) const;
+  // Adds the counters that runs carry (everything but the live waiting and due).
+  void add_carried(const recrawl_counts& o);
   // Live, not carried: revisits waiting in the schedule, and of those the ones due now.
   std::uint64_t waiting = 0;
   std::uint64_t due = 0;

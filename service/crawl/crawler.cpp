@@ -850,18 +850,7 @@ crawl_stats crawler::stats() const {
   if (m.visits.on()) {
     // Carried counts come first (carry_from above); this run's are added to them.
     auto mine = m.visits.counts();
-    if (s.recrawl) {
-      for (std::size_t i = 0; i < mine.changes.size(); ++i)
-        mine.changes[i] += s.recrawl->changes[i];
-      mine.conditional += s.recrawl->conditional;
-      mine.validators_ignored += s.recrawl->validators_ignored;
-      mine.bytes_saved += s.recrawl->bytes_saved;
-      mine.parses_skipped += s.recrawl->parses_skipped;
-      mine.lastmod_hints += s.recrawl->lastmod_hints;
-      for (std::size_t i = 0; i < mine.lag_counts.size(); ++i)
-        mine.lag_counts[i] += s.recrawl->lag_counts[i];
-      mine.lag_sum_s += s.recrawl->lag_sum_s;
-    }
+    if (s.recrawl) mine.add_carried(*s.recrawl);
     s.recrawl = mine;
   }
   return s;

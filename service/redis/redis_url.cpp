@@ -129,4 +129,62 @@ parsed_endpoint parse_url(std::string_view url) {
   return parsed_endpoint{std::move(ep), {}};
 }
 
+namespace {
+
+bool blank(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// The URL as an error message may show it: the password replaced by "***".
+std::string shown(std::string_view url) {
+  constexpr std::string_view scheme = "redis://";
+  if (url.substr(0, scheme.size()) != scheme) return std::string(url);
+  std::string_view rest = url.substr(scheme.size());
+  const auto at = rest.substr(0, rest.find('/')).rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  const std::string_view cred = rest.substr(0, at);
+  const auto colon = cred.find(':');
+  const std::string user =
+      colon == std::string_view::npos ? "" : std::string(cred.substr(0, colon));
+  return std::string(scheme) + user + ":***" + std::string(rest.substr(at));
+}
+
+}  // namespace
+
+parsed_endpoints parse_urls(std::string_view urls) {
+  parsed_endpoints out;
+  if (trim(urls).empty()) {
+    out.error =
+        "no Redis URL (redis://[user:password@]host:port[/db], several separated by commas)";
+    return out;
+  }
+  std::size_t item = 0;
+  for (;;) {
+    ++item;
+    const auto comma = urls.find(',');
+    const std::string_view one = trim(urls.substr(0, comma));
+    if (one.empty()) {
+      out.values.clear();
+      out.error = "URL " + std::to_string(item) + " of the list is empty (a comma too many?)";
+      return out;
+    }
+    auto parsed = parse_url(one);
+    if (!parsed.value) {
+      out.values.clear();
+      out.error = "\"" + shown(one) + "\": " + parsed.error;
+      return out;
+    }
+    out.values.push_back(std::move(*parsed.value));
+    if (comma == std::string_view::npos) break;
+    urls.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 }  // namespace trawler::redis

@@ -520,8 +520,9 @@ crawl options (each overrides the same config key; seeds add to the config's see
       --user-agent S      robots.user_agent, also the User-Agent header
       --no-robots         robots.obey: false
       --state-dir DIR     state.dir: persist and resume from DIR
-      --redis URL         cluster.redis: join the crawl shared through this Redis
-                          (redis://[user:password@]host:port[/db])
+      --redis URLS        cluster.redis: join the crawl shared through this Redis
+                          (redis://[user:password@]host:port[/db]) or Redis Cluster: any
+                          of its nodes, several separated by commas
       --crawl-name NAME   cluster.name: which crawl in that Redis (default "default")
       --recrawl MODE      recrawl.mode: off, continuous (revisit for ever) or pass (revisit
                           every known URL once); needs --state-dir

@@ -22,7 +22,7 @@
 namespace trawler::config {
 namespace {
 
-// Why a cluster.redis value is not a Redis URL, if it is not.
+// Why one cluster.redis URL is not a Redis URL, if it is not.
 std::optional<std::string> redis_url_error(const std::string& s) {
   auto parsed = redis::parse_url(s);
   if (parsed.value) return std::nullopt;
@@ -626,10 +626,54 @@ class validator {
     section(v, path, {{"dir", string(s.dir)}});
   }
 
-  static std::optional<std::string> redis_url_problem(const std::string& s) {
-    if (s.empty()) return std::nullopt;
-    if (auto why = redis_url_error(s)) return "must be empty or " + *why;
-    return std::nullopt;
+  // cluster.redis: "" (a single-process crawl), one Redis URL, the nodes of a Redis Cluster
+  // separated by commas, or a list of URLs. Kept as one string, the URLs joined by commas
+  // (redis::parse_urls reads it back).
+  void redis_seeds(const json& v, const std::string& key, std::string& out) {
+    if (v.is_string()) {
+      const auto& s = v.get_ref<const std::string&>();
+      if (s.empty()) {
+        out.clear();
+      } else if (s.find(',') == std::string::npos) {
+        if (auto why = redis_url_error(s)) {
+          fail(key, "must be empty or " + *why);
+          return;
+        }
+        out = s;
+      } else if (auto parsed = redis::parse_urls(s); !parsed.error.empty()) {
+        fail(key, "must be empty or Redis URLs separated by commas: " + parsed.error);
+      } else {
+        out = s;
+      }
+      return;
+    }
+    if (!v.is_array()) {
+      fail(key, "must be a Redis URL, several separated by commas, or a list of them, got " +
+                    describe(v));
+      return;
+    }
+    if (v.empty()) {
+      fail(key, "must list at least one Redis URL (\"\" is a single-process crawl)");
+      return;
+    }
+    std::string joined;
+    bool ok = true;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::string item_key = index_key(key, i);
+      if (!v[i].is_string()) {
+        fail(item_key, "must be a Redis URL string, got " + describe(v[i]));
+        ok = false;
+        continue;
+      }
+      const auto& s = v[i].get_ref<const std::string&>();
+      if (auto why = redis_url_error(s)) {
+        fail(item_key, "must be " + *why);
+        ok = false;
+        continue;
+      }
+      joined += (joined.empty() ? "" : ",") + s;
+    }
+    if (ok) out = std::move(joined);
   }
 
   static std::optional<std::string> crawl_name_problem(const std::string& s) {
@@ -645,7 +689,7 @@ class validator {
   void cluster(const json& v, const std::string& path, cluster_config& c) {
     section(v, path,
             {
-                {"redis", string(c.redis, redis_url_problem)},
+                {"redis", [&](const json& r, const std::string& k) { redis_seeds(r, k, c.redis); }},
                 {"name", string(c.name, crawl_name_problem)},
                 {"lease_ms", integer(c.lease_ms, 1000, 3600000)},
             });

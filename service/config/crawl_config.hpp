@@ -107,7 +107,9 @@ struct state_config {
 // Cluster mode (SPEC additions "Cluster"): every worker started with the same Redis and name
 // is part of one crawl.
 struct cluster_config {
-  std::string redis;  // redis://[user:password@]host:port[/db]; empty: a single-process crawl
+  // redis://[user:password@]host:port[/db], or a Redis Cluster's nodes separated by commas
+  // (redis::parse_urls); empty: a single-process crawl
+  std::string redis;
   std::string name = "default";  // the crawl's name in that Redis
   int lease_ms = 15000;          // how long a dead worker's hosts stay claimed
   bool operator==(const cluster_config&) const = default;

@@ -87,7 +87,8 @@ std::unique_ptr<frontier::crawl_frontier> make_frontier(const asio::any_io_execu
     return std::make_unique<frontier::local_frontier>(schedule_options_of(c), owner,
                                                       c.scope.max_pages);
   cluster::fleet_settings fs;
-  fs.redis = *redis::parse_url(c.cluster.redis).value;
+  // The fleet's frontier talks to one node for now: the first of a list.
+  fs.redis = redis::parse_urls(c.cluster.redis).values.front();
   fs.crawl_name = c.cluster.name;
   fs.lease = milliseconds(c.cluster.lease_ms);
   fs.per_host = c.limits.per_host;

@@ -394,6 +394,21 @@ TEST(CliValidate, TakesOneFile) {
   EXPECT_EQ(parse_ok({"validate", "--", "-odd-name.yaml"}).config_path, "-odd-name.yaml");
 }
 
+// --redis takes a Redis Cluster's nodes separated by commas, checked as cluster.redis is.
+TEST(CliCrawl, RedisTakesSeveralNodes) {
+  const cli_options o =
+      parse_ok({"crawl", "--redis", "redis://a:7000,redis://b:7001", "http://a.test/"});
+  EXPECT_EQ(o.overrides, json::parse(R"({"cluster": {"redis": "redis://a:7000,redis://b:7001"}})"));
+  const auto good = trawler::config::from_json(o.overrides);
+  ASSERT_TRUE(good.ok()) << all_errors(good);
+  EXPECT_EQ(good.config.cluster.redis, "redis://a:7000,redis://b:7001");
+  const cli_options bad = parse_ok({"crawl", "--redis=redis://a:7000,redis://b:0"});
+  const config_error e = only_error(trawler::config::from_json(bad.overrides));
+  EXPECT_EQ(e.key, "cluster.redis");
+  EXPECT_NE(e.message.find("\"redis://b:0\""), std::string::npos) << e.message;
+  EXPECT_NE(usage_text().find("several separated by commas"), std::string::npos);
+}
+
 TEST(CliUsage, MentionsEverySubcommandAndEveryFlagItDescribesParses) {
   const std::string usage = usage_text();
   for (std::string word : {"crawl", "serve", "validate", "bench", "report", "explain", "--version",

@@ -1317,6 +1317,60 @@ TEST(ConfigCluster, ErrorsNameTheKey) {
   EXPECT_EQ(e.key, "state.dir");
 }
 
+// A Redis Cluster: several seed nodes, as a comma list or a YAML/JSON list, kept as one
+// string joined by commas.
+TEST(ConfigCluster, RedisTakesSeveralNodes) {
+  auto r = yaml("cluster:\n  redis: redis://a:7000, redis://b:7001,redis://:pw@c:7002\n");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config.cluster.redis, "redis://a:7000, redis://b:7001,redis://:pw@c:7002");
+  r = yaml("cluster:\n  redis:\n    - redis://a:7000\n    - redis://u:pw@b:7001\n");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config.cluster.redis, "redis://a:7000,redis://u:pw@b:7001");
+  const auto j = from_json(json::parse(R"({"cluster": {"redis": ["redis://a:1"]}})"));
+  ASSERT_TRUE(j.ok()) << all_errors(j);
+  EXPECT_EQ(j.config.cluster.redis, "redis://a:1");
+  // The list round-trips through to_json as its joined string.
+  const auto again = from_json(to_json(r.config));
+  ASSERT_TRUE(again.ok()) << all_errors(again);
+  EXPECT_EQ(again.config.cluster, r.config.cluster);
+  // Still one crawl in Redis: no state dir beside a list either.
+  auto e = only_error(yaml("cluster:\n  redis: [redis://a:1, redis://b:2]\nstate:\n  dir: /s\n"));
+  EXPECT_EQ(e.key, "state.dir");
+}
+
+TEST(ConfigCluster, RedisListErrorsNameTheKeyAndTheBadItem) {
+  // In a comma list: the key, and the bad URL quoted (never its password).
+  auto e = only_error(yaml("cluster:\n  redis: redis://a:7000,redis://u:hunter2@b:0\n"));
+  EXPECT_EQ(e.key, "cluster.redis");
+  EXPECT_NE(e.message.find("\"redis://u:***@b:0\""), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("port"), std::string::npos) << e.message;
+  EXPECT_EQ(e.message.find("hunter2"), std::string::npos) << e.message;
+  e = only_error(yaml("cluster:\n  redis: \"redis://a:7000,,redis://b:7001\"\n"));
+  EXPECT_EQ(e.key, "cluster.redis");
+  EXPECT_NE(e.message.find("URL 2"), std::string::npos) << e.message;
+  e = only_error(yaml("cluster:\n  redis: \"redis://a:7000,\"\n"));
+  EXPECT_EQ(e.key, "cluster.redis");
+  // In a list: the item's key.
+  e = only_error(yaml("cluster:\n  redis:\n    - redis://a:7000\n    - http://b:7001\n"));
+  EXPECT_EQ(e.key, "cluster.redis[1]");
+  EXPECT_NE(e.message.find("redis://"), std::string::npos) << e.message;
+  e = only_error(yaml("cluster:\n  redis: [redis://a:1, 7]\n"));
+  EXPECT_EQ(e.key, "cluster.redis[1]");
+  EXPECT_NE(e.message.find("string"), std::string::npos) << e.message;
+  // One URL per item: a comma list inside a list item is not a URL.
+  e = only_error(yaml("cluster:\n  redis: [\"redis://a:1,redis://b:2\"]\n"));
+  EXPECT_EQ(e.key, "cluster.redis[0]");
+  const auto two = yaml("cluster:\n  redis: [http://a:1, redis://b:0]\n");
+  ASSERT_EQ(two.errors.size(), 2u) << all_errors(two);
+  EXPECT_TRUE(find_error(two, "cluster.redis[0]"));
+  EXPECT_TRUE(find_error(two, "cluster.redis[1]"));
+  e = only_error(yaml("cluster:\n  redis: []\n"));
+  EXPECT_EQ(e.key, "cluster.redis");
+  e = only_error(yaml("cluster:\n  redis: {url: redis://a:1}\n"));
+  EXPECT_EQ(e.key, "cluster.redis");
+  EXPECT_NE(e.message.find("list"), std::string::npos) << e.message;
+}
+
 // ---------------------------------------------------------------------------------------
 // recrawl (SPEC additions "Recrawl")
 

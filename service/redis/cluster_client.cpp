@@ -225,7 +225,8 @@ struct cluster_client::impl : std::enable_shared_from_this<impl> {
         last = {r.ec, r.message};
         continue;
       }
-      const reply& slots = r.replies.at(0);
+      if (r.replies.empty()) continue;
+      const reply& slots = r.replies.front();
       if (slots.is_error()) {
         if (slots.str.find("cluster support disabled") != std::string::npos) {
           // A single Redis: it serves every slot.

@@ -11,10 +11,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <string>
 
 #include "cluster/shared_frontier.hpp"
-#include "redis/redis_client.hpp"
+#include "redis/cluster_client.hpp"
 
 namespace asio = boost::asio;
 
@@ -41,12 +42,17 @@ int main(int argc, char** argv) {
   const long n = argc > 2 ? std::atol(argv[2]) : 1000000;
   const long hosts = argc > 3 ? std::atol(argv[3]) : 1000;
   asio::io_context io;
-  trawler::redis::client redis(io.get_executor(), *ep.value);
+  trawler::redis::cluster_client redis(io.get_executor(), {*ep.value});
   trawler::cluster::shared_frontier front(redis, "memory-bench", "bench");
   int status = 0;
+  // One Redis: INFO memory of its one node (a cluster's would be summed per master).
+  auto node = [&](std::vector<trawler::redis::command> cmds) {
+    return redis.exec_on_master(0, std::move(cmds));
+  };
   auto job = [&]() -> asio::awaitable<void> {
+    co_await redis.refresh();
     std::vector<trawler::redis::command> flush = {{"FLUSHDB"}, {"INFO", "memory"}};
-    auto before = co_await redis.exec(std::move(flush));
+    auto before = co_await node(std::move(flush));
     if (!before.ok()) {
       std::cerr << before.message << "\n";
       status = 1;
@@ -55,15 +61,15 @@ int main(int argc, char** argv) {
     const long long m0 = used_memory(before.replies[1]);
     double url_bytes = 0;
     for (long i = 0; i < n;) {
-      std::vector<trawler::cluster::shared_entry> batch;
+      std::map<int, std::vector<trawler::cluster::shared_entry>> batch;
       for (int k = 0; k < 1000 && i < n; ++k, ++i) {
         const std::string host = "https://host" + std::to_string(i % hosts) + ".example:443";
         std::string url = host + "/articles/2026/12/" + std::to_string(i) + "/a-title-of-the-page";
         url_bytes += static_cast<double>(url.size());
-        batch.push_back(
+        batch[front.bucket_of(host)].push_back(
             trawler::cluster::make_entry(std::move(url), host, 3, 10, false, host + "/index"));
       }
-      auto r = co_await front.admit(std::move(batch));
+      auto r = co_await front.admit({batch.begin(), batch.end()});
       if (!r.ok()) {
         std::cerr << r.message << "\n";
         status = 1;
@@ -71,17 +77,17 @@ int main(int argc, char** argv) {
       }
     }
     std::vector<trawler::redis::command> info = {{"INFO", "memory"}};
-    auto full = co_await redis.exec(std::move(info));
+    auto full = co_await node(std::move(info));
     const long long m1 = used_memory(full.replies.at(0));
-    // Drop the queues: what stays is the seen set (and a few counters).
+    // Drop the queues and ready sets: what stays is the seen set (and a few counters).
     std::vector<trawler::redis::command> drop;
     for (long h = 0; h < hosts; ++h) {
-      drop.push_back(
-          {"DEL", front.prefix() + "q:https://host" + std::to_string(h) + ".example:443"});
+      const std::string host = "https://host" + std::to_string(h) + ".example:443";
+      const auto prefix = trawler::cluster::bucket_prefix("memory-bench", front.bucket_of(host));
+      drop.push_back({"DEL", prefix + "q:" + host, prefix + "ready"});
     }
-    drop.push_back({"DEL", front.prefix() + "hosts"});
     drop.push_back({"INFO", "memory"});
-    auto seen_only = co_await redis.exec(std::move(drop));
+    auto seen_only = co_await node(std::move(drop));
     const long long m2 = used_memory(seen_only.replies.back());
     std::printf(
         "{\"urls\":%ld,\"hosts\":%ld,\"mean_url_bytes\":%.1f,\"bytes_per_seen_url\":%.1f,"
@@ -90,7 +96,7 @@ int main(int argc, char** argv) {
         static_cast<double>(m2 - m0) / static_cast<double>(n),
         static_cast<double>(m1 - m2) / static_cast<double>(n), m1);
     std::vector<trawler::redis::command> clean = {{"FLUSHDB"}};
-    co_await redis.exec(std::move(clean));
+    co_await node(std::move(clean));
     redis.close();
   };
   auto fut = asio::co_spawn(io, job(), asio::use_future);

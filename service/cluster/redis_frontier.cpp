@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
 #include <random>
+#include <set>
 
+#include "common/hash_mix.hpp"
 #include "common/log.hpp"
+#include "frontier/frontier.hpp"
 #include "url/url.hpp"
 
 namespace trawler::cluster {
@@ -22,6 +24,19 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
+// Links a worker has seen the fleet know, kept so that site navigation (the same menu on every
+// page) never reaches Redis: 2^18 fingerprints, 2 MiB. A hit is exact (only URLs the fleet
+// answered for are kept); a miss asks Redis.
+constexpr std::size_t seen_cache_slots = std::size_t{1} << 18;
+// An empty bucket is looked at again after this, doubling up to the longest.
+constexpr milliseconds first_backoff{1000};
+constexpr milliseconds longest_backoff{30000};
+// Admissions are kept after Redis acknowledged them, to offer again after a failover: a
+// master replicates within milliseconds, so what a failover lost was acknowledged shortly
+// before the master died; the heartbeat that notices the new master comes up to a beat
+// interval plus the cluster's node timeout (Redis' default: 15 s) later.
+constexpr milliseconds node_timeout_allowance{15000};
+
 std::string text_of(const frontier::shared_text& t) {
   return t ? *t : std::string();
 }
@@ -30,7 +45,17 @@ shared_options shared_options_of(const fleet_settings& s) {
   shared_options so;
   so.lease = s.lease;
   so.batch = static_cast<std::size_t>(std::clamp(s.per_host * 4, 4, 64));
+  so.buckets = s.buckets;
   return so;
+}
+
+std::string addresses(const std::vector<redis::endpoint>& eps) {
+  std::string out;
+  for (const auto& e : eps) {
+    if (!out.empty()) out += ',';
+    out += e.address();
+  }
+  return out;
 }
 
 }  // namespace
@@ -50,14 +75,21 @@ redis_frontier::redis_frontier(asio::any_io_executor ex, frontier::options opt,
       ex_(ex),
       owner_(owner),
       settings_(std::move(settings)),
-      address_(settings_.redis.address()),
+      address_(addresses(settings_.redis)),
       redis_(ex, settings_.redis),
       shared_(redis_, settings_.crawl_name,
               settings_.worker.empty() ? worker_name() : settings_.worker,
               shared_options_of(settings_)),
+      seen_cache_(seen_cache_slots, 0),
       timer_(ex) {}
 
 redis_frontier::~redis_frontier() = default;
+
+std::size_t redis_frontier::buckets_owned() const {
+  std::size_t n = 0;
+  for (const auto& [b, st] : buckets_) n += st.owned ? 1 : 0;
+  return n;
+}
 
 // ---- what the crawler asks -------------------------------------------------------------------
 
@@ -80,22 +112,76 @@ bool redis_frontier::admit(frontier::admitted_url u) {
   return false;
 }
 
+bool redis_frontier::seen_recently(std::uint64_t fp) const {
+  return fp != 0 && seen_cache_[mix64(fp) & (seen_cache_slots - 1)] == fp;
+}
+
+void redis_frontier::remember_seen(std::uint64_t fp) {
+  seen_cache_[mix64(fp) & (seen_cache_slots - 1)] = fp;
+}
+
+// The outbox to the fleet, bucket by bucket (one pipeline per shard); owners of buckets where a
+// host became ready hear of it through their doorbell. Returns how many were new.
+asio::awaitable<std::optional<int>> redis_frontier::admit_outbox() {
+  std::map<int, std::vector<shared_entry>> grouped;
+  for (auto& e : outbox_) {
+    if (seen_recently(fingerprint::of(e.url).value)) continue;
+    const int b = shared_.bucket_of(e.host);
+    grouped[b].push_back(std::move(e));
+  }
+  outbox_.clear();
+  if (grouped.empty()) co_return 0;
+  std::vector<std::pair<int, std::vector<shared_entry>>> batches(grouped.begin(), grouped.end());
+  grouped.clear();
+  auto got = co_await call<std::vector<admitted_batch>>([&] { return shared_.admit(batches); });
+  if (!got) co_return std::nullopt;
+  int added = 0;
+  std::map<std::string, std::vector<int>> bells;
+  // Kept for a while: a master that acknowledged them may die before its replica has them.
+  const auto acked = steady::now();
+  const auto keep = settings_.lease / 3 + node_timeout_allowance;
+  while (!outage_began_ && !recent_.empty() && acked - recent_.front().first > keep)
+    recent_.pop_front();
+  for (const auto& batch : batches) recent_.push_back({acked, batch});
+  for (std::size_t i = 0; i < got->size() && i < batches.size(); ++i) {
+    const auto& a = (*got)[i];
+    const int b = batches[i].first;
+    const auto& entries = batches[i].second;
+    for (std::size_t k = 0; k < a.added.size() && k < entries.size(); ++k) {
+      remember_seen(fingerprint::of(entries[k].url).value);
+      if (a.added[k]) ++added;
+    }
+    if (a.newly_ready == 0) continue;
+    auto it = buckets_.find(b);
+    if (a.owner == shared_.worker() && it != buckets_.end() && it->second.owned) {
+      it->second.next_check = steady::now();
+      it->second.backoff = milliseconds(0);
+    } else if (!a.owner.empty()) {
+      bells[a.owner].push_back(b);
+    }
+  }
+  if (!bells.empty()) co_await call<bool>([&] { return shared_.ring(bells); });
+  co_return added;
+}
+
 asio::awaitable<std::optional<int>> redis_frontier::settle() {
   if (outbox_.empty()) co_return 0;
-  auto links = std::move(outbox_);
-  outbox_.clear();
   ++busy_;
-  auto flags = co_await call<std::vector<bool>>([&] { return shared_.admit(links); });
+  auto added = co_await admit_outbox();
   --busy_;
   owner_.wake();
   // Only the fleet knows which links were new to the crawl.
-  co_return flags ? static_cast<int>(std::count(flags->begin(), flags->end(), true)) : 0;
+  co_return added.value_or(0);
 }
 
 void redis_frontier::recorded(std::string_view url) {
   // Marked done once its line is written (flush), so a kill in between fetches it again rather
   // than losing it.
-  done_.push_back(fingerprint(url));
+  const auto fp = fingerprint::of(url);
+  auto it = claimed_here_.find(fp.value);
+  if (it == claimed_here_.end()) return;
+  done_[it->second].push_back(fp);
+  claimed_here_.erase(it);
 }
 
 void redis_frontier::cancelled(const frontier::url_entry& e) {
@@ -143,9 +229,11 @@ void redis_frontier::dispatcher_done() {
 
 std::optional<frontier::crawl_wide_counts> redis_frontier::counts() const {
   frontier::crawl_wide_counts c;
-  if (status_) {
-    c = frontier::crawl_wide_counts{status_->seen,    status_->queued,      status_->claimed,
-                                    status_->workers, status_->hosts_owned, status_->pages};
+  if (registered_) {
+    c = frontier::crawl_wide_counts{
+        registry_.seen,       registry_.queued,
+        registry_.claimed,    static_cast<std::int64_t>(registry_.alive.size()),
+        registry_.hosts_held, registry_.pages};
   }
   c.owned_here = static_cast<std::int64_t>(owned_.size());
   return c;
@@ -158,14 +246,16 @@ std::string redis_frontier::sharing() const {
 
 // ---- Redis calls -------------------------------------------------------------------------------
 
-milliseconds redis_frontier::give_up() const {
-  // Long enough for a Redis restart; a dead worker's hosts come back after lease_ms anyway.
-  return std::max(milliseconds(5000), 2 * settings_.lease);
+milliseconds redis_frontier::give_up_after() const {
+  // Long enough for a Redis restart or a cluster failover; a dead worker's buckets come back
+  // after lease_ms anyway.
+  return std::max(milliseconds(10000), 2 * settings_.lease);
 }
 
 void redis_frontier::fail(const std::string& why) {
   if (!failure_.empty()) return;
-  failure_ = why + " (gave up after " + std::to_string(give_up().count() / 1000) + " s of retries)";
+  failure_ =
+      why + " (gave up after " + std::to_string(give_up_after().count() / 1000) + " s of retries)";
   log::error("cluster: " + failure_);
   owner_.fail(failure_);
 }
@@ -177,13 +267,22 @@ asio::awaitable<std::optional<T>> redis_frontier::call(Op op) {
   for (;;) {
     if (!failure_.empty()) co_return std::nullopt;
     auto r = co_await op();
-    if (r.ok()) co_return std::optional<T>(std::move(r.value));
+    if (r.ok()) {
+      if (failing_since) {
+        log::info("cluster: Redis answers again");
+        // A failover may have lost the old master's last writes: compare once it settled.
+        reconcile_at_ = steady::now() + milliseconds(2000);
+        if (!outage_began_ || *failing_since < *outage_began_) outage_began_ = *failing_since;
+      }
+      co_return std::optional<T>(std::move(r.value));
+    }
     const auto now = steady::now();
     if (!failing_since) {
       failing_since = now;
+      if (!outage_began_) outage_began_ = now;
       log::warn("cluster: " + r.message + "; retrying");
     }
-    if (now - *failing_since > give_up()) {
+    if (now - *failing_since > give_up_after()) {
       fail(r.message);
       co_return std::nullopt;
     }
@@ -202,20 +301,37 @@ bool redis_frontier::locally_idle() const {
   return !owner_.busy() && schedule().idle() && busy_ == 0 && outbox_.empty() && seeds_.empty();
 }
 
-// A host now ours: its robots.txt verdict as the fleet knows it, the wait its previous owner
-// left, and its claimed entries.
-void redis_frontier::install(claimed_host& c) {
-  const frontier::host_id h = schedule().host_for(c.host);
-  owned_[h] = c.host;
-  if (c.robots) owner_.learn_robots(h, *c.robots);
-  if (c.wait.count() > 0) schedule().block_host_until(h, steady::now() + c.wait);
-  install_entries(h, c.entries);
+// Nothing to do here and, as far as this worker knows, nothing in its buckets.
+bool redis_frontier::idle_everywhere_here() const {
+  if (!locally_idle() || !owned_.empty() || !done_.empty() || !claimed_here_.empty() ||
+      !give_back_.empty())
+    return false;
+  for (const auto& [b, st] : buckets_) {
+    if (st.leaving || st.counts.queued > 0 || st.counts.claimed > 0) return false;
+  }
+  return unowned_share_ == 0;
 }
 
-void redis_frontier::install_entries(frontier::host_id h, std::vector<shared_entry>& entries) {
+// A host of one of this worker's buckets: its robots.txt verdict as the fleet knows it, the
+// wait its previous holder left, and its claimed entries.
+void redis_frontier::install(int bucket, claimed_host& c) {
+  const frontier::host_id h = schedule().host_for(c.host);
+  if (!owned_.count(h)) {
+    owned_[h] = c.host;
+    buckets_[bucket].held.push_back(h);
+    if (c.robots) owner_.learn_robots(h, *c.robots);
+    if (c.wait.count() > 0) schedule().block_host_until(h, steady::now() + c.wait);
+  }
+  install_entries(bucket, h, c.entries);
+}
+
+void redis_frontier::install_entries(int bucket, frontier::host_id h,
+                                     std::vector<shared_entry>& entries) {
+  dry_[h] = entries.empty();
   frontier::shared_text last_referrer;
   for (auto& se : entries) {
     frontier::url_entry e;
+    claimed_here_[fingerprint::of(se.url).value] = bucket;
     schedule().mark_seen(se.url);
     e.url = std::move(se.url);
     e.host = h;
@@ -231,38 +347,57 @@ void redis_frontier::install_entries(frontier::host_id h, std::vector<shared_ent
   }
 }
 
+// Forgets a held host here (its bucket's state in Redis says what happens to it).
+void redis_frontier::drop_host(frontier::host_id h) {
+  auto it = owned_.find(h);
+  if (it == owned_.end()) return;
+  const int b = shared_.bucket_of(it->second);
+  owned_.erase(it);
+  dry_.erase(h);
+  auto bt = buckets_.find(b);
+  if (bt != buckets_.end()) std::erase(bt->second.held, h);
+}
+
 milliseconds redis_frontier::wait_left(frontier::host_id h) const {
   const auto at = schedule().host_eligible_at(h);
   const auto now = steady::now();
   return at > now ? std::chrono::duration_cast<milliseconds>(at - now) : milliseconds(0);
 }
 
-// Gives a host back with what is still queued for it here.
+// After a call on a bucket: when to look at it again for new hosts.
+void redis_frontier::schedule_check(int bucket, const bucket_counts& c) {
+  auto it = buckets_.find(bucket);
+  if (it == buckets_.end()) return;
+  auto& st = it->second;
+  st.counts = c;
+  const auto now = steady::now();
+  if (c.next_ready && c.next_ready->count() == 0) {
+    st.backoff = milliseconds(0);
+    st.next_check = now;
+    return;
+  }
+  st.backoff = st.backoff.count() == 0 ? first_backoff : std::min(st.backoff * 2, longest_backoff);
+  auto next = now + st.backoff;
+  // A host released with a wait comes due at a known time.
+  if (c.next_ready) next = std::min(next, now + *c.next_ready);
+  // Nothing ready at all: only a doorbell brings work (or the look every 30 s).
+  if (!c.next_ready) next = now + longest_backoff;
+  st.next_check = next;
+}
+
+// Gives a held host back with what is still queued for it here.
 asio::awaitable<void> redis_frontier::release_host(frontier::host_id h) {
   auto it = owned_.find(h);
   if (it == owned_.end()) co_return;
   const std::string key = it->second;
-  owned_.erase(it);
+  drop_host(h);
   std::vector<shared_entry> unfinished;
-  for (auto& e : schedule().remove_if(h, [](const frontier::url_entry&) { return true; }))
+  for (auto& e : schedule().remove_if(h, [](const frontier::url_entry&) { return true; })) {
+    claimed_here_.erase(fingerprint::of(e.url).value);
     unfinished.push_back(to_shared(e));
+  }
   const milliseconds wait = wait_left(h);
   co_await call<bool>([&] { return shared_.release(key, wait, unfinished); });
-}
-
-// The scope's seed hosts are the crawl's: a worker started without seeds learns them here.
-asio::awaitable<void> redis_frontier::sync_seed_hosts(std::vector<std::string> mine) {
-  const std::string key = shared_.prefix() + "seedhosts";
-  std::vector<redis::command> cmds;
-  if (!mine.empty()) {
-    redis::command add = {"SADD", key};
-    add.insert(add.end(), mine.begin(), mine.end());
-    cmds.push_back(std::move(add));
-  }
-  cmds.push_back({"SMEMBERS", key});
-  auto r = co_await redis_.exec(std::move(cmds));
-  if (!r.ok() || r.replies.empty()) co_return;
-  for (const auto& h : r.replies.back().elements) owner_.learn_seed_host(h.str);
 }
 
 asio::awaitable<void> redis_frontier::publish_seeds() {
@@ -272,8 +407,15 @@ asio::awaitable<void> redis_frontier::publish_seeds() {
   auto hosts = std::move(seed_hosts_);
   seed_hosts_.clear();
   ++busy_;
-  co_await sync_seed_hosts(std::move(hosts));
-  co_await call<std::vector<bool>>([&] { return shared_.admit(seeds); });
+  // The scope's seed hosts first: whoever takes the seeds' links judges them by these.
+  auto all = co_await call<std::vector<std::string>>([&] { return shared_.seed_hosts(hosts); });
+  if (all) {
+    for (const auto& h : *all) owner_.learn_seed_host(h);
+  }
+  outbox_.insert(outbox_.end(), std::make_move_iterator(seeds.begin()),
+                 std::make_move_iterator(seeds.end()));
+  auto added = co_await admit_outbox();
+  if (added) co_await call<bool>([&] { return shared_.mark_seeded(); });
   --busy_;
   owner_.wake();
 }
@@ -287,42 +429,429 @@ asio::awaitable<void> redis_frontier::flush(bool force) {
   if (!owner_.flush_output()) co_return;  // the output failed: the crawl is being stopped
   auto done = std::move(done_);
   done_.clear();
-  co_await call<std::vector<bool>>([&] { return shared_.record(done, {}); });
+  auto counts = co_await call<std::map<int, bucket_counts>>([&] { return shared_.record(done); });
+  if (!counts) co_return;
+  for (const auto& [b, c] : *counts) {
+    auto it = buckets_.find(b);
+    if (it == buckets_.end()) continue;
+    it->second.counts = c;
+    if (c.next_ready)
+      it->second.next_check = std::min(it->second.next_check, steady::now() + *c.next_ready);
+  }
+}
+
+// The heartbeat, and what the registry says this worker should own.
+asio::awaitable<void> redis_frontier::membership(bool force) {
+  const auto now = steady::now();
+  // The registry learns at once when this worker goes idle or busy (the end of the crawl is
+  // judged from it).
+  std::string state = "busy";
+  if (idle_everywhere_here()) {
+    if (idle_state_ == "busy") {
+      ++idle_generation_;
+      idle_since_ = now;
+    }
+    state = "idle:" + std::to_string(idle_generation_);
+  }
+  const bool changed = state != idle_state_;
+  if (!force && !changed && now < next_beat_) co_return;
+  // Idle workers look often for a while (the crawl may be ending), then every lease/3.
+  const bool fresh_idle = state != "busy" && now - idle_since_ < milliseconds(10000);
+  next_beat_ = now + (fresh_idle ? milliseconds(1000) : settings_.lease / 3);
+  worker_part part;
+  for (const auto& [b, st] : buckets_) {
+    if (!st.owned) continue;
+    part.queued += st.counts.queued;
+    part.claimed += st.counts.claimed;
+    part.seen += st.counts.seen;
+  }
+  part.hosts_held = static_cast<std::int64_t>(owned_.size());
+  auto reg = co_await call<registry>([&] { return shared_.beat(state, part); });
+  if (!reg) co_return;
+  co_await watch_masters();
+  idle_state_ = state;
+  if (!registered_ || reg->buckets != shared_.buckets()) {
+    if (reg->buckets != settings_.buckets)
+      log::info("cluster: the crawl has " + std::to_string(reg->buckets) +
+                " buckets (fixed by its first worker); cluster.buckets " +
+                std::to_string(settings_.buckets) + " does not apply");
+    shared_.use_buckets(reg->buckets);
+  }
+  const bool joined = !registered_;
+  registered_ = true;
+  registry_ = *reg;
+  alive_ = reg->alive;
+  if (joined) co_await tell_the_others();
+  if (owner_.stopping()) co_return;
+  // Ownership: buckets now this worker's are acquired (taken over when their owner is dead);
+  // buckets now another's are drained and given up (hand_over).
+  const auto target = assign_buckets(alive_, shared_.buckets());
+  const auto me_it = std::find(alive_.begin(), alive_.end(), shared_.worker());
+  if (me_it == alive_.end()) co_return;
+  const int me = static_cast<int>(me_it - alive_.begin());
+  std::vector<std::pair<int, std::string>> wanted;
+  for (int b = 0; b < static_cast<int>(target.size()); ++b) {
+    auto it = buckets_.find(b);
+    const bool mine = target[static_cast<std::size_t>(b)] == me;
+    if (mine && (it == buckets_.end() || !it->second.owned)) wanted.push_back({b, ""});
+    if (mine && it != buckets_.end() && it->second.leaving) it->second.leaving = false;
+    if (!mine && it != buckets_.end() && it->second.owned && !it->second.leaving) {
+      it->second.leaving = true;
+      it->second.leaving_since = now;
+    }
+  }
+  for (int round = 0; round < 2 && !wanted.empty(); ++round) {
+    auto got = co_await call<std::vector<shared_frontier::acquired>>(
+        [&] { return shared_.acquire(wanted); });
+    if (!got) co_return;
+    std::vector<std::pair<int, std::string>> dead;
+    for (std::size_t i = 0; i < got->size() && i < wanted.size(); ++i) {
+      const int b = wanted[i].first;
+      const auto& a = (*got)[i];
+      if (a.ok) {
+        auto& st = buckets_[b];
+        st.owned = true;
+        st.leaving = false;
+        st.backoff = milliseconds(0);
+        st.counts = a.counts;
+        // Looked at when a host is ready; an empty bucket waits for a doorbell.
+        st.next_check = steady::now() + a.counts.next_ready.value_or(longest_backoff);
+        if (!wanted[i].second.empty())
+          log::info("cluster: took bucket " + std::to_string(b) + " over from " + wanted[i].second +
+                    " (silent for longer than lease_ms)");
+      } else if (!std::binary_search(alive_.begin(), alive_.end(), a.owner)) {
+        dead.push_back({b, a.owner});  // its owner may be dead
+      }
+      // Otherwise its owner is alive and hands it over after its pages end: asked again at
+      // the next beat.
+    }
+    if (dead.empty()) break;
+    // An owner missing from the registry read above may have joined since (it registers
+    // before it acquires anything): only one missing from a registry read after the acquire
+    // is dead.
+    auto again = co_await call<registry>([&] { return shared_.beat(idle_state_, part); });
+    if (!again) co_return;
+    registry_ = *again;
+    alive_ = again->alive;
+    std::erase_if(dead, [&](const auto& d) {
+      return std::binary_search(alive_.begin(), alive_.end(), d.second);
+    });
+    wanted = std::move(dead);
+  }
+  // Until every bucket of this worker's share is owned, look again soon.
+  unowned_share_ = 0;
+  for (int b = 0; b < static_cast<int>(target.size()); ++b) {
+    if (target[static_cast<std::size_t>(b)] != me) continue;
+    auto it = buckets_.find(b);
+    if (it == buckets_.end() || !it->second.owned) ++unowned_share_;
+  }
+  if (unowned_share_ > 0) next_beat_ = std::min(next_beat_, steady::now() + milliseconds(500));
+  owner_.wake();
+}
+
+// Rings every other live worker's doorbell: a worker joined or leaves, so shares change now
+// rather than at their next heartbeat.
+asio::awaitable<void> redis_frontier::tell_the_others() {
+  std::map<std::string, std::vector<int>> bells;
+  for (const auto& w : alive_) {
+    if (w != shared_.worker()) bells[w].push_back(shared_frontier::membership_changed);
+  }
+  if (!bells.empty()) co_await call<bool>([&] { return shared_.ring(bells); });
+}
+
+asio::awaitable<void> redis_frontier::answer_bell() {
+  const auto now = steady::now();
+  if (now < next_bell_) co_return;
+  const bool idle = idle_state_ != "busy";
+  next_bell_ = now + (idle ? milliseconds(1000) : milliseconds(200));
+  auto rung = co_await call<std::vector<int>>([&] { return shared_.answer_bell(); });
+  if (!rung) co_return;
+  for (int b : *rung) {
+    if (b == shared_frontier::membership_changed) next_beat_ = steady::now();
+    auto it = buckets_.find(b);
+    if (it == buckets_.end() || !it->second.owned) continue;
+    it->second.next_check = steady::now();
+    it->second.backoff = milliseconds(0);
+  }
+}
+
+// Buckets that are another worker's now: their queued entries go back at once, their hosts
+// once no page of them is open, the bucket once nothing claimed in it is unrecorded.
+asio::awaitable<void> redis_frontier::hand_over() {
+  std::vector<int> leaving;
+  for (const auto& [b, st] : buckets_) {
+    if (st.owned && st.leaving) leaving.push_back(b);
+  }
+  std::vector<int> give;
+  for (int b : leaving) {
+    auto it = buckets_.find(b);
+    if (it == buckets_.end()) continue;
+    const auto held = it->second.held;
+    for (auto h : held) {
+      if (schedule().pending_on(h) == schedule().queued_on(h)) co_await release_host(h);
+    }
+    it = buckets_.find(b);
+    if (it == buckets_.end()) continue;
+    bool open = !it->second.held.empty() || done_.count(b) > 0;
+    for (const auto& [fp, bucket] : claimed_here_) {
+      if (bucket == b) open = true;
+    }
+    // A page that never reports its record must not keep the bucket forever.
+    if (open && steady::now() - it->second.leaving_since < settings_.lease) continue;
+    if (open) {
+      for (auto h : std::vector<frontier::host_id>(it->second.held)) co_await release_host(h);
+      std::erase_if(claimed_here_, [b](const auto& kv) { return kv.second == b; });
+    }
+    give.push_back(b);
+  }
+  if (give.empty()) co_return;
+  co_await flush(true);
+  co_await call<bool>([&] { return shared_.give_up(give); });
+  for (int b : give) buckets_.erase(b);
+}
+
+// Hosts from due buckets while request slots are free; more entries for held hosts running
+// low; held hosts with nothing left go back (with the wait politeness asks of their next start).
+asio::awaitable<void> redis_frontier::take() {
+  const auto now = steady::now();
+  const std::size_t per = static_cast<std::size_t>(std::max(1, settings_.per_host));
+  const std::size_t slots = (static_cast<std::size_t>(settings_.concurrency) + per - 1) / per;
+  std::size_t busy_hosts = 0;
+  for (const auto& [id, key] : owned_) {
+    if (schedule().pending_on(id) > 0) ++busy_hosts;
+  }
+  std::size_t free_slots = busy_hosts < slots ? slots - busy_hosts : 0;
+  if (owner_.paused() || budget_spent() || owner_.stopping()) free_slots = 0;
+  const std::size_t low_water = per * 2;
+  // Due buckets known to have a ready host first, then the others by how long they waited:
+  // the new hosts asked for stay near the free slots.
+  std::vector<std::pair<std::pair<int, steady::time_point>, int>> due;
+  for (const auto& [b, st] : buckets_) {
+    if (st.owned && !st.leaving && st.next_check <= now) {
+      const bool ready = st.counts.next_ready && st.counts.next_ready->count() == 0;
+      due.push_back({{ready ? 0 : 1, st.next_check}, b});
+    }
+  }
+  std::sort(due.begin(), due.end());
+  std::map<int, std::size_t> new_hosts;
+  std::size_t asked = 0;
+  for (const auto& [key, b] : due) {
+    if (free_slots == 0 || asked >= 2 * free_slots) break;
+    new_hosts[b] = free_slots;
+    asked += free_slots;
+  }
+  std::vector<shared_frontier::take_request> requests;
+  for (auto& [b, st] : buckets_) {
+    if (!st.owned || st.leaving) continue;
+    shared_frontier::take_request rq;
+    rq.bucket = b;
+    for (auto h : st.held) {
+      const auto queued = schedule().queued_on(h);
+      if (schedule().pending_on(h) == 0 && dry_[h]) {
+        rq.release.push_back({owned_[h], wait_left(h)});
+      } else if (queued < low_water) {
+        rq.refill.push_back(owned_[h]);
+      }
+    }
+    if (auto it = new_hosts.find(b); it != new_hosts.end()) rq.new_hosts = it->second;
+    if (rq.new_hosts == 0 && rq.refill.empty() && rq.release.empty()) continue;
+    requests.push_back(std::move(rq));
+  }
+  if (requests.empty()) co_return;
+  for (const auto& rq : requests) {
+    for (const auto& [key, wait] : rq.release) {
+      const auto h = schedule().host_for(key);
+      drop_host(h);
+    }
+  }
+  auto got = co_await call<std::vector<taken>>([&] { return shared_.take(requests); });
+  if (!got) co_return;
+  bool work = false;
+  for (std::size_t i = 0; i < got->size() && i < requests.size(); ++i) {
+    const int b = requests[i].bucket;
+    auto& t = (*got)[i];
+    if (!t.owned) {
+      // Another worker took the bucket over (this one was silent too long): what it had
+      // claimed is back in the queues there, so nothing here may run.
+      log::warn("cluster: bucket " + std::to_string(b) + " is another worker's now");
+      auto it = buckets_.find(b);
+      if (it == buckets_.end()) continue;
+      for (auto h : std::vector<frontier::host_id>(it->second.held)) {
+        for (auto& e : schedule().remove_if(h, [](const frontier::url_entry&) { return true; }))
+          claimed_here_.erase(fingerprint::of(e.url).value);
+        drop_host(h);
+      }
+      std::erase_if(claimed_here_, [b](const auto& kv) { return kv.second == b; });
+      buckets_.erase(b);
+      continue;
+    }
+    for (auto& [host, entries] : t.refills) {
+      const auto h = schedule().host_for(host);
+      if (!owned_.count(h)) continue;
+      if (!entries.empty()) work = true;
+      install_entries(b, h, entries);
+    }
+    for (auto& c : t.hosts) {
+      work = true;
+      install(b, c);
+    }
+    if (requests[i].new_hosts > 0) {
+      if (t.hosts.size() >= requests[i].new_hosts) {
+        // Maybe more are ready.
+        auto& st = buckets_[b];
+        st.counts = t.counts;
+        st.backoff = milliseconds(0);
+        st.next_check = steady::now();
+      } else {
+        schedule_check(b, t.counts);
+      }
+    } else {
+      auto& st = buckets_[b];
+      st.counts = t.counts;
+      // A host given back with a wait (or queued meanwhile) is ready at a known time.
+      if (t.counts.next_ready)
+        st.next_check = std::min(st.next_check, steady::now() + *t.counts.next_ready);
+    }
+  }
+  if (work) owner_.wake();
+}
+
+// A Redis Cluster's masters, looked at with every heartbeat: a master replaced by its replica
+// (a failover) may have taken acknowledged writes with it, also of slots this worker has not
+// called since, so what it admitted before is offered again and its buckets are compared.
+asio::awaitable<void> redis_frontier::watch_masters() {
+  if (!redis_.is_cluster()) co_return;
+  const auto now = steady::now();
+  if (co_await redis_.refresh()) co_return;
+  std::vector<std::string> masters;
+  for (std::size_t i = 0; i < redis_.masters(); ++i) masters.push_back(redis_.master_address(i));
+  std::sort(masters.begin(), masters.end());
+  if (!masters_.empty() && masters != masters_) {
+    log::warn("cluster: the Redis Cluster's masters changed (a failover or a new shard)");
+    if (!outage_began_ || last_map_check_ < *outage_began_) outage_began_ = last_map_check_;
+    if (!reconcile_at_) reconcile_at_ = now + milliseconds(1000);
+  }
+  masters_ = std::move(masters);
+  last_map_check_ = now;
+}
+
+// What this worker holds and has claimed, against what its buckets say: a write lost in a
+// failover (the new master had not received it) is repaired, and counted in the log.
+asio::awaitable<void> redis_frontier::reconcile() {
+  reconcile_at_.reset();
+  std::map<int, shared_frontier::reconcile_request> by_bucket;
+  for (const auto& [b, st] : buckets_) {
+    if (!st.owned) continue;
+    auto& rq = by_bucket[b];
+    rq.bucket = b;
+    for (auto h : st.held) {
+      if (auto it = owned_.find(h); it != owned_.end()) rq.held.push_back(it->second);
+    }
+  }
+  for (const auto& [fp, b] : claimed_here_) {
+    if (auto it = by_bucket.find(b); it != by_bucket.end())
+      it->second.claimed.push_back(fingerprint{fp});
+  }
+  std::vector<shared_frontier::reconcile_request> requests;
+  for (auto& [b, rq] : by_bucket) requests.push_back(std::move(rq));
+  // Admissions acknowledged shortly before the outage are offered again: the seen set keeps
+  // those that survived from being queued twice, and the ones added now are what was lost.
+  std::int64_t readmitted = 0;
+  if (outage_began_) {
+    const auto since = *outage_began_ - settings_.lease / 3 - node_timeout_allowance;
+    outage_began_.reset();
+    std::map<int, std::vector<shared_entry>> again;
+    for (auto& [at, batch] : recent_) {
+      if (at >= since) {
+        auto& v = again[batch.first];
+        v.insert(v.end(), batch.second.begin(), batch.second.end());
+      }
+    }
+    recent_.clear();
+    if (!again.empty()) {
+      std::vector<std::pair<int, std::vector<shared_entry>>> batches(again.begin(), again.end());
+      auto got = co_await call<std::vector<admitted_batch>>([&] { return shared_.admit(batches); });
+      if (got) {
+        std::map<std::string, std::vector<int>> bells;
+        for (std::size_t i = 0; i < got->size() && i < batches.size(); ++i) {
+          const auto& a = (*got)[i];
+          for (bool added : a.added) readmitted += added ? 1 : 0;
+          if (a.newly_ready > 0 && a.owner != shared_.worker() && !a.owner.empty())
+            bells[a.owner].push_back(batches[i].first);
+        }
+        if (!bells.empty()) co_await call<bool>([&] { return shared_.ring(bells); });
+        for (auto& [b, st] : buckets_) {
+          if (st.owned) st.next_check = std::min(st.next_check, steady::now());
+        }
+      }
+    }
+  }
+  lost_admissions_ += readmitted;
+  if (readmitted > 0)
+    log::warn("cluster: Redis had lost " + std::to_string(readmitted) +
+              " admitted URLs (a failover before its replica had them); admitted again");
+  if (requests.empty()) co_return;
+  auto got = co_await call<std::vector<shared_frontier::repaired>>(
+      [&] { return shared_.reconcile(requests); });
+  if (!got) co_return;
+  std::int64_t hosts = 0, entries = 0;
+  for (const auto& r : *got) {
+    hosts += r.hosts;
+    entries += r.entries;
+  }
+  repaired_hosts_ += hosts;
+  repaired_entries_ += entries;
+  if (hosts > 0 || entries > 0) {
+    log::warn("cluster: Redis had lost writes (a failover): " + std::to_string(hosts) +
+              " hosts this worker had given back were still held, " + std::to_string(entries) +
+              " URLs it had recorded were still claimed; repaired (links admitted in that window "
+              "may be missing, URLs claimed in it may be fetched twice)");
+  }
+  owner_.wake();
+}
+
+// Nothing here, and the registry says every live worker is idle: the crawl is over when every
+// bucket is empty and the registry did not change meanwhile (a worker that claimed or admitted
+// in between is no longer idle at the same generation).
+asio::awaitable<void> redis_frontier::check_end() {
+  if (!idle_everywhere_here() || !registered_ || !registry_.seeded) co_return;
+  if (idle_state_ == "busy") co_return;
+  for (const auto& w : registry_.alive) {
+    auto it = registry_.idle.find(w);
+    if (it == registry_.idle.end() || it->second.rfind("idle:", 0) != 0) co_return;
+  }
+  const auto now = steady::now();
+  if (now < next_census_) co_return;
+  next_census_ = now + milliseconds(1000);
+  const auto before = registry_;
+  auto census = co_await call<std::vector<bucket_counts>>([&] { return shared_.census(); });
+  if (!census) co_return;
+  for (const auto& c : *census) {
+    if (c.queued > 0 || c.claimed > 0) {
+      // Work this worker's registry did not show: look at the buckets again, and at what a
+      // lost write may have left behind.
+      next_beat_ = steady::now();
+      for (auto& [b, st] : buckets_) {
+        if (st.owned) st.next_check = std::min(st.next_check, steady::now());
+      }
+      if (!reconcile_at_) reconcile_at_ = steady::now() + milliseconds(3000);
+      co_return;
+    }
+  }
+  co_await membership(true);
+  if (registry_.alive != before.alive || registry_.idle != before.idle) co_return;
+  if (idle_everywhere_here()) {
+    finished_ = true;
+    owner_.wake();
+  }
 }
 
 asio::awaitable<void> redis_frontier::tick() {
-  const auto lease = settings_.lease;
+  co_await membership(false);
   co_await publish_seeds();
   // Links admitted outside a page (sitemaps of seeds) go out with the tick.
   if (!outbox_.empty()) co_await settle();
   co_await flush(false);
-  auto now = steady::now();
-  if (now >= next_renew_) {
-    next_renew_ = now + lease / 3;
-    std::vector<std::string> keys;
-    for (const auto& [id, key] : owned_) keys.push_back(key);
-    auto lost = co_await call<std::vector<std::string>>([&] { return shared_.renew(keys); });
-    if (lost) {
-      for (const auto& key : *lost) {
-        // Another worker has the host now: what is queued for it here goes back.
-        std::optional<frontier::host_id> lost_id;
-        for (const auto& [id, k] : owned_) {
-          if (k == key) lost_id = id;
-        }
-        if (!lost_id) continue;
-        log::warn("cluster: lost the lease of " + key);
-        co_await release_host(*lost_id);
-      }
-    }
-  }
-  if (now >= next_reap_) {
-    next_reap_ = now + lease;
-    co_await call<std::int64_t>([&] { return shared_.reap(2 * lease); });
-  }
-  if (now >= next_seeds_) {
-    next_seeds_ = now + milliseconds(2000);
-    co_await sync_seed_hosts({});
-  }
   if (owner_.stopping()) {
     // SIGTERM: the hosts go back at once; open requests finish or are cancelled.
     if (!handed_back_) {
@@ -333,27 +862,18 @@ asio::awaitable<void> redis_frontier::tick() {
     }
     co_return;
   }
-  // Hosts running low here get more of their queue before their requests run out (their new
-  // links are in Redis too); a host with nothing left at all goes back to the fleet.
-  const std::size_t low_water = static_cast<std::size_t>(std::max(1, settings_.per_host)) * 2;
-  std::vector<frontier::host_id> low;
-  for (const auto& [id, key] : owned_) {
-    if (schedule().queued_on(id) < low_water) low.push_back(id);
-  }
-  for (auto id : low) {
-    auto it = owned_.find(id);
-    if (it == owned_.end() || schedule().queued_on(id) >= low_water) continue;
-    const std::string key = it->second;
-    auto more = co_await call<std::optional<std::vector<shared_entry>>>(
-        [&] { return shared_.refill(key); });
-    if (!more) continue;
-    if (!*more) {
-      owned_.erase(id);  // the lease was lost meanwhile
-    } else if (!(*more)->empty()) {
-      install_entries(id, **more);
-      owner_.wake();
-    } else if (schedule().pending_on(id) == 0 && owned_.count(id)) {
-      co_await release_host(id);
+  co_await answer_bell();
+  if (reconcile_at_ && steady::now() >= *reconcile_at_) co_await reconcile();
+  co_await hand_over();
+  co_await take();
+  const auto now = steady::now();
+  if (now >= next_seeds_) {
+    // Seed hosts another worker brought (a worker started without seeds learns them here).
+    next_seeds_ = now + seeds_backoff_;
+    seeds_backoff_ = std::min(seeds_backoff_ * 2, longest_backoff);
+    auto all = co_await call<std::vector<std::string>>([&] { return shared_.seed_hosts({}); });
+    if (all) {
+      for (const auto& h : *all) owner_.learn_seed_host(h);
     }
   }
   // Crawl-wide page budget.
@@ -369,41 +889,11 @@ asio::awaitable<void> redis_frontier::tick() {
       owner_.wake();
     }
   }
-  // Claim hosts while this worker can use more: per_host requests each, up to concurrency.
-  if (!owner_.paused() && !budget_spent()) {
-    const std::size_t per = static_cast<std::size_t>(std::max(1, settings_.per_host));
-    const std::size_t slots = (static_cast<std::size_t>(settings_.concurrency) + per - 1) / per;
-    std::size_t busy_hosts = 0;
-    for (const auto& [id, key] : owned_) {
-      if (schedule().pending_on(id) > 0) ++busy_hosts;
-    }
-    if (busy_hosts < slots) {
-      auto got = co_await call<std::vector<claimed_host>>(
-          [&] { return shared_.claim(slots - busy_hosts); });
-      if (got && !got->empty()) {
-        for (auto& c : *got) install(c);
-        owner_.wake();
-      }
-    }
-  }
-  // Nothing here and nothing anywhere: the crawl is over.
-  if (locally_idle() && owned_.empty() && done_.empty()) {
-    auto st = co_await call<crawl_status>([&] { return shared_.status(2 * lease); });
-    if (st) {
-      status_ = *st;
-      if (st->finished() && locally_idle() && owned_.empty()) {
-        finished_ = true;
-        owner_.wake();
-      }
-    }
-  } else if (now >= next_status_) {
-    next_status_ = now + milliseconds(1000);
-    auto st = co_await call<crawl_status>([&] { return shared_.status(2 * lease); });
-    if (st) status_ = *st;
-  }
+  co_await check_end();
 }
 
-// The end (or a stop): records marked done, the rest handed back, the budget returned.
+// The end (or a stop): records marked done, the rest handed back, the buckets given up, the
+// budget returned.
 asio::awaitable<void> redis_frontier::hand_back() {
   co_await flush(true);
   std::map<std::string, std::vector<shared_entry>> back;
@@ -416,18 +906,25 @@ asio::awaitable<void> redis_frontier::hand_back() {
     const std::string key = host;
     co_await call<bool>([&] { return shared_.release(key, milliseconds(0), entries); });
   }
+  std::vector<int> mine;
+  for (const auto& [b, st] : buckets_) {
+    if (st.owned) mine.push_back(b);
+  }
+  if (!mine.empty()) co_await call<bool>([&] { return shared_.give_up(mine); });
+  buckets_.clear();
   if (page_tokens_ > 0) {
     const auto n = page_tokens_;
     page_tokens_ = 0;
     co_await call<bool>([&] { return shared_.unreserve_pages(n); });
   }
-  auto st = co_await call<crawl_status>([&] { return shared_.status(2 * settings_.lease); });
-  if (st) status_ = *st;
   co_await call<bool>([&] { return shared_.leave(); });
+  co_await tell_the_others();
 }
 
 asio::awaitable<void> redis_frontier::run() {
-  // Seeds first, so that the first claim can find them.
+  // The registry first (it fixes the bucket count), then the seeds, so that the first take can
+  // find them.
+  co_await membership(true);
   co_await publish_seeds();
   while (!dispatcher_done_ && failure_.empty()) {
     co_await tick();
@@ -436,7 +933,7 @@ asio::awaitable<void> redis_frontier::run() {
     co_await timer_.async_wait(use_tuple);
   }
   if (failure_.empty()) co_await hand_back();
-  // Its read loop would keep the crawl's event loop running.
+  // Its read loops would keep the crawl's event loop running.
   redis_.close();
 }
 

@@ -4,6 +4,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,19 +14,23 @@
 
 #include "cluster/shared_frontier.hpp"
 #include "frontier/crawl_frontier.hpp"
-#include "redis/redis_client.hpp"
+#include "redis/cluster_client.hpp"
 #include "redis/redis_url.hpp"
 
 // The frontier of a crawl shared by a fleet of workers through Redis (shared_frontier). This
-// worker fetches only the hosts it holds a lease on: its schedule() holds the claimed entries
-// of those hosts; admitted links go to Redis and come back through a claim or a refill of their
-// host, here or on another worker. A periodic tick (run()) marks records done, renews leases,
-// refills hosts running low, claims more hosts while there are free request slots, reserves
-// pages of the crawl-wide budget, and sees when the crawl is over everywhere.
+// worker owns a share of the crawl's host buckets (assign_buckets over the live workers) and
+// fetches only hosts of its buckets: its schedule() holds the claimed entries of the hosts it
+// took. Admitted links go to their bucket in Redis and come back through a take of their host,
+// here or on the bucket's owner, whose doorbell is rung when a host of its bucket becomes ready.
+// A periodic tick (run()) marks records done, beats the heartbeat and follows the registry
+// (taking the buckets that became this worker's, draining and giving up the others), answers
+// the doorbell, takes hosts from due buckets while request slots are free, reserves pages of the
+// crawl-wide budget, and sees when the crawl is over everywhere. Calls that come back empty back
+// off, so an idle worker costs Redis about one command a second.
 namespace trawler::cluster {
 
 struct fleet_settings {
-  redis::endpoint redis;
+  std::vector<redis::endpoint> redis;  // one node, or seeds of a Redis Cluster
   std::string crawl_name;
   std::string worker;  // unique in the fleet: worker_name() by default
   std::chrono::milliseconds lease{15000};
@@ -32,6 +38,7 @@ struct fleet_settings {
   int concurrency = 16;
   std::int64_t max_pages = 0;  // crawl-wide; 0: no budget
   std::chrono::milliseconds robots_ttl{86400000};
+  int buckets = default_buckets;  // the crawl's first worker fixes the count
 };
 
 // A worker's name in the fleet: host name, pid and a random tail, readable in Redis and unique
@@ -46,6 +53,8 @@ class redis_frontier final : public frontier::crawl_frontier {
 
   const std::string& worker() const { return shared_.worker(); }
   const std::string& address() const { return address_; }
+  // Buckets this worker owns now (for the tests of fair shares).
+  std::size_t buckets_owned() const;
 
   void seed(frontier::admitted_url u) override;
   bool admit(frontier::admitted_url u) override;
@@ -70,7 +79,18 @@ class redis_frontier final : public frontier::crawl_frontier {
   const std::string& failure() const override { return failure_; }
 
  private:
-  std::chrono::milliseconds give_up() const;
+  // What this worker knows of a bucket it owns (or is taking over, or handing over).
+  struct bucket_state {
+    bool owned = false;
+    bool leaving = false;  // another worker is its owner-to-be: drain, then give it up
+    std::chrono::steady_clock::time_point leaving_since{};
+    std::chrono::steady_clock::time_point next_check{};  // when to look for ready hosts
+    std::chrono::milliseconds backoff{0};
+    bucket_counts counts;
+    std::vector<frontier::host_id> held;
+  };
+
+  std::chrono::milliseconds give_up_after() const;
   void fail(const std::string& why);
   // One call to Redis, retried with backoff while Redis is unreachable, for a bounded time;
   // then the crawl fails (nullopt). `op` makes the call again for each try.
@@ -79,13 +99,26 @@ class redis_frontier final : public frontier::crawl_frontier {
 
   shared_entry to_shared(const frontier::url_entry& e) const;
   bool locally_idle() const;
-  void install(claimed_host& c);
-  void install_entries(frontier::host_id h, std::vector<shared_entry>& entries);
+  bool idle_everywhere_here() const;
+  void install(int bucket, claimed_host& c);
+  void install_entries(int bucket, frontier::host_id h, std::vector<shared_entry>& entries);
+  void drop_host(frontier::host_id h);
   std::chrono::milliseconds wait_left(frontier::host_id h) const;
+  void schedule_check(int bucket, const bucket_counts& c);
+  bool seen_recently(std::uint64_t fp) const;
+  void remember_seen(std::uint64_t fp);
+  boost::asio::awaitable<std::optional<int>> admit_outbox();
   boost::asio::awaitable<void> release_host(frontier::host_id h);
-  boost::asio::awaitable<void> sync_seed_hosts(std::vector<std::string> mine);
   boost::asio::awaitable<void> publish_seeds();
   boost::asio::awaitable<void> flush(bool force);
+  boost::asio::awaitable<void> membership(bool force);
+  boost::asio::awaitable<void> answer_bell();
+  boost::asio::awaitable<void> tell_the_others();
+  boost::asio::awaitable<void> hand_over();
+  boost::asio::awaitable<void> take();
+  boost::asio::awaitable<void> check_end();
+  boost::asio::awaitable<void> reconcile();
+  boost::asio::awaitable<void> watch_masters();
   boost::asio::awaitable<void> tick();
   boost::asio::awaitable<void> hand_back();
 
@@ -93,16 +126,25 @@ class redis_frontier final : public frontier::crawl_frontier {
   frontier::frontier_owner& owner_;
   fleet_settings settings_;
   std::string address_;
-  redis::client redis_;
+  redis::cluster_client redis_;
   shared_frontier shared_;
 
-  std::unordered_map<frontier::host_id, std::string> owned_;  // leased hosts
-  std::vector<shared_entry> outbox_;                          // admitted since the last settle()
-  std::vector<std::string> done_;        // fingerprints of records handed to the writer
-  std::vector<shared_entry> give_back_;  // cancelled at a stop: queued again
-  std::vector<shared_entry> seeds_;      // not offered to the fleet yet
-  std::vector<std::string> seed_hosts_;  // their hosts, not told to the fleet yet
-  std::int64_t page_tokens_ = 0;         // scope.max_pages reserved crawl-wide, not yet used
+  std::map<int, bucket_state> buckets_;                       // owned, or being handed over
+  std::unordered_map<frontier::host_id, std::string> owned_;  // held hosts
+  std::unordered_map<frontier::host_id, bool> dry_;      // held hosts whose queue came back empty
+  std::unordered_map<std::uint64_t, int> claimed_here_;  // claimed, not recorded: fp -> bucket
+  std::vector<shared_entry> outbox_;                     // admitted since the last settle()
+  std::map<int, std::vector<fingerprint>> done_;         // records handed to the writer, per bucket
+  std::vector<shared_entry> give_back_;                  // cancelled at a stop: queued again
+  std::vector<shared_entry> seeds_;                      // not offered to the fleet yet
+  std::vector<std::string> seed_hosts_;                  // their hosts, not told to the fleet yet
+  std::vector<std::uint64_t> seen_cache_;                // URLs the fleet has seen, direct-mapped
+  std::vector<std::string> alive_;                       // live workers, sorted
+  registry registry_;
+  bool registered_ = false;
+  std::uint64_t idle_generation_ = 0;
+  std::string idle_state_ = "busy";
+  std::int64_t page_tokens_ = 0;  // scope.max_pages reserved crawl-wide, not yet used
   std::int64_t open_pages_ = 0;
   bool budget_exhausted_ = false;
   bool finished_ = false;  // the fleet's crawl is over
@@ -110,9 +152,20 @@ class redis_frontier final : public frontier::crawl_frontier {
   bool dispatcher_done_ = false;
   std::string failure_;
   int busy_ = 0;  // calls to Redis on behalf of pages in progress
-  std::optional<crawl_status> status_;
-  std::chrono::steady_clock::time_point next_flush_{}, next_renew_{}, next_reap_{}, next_seeds_{},
-      next_status_{};
+  std::chrono::steady_clock::time_point next_flush_{}, next_beat_{}, next_bell_{}, next_seeds_{},
+      idle_since_{}, next_census_{};
+  int unowned_share_ = 0;  // buckets assigned to this worker that another still owns
+  std::optional<std::chrono::steady_clock::time_point> reconcile_at_;
+  std::int64_t repaired_hosts_ = 0, repaired_entries_ = 0;  // what lost writes left behind
+  std::int64_t lost_admissions_ = 0;                        // URLs a failover lost, admitted again
+  // Admissions acknowledged lately (bucket and entries), for a replay after an outage.
+  std::deque<
+      std::pair<std::chrono::steady_clock::time_point, std::pair<int, std::vector<shared_entry>>>>
+      recent_;
+  std::optional<std::chrono::steady_clock::time_point> outage_began_;
+  std::vector<std::string> masters_;  // a Redis Cluster's masters at the last heartbeat
+  std::chrono::steady_clock::time_point last_map_check_{};
+  std::chrono::milliseconds seeds_backoff_{2000};
   boost::asio::steady_timer timer_;
 };
 

@@ -2,192 +2,340 @@
 
 #include <openssl/sha.h>
 
-#include <charconv>
+#include <algorithm>
 #include <cstdio>
-
-#include "frontier/frontier.hpp"
 
 namespace trawler::cluster {
 
 namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+// ---- the scripts -------------------------------------------------------------------------------
 
 namespace {
 
-// Every script starts with the same lines: the key prefix, and the server's clock in ms.
-#define TRAWLER_LUA_PROLOGUE       \
-  "local p = ARGV[1]\n"            \
-  "local t = redis.call('TIME')\n" \
-  "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-
-// An entry's fingerprint and host are its second and third fields.
-#define TRAWLER_LUA_FIELDS \
-  "local function fields(e) return string.match(e, '^1\\t([^\\t]*)\\t([^\\t]*)\\t') end\n"
-
-// Adds entries unseen by the fleet to their host's queue. Shared by admit and record.
-#define TRAWLER_LUA_ADMIT                                                \
-  "local function admit(from)\n"                                         \
-  "  local out, added = {}, 0\n"                                         \
-  "  for i = from, #ARGV do\n"                                           \
-  "    local e = ARGV[i]\n"                                              \
-  "    local fp, host = fields(e)\n"                                     \
-  "    if fp and redis.call('SADD', p .. 'seen', fp) == 1 then\n"        \
-  "      redis.call('RPUSH', p .. 'q:' .. host, e)\n"                    \
-  "      redis.call('ZADD', p .. 'hosts', 'NX', now, host)\n"            \
-  "      added = added + 1\n"                                            \
-  "      out[#out + 1] = 1\n"                                            \
-  "    else\n"                                                           \
-  "      out[#out + 1] = 0\n"                                            \
-  "    end\n"                                                            \
-  "  end\n"                                                              \
-  "  if added > 0 then redis.call('INCRBY', p .. 'queued', added) end\n" \
-  "  return out\n"                                                       \
+// Every bucket script declares the bucket's fixed keys, KEYS[1..5] = n (counters and the seen
+// subsets' split state), ready, claimed, held, owner, and names a host's keys (q:, hs:, robots:)
+// and the seen subsets (s:N) from the same prefix, so they share the hash tag and the slot.
+// Every key a script will write is touched (EXISTS) before its first write: while a resharding
+// moves the slot, a key already moved fails the script there, before it changed anything (a
+// script is not rolled back), and the client retries once the slot has settled.
+#define TRAWLER_BUCKET_PROLOGUE                                                           \
+  "local n, ready, claimed, held, ownerk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]\n" \
+  "local P = string.sub(n, 1, -2)\n"                                                      \
+  "local t = redis.call('TIME')\n"                                                        \
+  "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"               \
+  "local function touch(key) redis.call('EXISTS', key) end\n"                             \
+  "local function touch_host(host)\n"                                                     \
+  "  touch(P .. 'q:' .. host)\n"                                                          \
+  "  touch(P .. 'hs:' .. host)\n"                                                         \
+  "  touch(P .. 'robots:' .. host)\n"                                                     \
+  "end\n"                                                                                 \
+  "local function counts()\n"                                                             \
+  "  local c = redis.call('HMGET', n, 'queued', 'claimed', 'seen')\n"                     \
+  "  local first = redis.call('ZRANGE', ready, 0, 0, 'WITHSCORES')\n"                     \
+  "  local nr = -1\n"                                                                     \
+  "  if #first == 2 then\n"                                                               \
+  "    nr = tonumber(first[2]) - now\n"                                                   \
+  "    if nr < 0 then nr = 0 end\n"                                                       \
+  "  end\n"                                                                               \
+  "  return {tonumber(c[1] or '0'), tonumber(c[2] or '0'), tonumber(c[3] or '0'), nr}\n"  \
   "end\n"
 
-// Pops up to n entries of a host's queue into the worker's claimed set.
-#define TRAWLER_LUA_TAKE                                                                         \
-  "local function take(w, host, n)\n"                                                            \
-  "  local got = redis.call('LPOP', p .. 'q:' .. host, n)\n"                                     \
-  "  if not got then got = {} end\n"                                                             \
-  "  if #got > 0 then\n"                                                                         \
-  "    redis.call('DECRBY', p .. 'queued', #got)\n"                                              \
-  "    redis.call('INCRBY', p .. 'claimed_total', #got)\n"                                       \
-  "    for _, e in ipairs(got) do\n"                                                             \
-  "      local fp = fields(e)\n"                                                                 \
-  "      redis.call('HSET', p .. 'claimed:' .. w, fp, e)\n"                                      \
-  "    end\n"                                                                                    \
-  "  end\n"                                                                                      \
-  "  if redis.call('LLEN', p .. 'q:' .. host) == 0 then redis.call('ZREM', p .. 'hosts', host) " \
-  "end\n"                                                                                        \
-  "  return got\n"                                                                               \
-  "end\n"
-
-// ARGV: prefix, entries...
-const std::string admit_lua =
-    TRAWLER_LUA_PROLOGUE TRAWLER_LUA_FIELDS TRAWLER_LUA_ADMIT "return admit(2)\n";
-
-// ARGV: prefix, worker, number of fingerprints done, fingerprints..., entries...
-const std::string record_lua = TRAWLER_LUA_PROLOGUE TRAWLER_LUA_FIELDS TRAWLER_LUA_ADMIT
-    "local w = ARGV[2]\n"
-    "local n = tonumber(ARGV[3])\n"
-    "local done = 0\n"
-    "for i = 4, 3 + n do done = done + redis.call('HDEL', p .. 'claimed:' .. w, ARGV[i]) end\n"
-    "if done > 0 then redis.call('DECRBY', p .. 'claimed_total', done) end\n"
-    "return admit(4 + n)\n";
-
-// ARGV: prefix, worker, lease ms, max hosts, batch. Returns per host: {host, wait ms, robots
-// fields (flat), entries}.
-const std::string claim_lua = TRAWLER_LUA_PROLOGUE TRAWLER_LUA_FIELDS TRAWLER_LUA_TAKE
-    "local w, lease = ARGV[2], ARGV[3]\n"
-    "local maxh, batch = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
-    "redis.call('ZADD', p .. 'workers', now, w)\n"
-    "local out = {}\n"
-    "if maxh == 0 then return out end\n"
-    "local cands = redis.call('ZRANGEBYSCORE', p .. 'hosts', '-inf', now, 'LIMIT', 0, maxh * 8)\n"
-    "for _, host in ipairs(cands) do\n"
-    "  if #out >= maxh then break end\n"
-    "  if redis.call('SET', p .. 'lease:' .. host, w, 'NX', 'PX', lease) then\n"
-    "    redis.call('SADD', p .. 'owned:' .. w, host)\n"
-    "    local got = take(w, host, batch)\n"
-    "    local next_start = tonumber(redis.call('HGET', p .. 'hoststate:' .. host, 'next_start') "
-    "or '0')\n"
-    "    local wait = next_start - now\n"
-    "    if wait < 0 then wait = 0 end\n"
-    "    out[#out + 1] = {host, wait, redis.call('HGETALL', p .. 'robots:' .. host), got}\n"
+// ARGV: (host, fingerprint as a signed decimal, its low 30 bits, entry) per link.
+//
+// The seen set is split in integer subsets by linear hashing on the fingerprint's low bits:
+// subset i holds the fingerprints f with f mod 2^L = i (or f mod 2^(L+1) = i below the split
+// pointer sp). Whenever the bucket holds more than 200 per subset on average, subset sp is
+// split in two, so no subset nears Redis' set-max-intset-entries (512), past which a set
+// becomes a hash table of ~70 bytes a member. A split rewrites the subset, which also brings
+// back the compact form.
+const char* const admit_lua = TRAWLER_BUCKET_PROLOGUE
+    "local L = tonumber(redis.call('HGET', n, 'L') or '0')\n"
+    "local sp = tonumber(redis.call('HGET', n, 'sp') or '0')\n"
+    "local function subset(i) return P .. 's:' .. string.format('%d', i) end\n"
+    "local function index(low)\n"
+    "  local m = 2 ^ L\n"
+    "  local i = low % m\n"
+    "  if i < sp then i = low % (2 * m) end\n"
+    "  return i\n"
+    "end\n"
+    // The low bits of a signed decimal, exactly (Lua's numbers are doubles).
+    "local function moddec(s, m)\n"
+    "  local neg = string.byte(s, 1) == 45\n"
+    "  local r = 0\n"
+    "  for k = neg and 2 or 1, #s do r = (r * 10 + string.byte(s, k) - 48) % m end\n"
+    "  if neg and r ~= 0 then r = m - r end\n"
+    "  return r\n"
+    "end\n"
+    "local function split()\n"
+    "  local from = subset(sp)\n"
+    "  local to = subset(sp + 2 ^ L)\n"
+    "  local m = 2 ^ (L + 1)\n"
+    "  local stay, move = {}, {}\n"
+    "  for _, v in ipairs(redis.call('SMEMBERS', from)) do\n"
+    "    if moddec(v, m) == sp then stay[#stay + 1] = v else move[#move + 1] = v end\n"
+    "  end\n"
+    "  redis.call('DEL', from)\n"
+    "  for k = 1, #stay, 1000 do redis.call('SADD', from, unpack(stay, k, math.min(k + 999, "
+    "#stay))) end\n"
+    "  for k = 1, #move, 1000 do redis.call('SADD', to, unpack(move, k, math.min(k + 999, "
+    "#move))) end\n"
+    "  sp = sp + 1\n"
+    "  if sp == 2 ^ L then\n"
+    "    L = L + 1\n"
+    "    sp = 0\n"
     "  end\n"
     "end\n"
-    "return out\n";
-
-// ARGV: prefix, worker, host, batch. Returns the entries, or false when the lease is not ours.
-const std::string refill_lua = TRAWLER_LUA_PROLOGUE TRAWLER_LUA_FIELDS TRAWLER_LUA_TAKE
-    "local w, host = ARGV[2], ARGV[3]\n"
-    "if redis.call('GET', p .. 'lease:' .. host) ~= w then return false end\n"
-    "return take(w, host, tonumber(ARGV[4]))\n";
-
-// ARGV: prefix, worker, lease ms, hosts... Returns the hosts whose lease is lost.
-const std::string renew_lua = TRAWLER_LUA_PROLOGUE
-    "local w, lease = ARGV[2], ARGV[3]\n"
-    "redis.call('ZADD', p .. 'workers', now, w)\n"
-    "local lost = {}\n"
-    "for i = 4, #ARGV do\n"
-    "  local key = p .. 'lease:' .. ARGV[i]\n"
-    "  if redis.call('GET', key) == w then\n"
-    "    redis.call('PEXPIRE', key, lease)\n"
+    // Every key this call may write, touched first: the links' subsets and queues, and the
+    // subsets of the splits that adding them all could bring.
+    "local seen0 = tonumber(redis.call('HGET', n, 'seen') or '0')\n"
+    "for i = 1, #ARGV, 4 do\n"
+    "  touch(subset(index(tonumber(ARGV[i + 2]))))\n"
+    "  touch(P .. 'q:' .. ARGV[i])\n"
+    "end\n"
+    "do\n"
+    "  local l, s, total = L, sp, seen0 + #ARGV / 4\n"
+    "  while total > 200 * (2 ^ l + s) do\n"
+    "    touch(subset(s))\n"
+    "    touch(subset(s + 2 ^ l))\n"
+    "    s = s + 1\n"
+    "    if s == 2 ^ l then\n"
+    "      l = l + 1\n"
+    "      s = 0\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "local out, added, fresh = {}, 0, 0\n"
+    "for i = 1, #ARGV, 4 do\n"
+    "  local host = ARGV[i]\n"
+    "  if redis.call('SADD', subset(index(tonumber(ARGV[i + 2]))), ARGV[i + 1]) == 1 then\n"
+    "    redis.call('RPUSH', P .. 'q:' .. host, ARGV[i + 3])\n"
+    "    if redis.call('ZADD', ready, 'NX', now, host) == 1 then fresh = fresh + 1 end\n"
+    "    added = added + 1\n"
+    "    out[#out + 1] = 1\n"
     "  else\n"
-    "    lost[#lost + 1] = ARGV[i]\n"
-    "    redis.call('SREM', p .. 'owned:' .. w, ARGV[i])\n"
+    "    out[#out + 1] = 0\n"
     "  end\n"
     "end\n"
-    "return lost\n";
+    "if added > 0 then\n"
+    "  redis.call('HINCRBY', n, 'queued', added)\n"
+    "  local seen = redis.call('HINCRBY', n, 'seen', added)\n"
+    "  local splits = 0\n"
+    "  while seen > 200 * (2 ^ L + sp) do\n"
+    "    split()\n"
+    "    splits = splits + 1\n"
+    "  end\n"
+    "  if splits > 0 then redis.call('HSET', n, 'L', L, 'sp', sp) end\n"
+    "end\n"
+    "return {out, fresh, redis.call('GET', ownerk) or '', counts()}\n";
 
-// ARGV: prefix, worker, host, wait ms, entries to put back (in queue order)...
-const std::string release_lua = TRAWLER_LUA_PROLOGUE TRAWLER_LUA_FIELDS
-    "local w, host, wait = ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
-    "if redis.call('GET', p .. 'lease:' .. host) == w then redis.call('DEL', p .. 'lease:' .. "
-    "host) end\n"
-    "redis.call('SREM', p .. 'owned:' .. w, host)\n"
+// ARGV: fingerprints (8 bytes each) of recorded entries.
+const char* const record_lua = TRAWLER_BUCKET_PROLOGUE
+    "local done = 0\n"
+    "for i = 1, #ARGV do done = done + redis.call('HDEL', claimed, ARGV[i]) end\n"
+    "if done > 0 then redis.call('HINCRBY', n, 'claimed', -done) end\n"
+    "return counts()\n";
+
+// Puts back what the owner claimed ("host\tentry") and the hosts it held into the ready set.
+#define TRAWLER_LUA_REQUEUE                                                                  \
+  "local function requeue()\n"                                                               \
+  "  local all = redis.call('HGETALL', claimed)\n"                                           \
+  "  local hosts = redis.call('SMEMBERS', held)\n"                                           \
+  "  local back = {}\n"                                                                      \
+  "  for i = 1, #all, 2 do\n"                                                                \
+  "    local v = all[i + 1]\n"                                                               \
+  "    local tab = string.find(v, '\\t', 1, true)\n"                                         \
+  "    local host = string.sub(v, 1, tab - 1)\n"                                             \
+  "    back[#back + 1] = {host, string.sub(v, tab + 1)}\n"                                   \
+  "    hosts[#hosts + 1] = host\n"                                                           \
+  "  end\n"                                                                                  \
+  "  for _, host in ipairs(hosts) do touch_host(host) end\n"                                 \
+  "  for _, b in ipairs(back) do redis.call('LPUSH', P .. 'q:' .. b[1], b[2]) end\n"         \
+  "  redis.call('DEL', claimed)\n"                                                           \
+  "  if #back > 0 then\n"                                                                    \
+  "    redis.call('HINCRBY', n, 'claimed', -#back)\n"                                        \
+  "    redis.call('HINCRBY', n, 'queued', #back)\n"                                          \
+  "  end\n"                                                                                  \
+  "  for _, host in ipairs(hosts) do\n"                                                      \
+  "    if redis.call('LLEN', P .. 'q:' .. host) > 0 then\n"                                  \
+  "      local ns = tonumber(redis.call('HGET', P .. 'hs:' .. host, 'next_start') or '0')\n" \
+  "      if ns < now then ns = now end\n"                                                    \
+  "      redis.call('ZADD', ready, 'NX', ns, host)\n"                                        \
+  "    end\n"                                                                                \
+  "  end\n"                                                                                  \
+  "  redis.call('DEL', held)\n"                                                              \
+  "  return #back\n"                                                                         \
+  "end\n"
+
+// ARGV: worker, the dead owner it may take over from ("" for none).
+const char* const acquire_lua = TRAWLER_BUCKET_PROLOGUE TRAWLER_LUA_REQUEUE
+    "local w = ARGV[1]\n"
+    "local cur = redis.call('GET', ownerk)\n"
+    "if cur == w then return {1, w, counts()} end\n"
+    "if cur and cur ~= ARGV[2] then return {0, cur, counts()} end\n"
+    "requeue()\n"
+    "redis.call('SET', ownerk, w)\n"
+    "return {1, w, counts()}\n";
+
+// ARGV: worker.
+const char* const give_up_lua = TRAWLER_BUCKET_PROLOGUE TRAWLER_LUA_REQUEUE
+    "if redis.call('GET', ownerk) ~= ARGV[1] then return 0 end\n"
+    "requeue()\n"
+    "redis.call('DEL', ownerk)\n"
+    "return 1\n";
+
+// ARGV: worker, batch, new hosts wanted, number of releases, (host, wait ms) per release, then
+// the hosts to refill. Returns {1, new hosts, refills, counts} or {0} when the bucket is not
+// this worker's.
+const char* const take_lua = TRAWLER_BUCKET_PROLOGUE
+    "local w, batch, maxh = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "if redis.call('GET', ownerk) ~= w then return {0} end\n"
+    "local releases, refill, cands = {}, {}, {}\n"
+    "local i = 5\n"
+    "for k = 1, tonumber(ARGV[4]) do\n"
+    "  releases[#releases + 1] = {ARGV[i], now + tonumber(ARGV[i + 1])}\n"
+    "  i = i + 2\n"
+    "end\n"
+    "for k = i, #ARGV do refill[#refill + 1] = ARGV[k] end\n"
+    "if maxh > 0 then cands = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'LIMIT', 0, maxh) "
+    "end\n"
+    "for _, r in ipairs(releases) do touch_host(r[1]) end\n"
+    "for _, host in ipairs(refill) do touch_host(host) end\n"
+    "for _, host in ipairs(cands) do touch_host(host) end\n"
+    "local function take(host)\n"
+    "  local got = redis.call('LPOP', P .. 'q:' .. host, batch)\n"
+    "  if not got then return {} end\n"
+    "  for _, e in ipairs(got) do redis.call('HSET', claimed, string.sub(e, 1, 8), host .. "
+    "'\\t' .. e) end\n"
+    "  redis.call('HINCRBY', n, 'queued', -#got)\n"
+    "  redis.call('HINCRBY', n, 'claimed', #got)\n"
+    "  return got\n"
+    "end\n"
+    "for _, r in ipairs(releases) do\n"
+    "  redis.call('SREM', held, r[1])\n"
+    "  redis.call('HSET', P .. 'hs:' .. r[1], 'next_start', r[2])\n"
+    "  if redis.call('LLEN', P .. 'q:' .. r[1]) > 0 then redis.call('ZADD', ready, r[2], r[1]) "
+    "end\n"
+    "end\n"
+    "local refills = {}\n"
+    "for _, host in ipairs(refill) do\n"
+    "  refills[#refills + 1] = {host, take(host)}\n"
+    // Links queued for a held host put it in the ready set: its refill took them.
+    "  if redis.call('LLEN', P .. 'q:' .. host) == 0 then redis.call('ZREM', ready, host) end\n"
+    "end\n"
+    "local out = {}\n"
+    "for _, host in ipairs(cands) do\n"
+    "  redis.call('ZREM', ready, host)\n"
+    "  redis.call('SADD', held, host)\n"
+    "  local got = take(host)\n"
+    "  local wait = tonumber(redis.call('HGET', P .. 'hs:' .. host, 'next_start') or '0') - now\n"
+    "  if wait < 0 then wait = 0 end\n"
+    "  out[#out + 1] = {host, wait, redis.call('HGETALL', P .. 'robots:' .. host), got}\n"
+    "end\n"
+    "return {1, out, refills, counts()}\n";
+
+// ARGV: host, wait ms, entries to put back (in queue order)...
+const char* const release_lua = TRAWLER_BUCKET_PROLOGUE
+    "local host, due = ARGV[1], now + tonumber(ARGV[2])\n"
+    "touch_host(host)\n"
     "local back = 0\n"
-    "for i = #ARGV, 5, -1 do\n"
-    "  local fp = fields(ARGV[i])\n"
-    "  if redis.call('HDEL', p .. 'claimed:' .. w, fp) == 1 then\n"
-    "    redis.call('LPUSH', p .. 'q:' .. host, ARGV[i])\n"
+    "for i = #ARGV, 3, -1 do\n"
+    "  if redis.call('HDEL', claimed, string.sub(ARGV[i], 1, 8)) == 1 then\n"
+    "    redis.call('LPUSH', P .. 'q:' .. host, ARGV[i])\n"
     "    back = back + 1\n"
     "  end\n"
     "end\n"
     "if back > 0 then\n"
-    "  redis.call('DECRBY', p .. 'claimed_total', back)\n"
-    "  redis.call('INCRBY', p .. 'queued', back)\n"
+    "  redis.call('HINCRBY', n, 'claimed', -back)\n"
+    "  redis.call('HINCRBY', n, 'queued', back)\n"
     "end\n"
-    "local due = now + wait\n"
-    "redis.call('HSET', p .. 'hoststate:' .. host, 'next_start', due)\n"
-    "if redis.call('LLEN', p .. 'q:' .. host) > 0 then redis.call('ZADD', p .. 'hosts', due, host) "
-    "end\n"
+    "redis.call('SREM', held, host)\n"
+    "redis.call('HSET', P .. 'hs:' .. host, 'next_start', due)\n"
+    "if redis.call('LLEN', P .. 'q:' .. host) > 0 then redis.call('ZADD', ready, due, host) end\n"
     "return back\n";
 
-// ARGV: prefix, silent ms. Returns the number of workers reaped.
-const std::string reap_lua = TRAWLER_LUA_PROLOGUE TRAWLER_LUA_FIELDS
-    "local dead = redis.call('ZRANGEBYSCORE', p .. 'workers', '-inf', now - tonumber(ARGV[2]))\n"
-    "for _, w in ipairs(dead) do\n"
-    "  local claimed = redis.call('HVALS', p .. 'claimed:' .. w)\n"
-    "  for _, e in ipairs(claimed) do\n"
-    "    local _, host = fields(e)\n"
-    "    redis.call('LPUSH', p .. 'q:' .. host, e)\n"
-    "    redis.call('ZADD', p .. 'hosts', 'NX', now, host)\n"
-    "  end\n"
-    "  if #claimed > 0 then\n"
-    "    redis.call('DECRBY', p .. 'claimed_total', #claimed)\n"
-    "    redis.call('INCRBY', p .. 'queued', #claimed)\n"
-    "  end\n"
-    "  redis.call('DEL', p .. 'claimed:' .. w, p .. 'owned:' .. w)\n"
-    "  redis.call('ZREM', p .. 'workers', w)\n"
+// ARGV: worker, number of hosts, the hosts this worker holds, then the fingerprints (8 bytes)
+// it still has claimed. What the bucket says beyond that is what a write lost in a failover
+// left behind (a release or a record that the new master never got): held hosts go back to the
+// ready set, claimed entries already recorded leave the claimed set. Returns {owned, hosts
+// repaired, entries repaired}.
+const char* const reconcile_lua = TRAWLER_BUCKET_PROLOGUE
+    "local w, nh = ARGV[1], tonumber(ARGV[2])\n"
+    "if redis.call('GET', ownerk) ~= w then return {0, 0, 0} end\n"
+    "local keep_h, keep_f = {}, {}\n"
+    "for i = 3, 2 + nh do keep_h[ARGV[i]] = true end\n"
+    "for i = 3 + nh, #ARGV do keep_f[ARGV[i]] = true end\n"
+    "local stale_h, stale_f = {}, {}\n"
+    "for _, h in ipairs(redis.call('SMEMBERS', held)) do\n"
+    "  if not keep_h[h] then stale_h[#stale_h + 1] = h end\n"
     "end\n"
-    "return #dead\n";
+    "for _, f in ipairs(redis.call('HKEYS', claimed)) do\n"
+    "  if not keep_f[f] then stale_f[#stale_f + 1] = f end\n"
+    "end\n"
+    "for _, h in ipairs(stale_h) do touch_host(h) end\n"
+    "for _, h in ipairs(stale_h) do\n"
+    "  redis.call('SREM', held, h)\n"
+    "  if redis.call('LLEN', P .. 'q:' .. h) > 0 then\n"
+    "    local ns = tonumber(redis.call('HGET', P .. 'hs:' .. h, 'next_start') or '0')\n"
+    "    if ns < now then ns = now end\n"
+    "    redis.call('ZADD', ready, 'NX', ns, h)\n"
+    "  end\n"
+    "end\n"
+    "for _, f in ipairs(stale_f) do redis.call('HDEL', claimed, f) end\n"
+    "if #stale_f > 0 then redis.call('HINCRBY', n, 'claimed', -#stale_f) end\n"
+    "return {1, #stale_h, #stale_f}\n";
 
-// ARGV: prefix, alive within ms.
-const std::string status_lua = TRAWLER_LUA_PROLOGUE
-    "local alive = redis.call('ZRANGEBYSCORE', p .. 'workers', now - tonumber(ARGV[2]), '+inf')\n"
-    "local owned = 0\n"
-    "for _, w in ipairs(alive) do owned = owned + redis.call('SCARD', p .. 'owned:' .. w) end\n"
-    "return {tonumber(redis.call('GET', p .. 'queued') or '0'),\n"
-    "        tonumber(redis.call('GET', p .. 'claimed_total') or '0'),\n"
-    "        redis.call('SCARD', p .. 'seen'), #alive, owned,\n"
-    "        tonumber(redis.call('GET', p .. 'pages') or '0')}\n";
-
-// ARGV: prefix, max, n. Returns the pages granted.
-const std::string reserve_lua = TRAWLER_LUA_PROLOGUE
-    "local used = tonumber(redis.call('GET', p .. 'pages') or '0')\n"
-    "local grant = tonumber(ARGV[2]) - used\n"
-    "if grant > tonumber(ARGV[3]) then grant = tonumber(ARGV[3]) end\n"
-    "if grant <= 0 then return 0 end\n"
-    "redis.call('INCRBY', p .. 'pages', grant)\n"
-    "return grant\n";
-
-// ARGV: prefix, host, ttl ms, field, value, ...
-const std::string robots_lua = TRAWLER_LUA_PROLOGUE
-    "local key = p .. 'robots:' .. ARGV[2]\n"
+// ARGV: host, ttl ms, field, value, ...
+const char* const robots_lua = TRAWLER_BUCKET_PROLOGUE
+    "local key = P .. 'robots:' .. ARGV[1]\n"
+    "touch(key)\n"
     "redis.call('DEL', key)\n"
-    "for i = 4, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end\n"
-    "redis.call('PEXPIRE', key, ARGV[3])\n"
+    "for i = 3, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end\n"
+    "redis.call('PEXPIRE', key, ARGV[2])\n"
     "return 1\n";
+
+// The crawl-wide slot: KEYS = workers (heartbeats), idle (states), parts (counts), meta, pages.
+// ARGV: worker, lease ms, state, part "queued,claimed,seen,held", the configured bucket count.
+const char* const beat_lua =
+    "local workers, idle, parts, meta, pages = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local w, lease = ARGV[1], tonumber(ARGV[2])\n"
+    "redis.call('ZADD', workers, now, w)\n"
+    "redis.call('HSET', idle, w, ARGV[3])\n"
+    "redis.call('HSET', parts, w, ARGV[4])\n"
+    "redis.call('HSETNX', meta, 'buckets', ARGV[5])\n"
+    // Workers silent for ten leases are forgotten: their buckets were taken over long ago.
+    "for _, g in ipairs(redis.call('ZRANGEBYSCORE', workers, '-inf', now - 10 * lease)) do\n"
+    "  redis.call('ZREM', workers, g)\n"
+    "  redis.call('HDEL', idle, g)\n"
+    "  redis.call('HDEL', parts, g)\n"
+    "end\n"
+    "local alive = redis.call('ZRANGEBYSCORE', workers, now - lease, '+inf')\n"
+    "local states, sums = {}, {0, 0, 0, 0}\n"
+    "for _, a in ipairs(alive) do\n"
+    "  states[#states + 1] = redis.call('HGET', idle, a) or 'busy'\n"
+    "  local p = redis.call('HGET', parts, a)\n"
+    "  if p then\n"
+    "    local k = 1\n"
+    "    for v in string.gmatch(p, '[^,]+') do\n"
+    "      sums[k] = sums[k] + tonumber(v)\n"
+    "      k = k + 1\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return {alive, states, sums, redis.call('HGET', meta, 'buckets'), redis.call('HGET', meta, "
+    "'seeded') or '0', redis.call('GET', pages) or '0'}\n";
+
+// KEYS: pages. ARGV: max, n. Returns the pages granted.
+const char* const reserve_lua =
+    "local used = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+    "local grant = tonumber(ARGV[1]) - used\n"
+    "if grant > tonumber(ARGV[2]) then grant = tonumber(ARGV[2]) end\n"
+    "if grant <= 0 then return 0 end\n"
+    "redis.call('INCRBY', KEYS[1], grant)\n"
+    "return grant\n";
 
 std::string sha1_hex(const std::string& text) {
   unsigned char digest[SHA_DIGEST_LENGTH];
@@ -201,53 +349,6 @@ std::string sha1_hex(const std::string& text) {
   return hex;
 }
 
-struct script {
-  const std::string& text;
-  std::string sha;
-  explicit script(const std::string& t) : text(t), sha(sha1_hex(t)) {}
-};
-
-const script& admit_script() {
-  static const script s(admit_lua);
-  return s;
-}
-const script& record_script() {
-  static const script s(record_lua);
-  return s;
-}
-const script& claim_script() {
-  static const script s(claim_lua);
-  return s;
-}
-const script& refill_script() {
-  static const script s(refill_lua);
-  return s;
-}
-const script& renew_script() {
-  static const script s(renew_lua);
-  return s;
-}
-const script& release_script() {
-  static const script s(release_lua);
-  return s;
-}
-const script& reap_script() {
-  static const script s(reap_lua);
-  return s;
-}
-const script& status_script() {
-  static const script s(status_lua);
-  return s;
-}
-const script& reserve_script() {
-  static const script s(reserve_lua);
-  return s;
-}
-const script& robots_script() {
-  static const script s(robots_lua);
-  return s;
-}
-
 template <class T>
 result<T> failed(const redis::exec_result& r) {
   result<T> out;
@@ -256,7 +357,7 @@ result<T> failed(const redis::exec_result& r) {
   return out;
 }
 
-// A script that ran and answered with an error (a bug, or a Redis without LPOP count).
+// A script that ran and answered with an error (a bug, or a Redis too old for LPOP count).
 template <class T>
 result<T> script_error(const redis::reply& reply) {
   result<T> out;
@@ -265,273 +366,523 @@ result<T> script_error(const redis::reply& reply) {
   return out;
 }
 
-std::vector<bool> flags_of(const redis::reply& r) {
-  std::vector<bool> out;
-  out.reserve(r.elements.size());
-  for (const auto& e : r.elements) out.push_back(e.as_integer().value_or(0) == 1);
-  return out;
-}
-
-std::vector<shared_entry> entries_of(const redis::reply& r) {
-  std::vector<shared_entry> out;
-  for (const auto& e : r.elements) {
-    if (auto d = decode(e.str)) out.push_back(std::move(*d));
-  }
-  return out;
-}
-
 std::int64_t integer_of(const redis::reply& r) {
   return r.as_integer().value_or(0);
 }
 
-}  // namespace
-
-std::string fingerprint(std::string_view url) {
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(frontier::url_hash(url)));
-  return hex;
+bucket_counts counts_of(const redis::reply& r) {
+  bucket_counts c;
+  if (r.elements.size() != 4) return c;
+  c.queued = integer_of(r.elements[0]);
+  c.claimed = integer_of(r.elements[1]);
+  c.seen = integer_of(r.elements[2]);
+  const auto next = integer_of(r.elements[3]);
+  if (next >= 0) c.next_ready = milliseconds(next);
+  return c;
 }
 
-shared_entry make_entry(std::string url, std::string host, int depth, int redirects_left,
-                        bool sitemap, std::string referrer) {
-  shared_entry e;
-  e.fingerprint = fingerprint(url);
-  e.url = std::move(url);
-  e.host = std::move(host);
-  e.depth = depth;
-  e.redirects_left = redirects_left;
-  e.sitemap = sitemap;
-  e.referrer = std::move(referrer);
-  return e;
-}
-
-std::string encode(const shared_entry& e) {
-  std::string out = "1\t";
-  out += e.fingerprint;
-  out += '\t';
-  out += e.host;
-  out += '\t';
-  out += std::to_string(e.depth);
-  out += '\t';
-  out += std::to_string(e.redirects_left);
-  out += '\t';
-  out += e.sitemap ? '1' : '0';
-  out += '\t';
-  out += e.referrer;
-  out += '\t';
-  out += e.url;
+std::vector<shared_entry> entries_of(const redis::reply& r, const std::string& host) {
+  std::vector<shared_entry> out;
+  out.reserve(r.elements.size());
+  for (const auto& e : r.elements) {
+    if (auto d = decode(e.str, host)) out.push_back(std::move(*d));
+  }
   return out;
 }
 
-std::optional<shared_entry> decode(std::string_view text) {
-  std::vector<std::string_view> f;
-  std::size_t start = 0;
-  while (f.size() < 7) {
-    const auto tab = text.find('\t', start);
-    if (tab == std::string_view::npos) return std::nullopt;
-    f.push_back(text.substr(start, tab - start));
-    start = tab + 1;
+std::optional<robots_record> robots_of(const redis::reply& r) {
+  const auto& f = r.elements;
+  if (f.empty()) return std::nullopt;
+  robots_record rr;
+  for (std::size_t i = 0; i + 1 < f.size(); i += 2) {
+    const auto& k = f[i].str;
+    const auto& v = f[i + 1].str;
+    if (k == "outcome") rr.outcome = v;
+    if (k == "body") rr.body = v;
+    if (k == "failure_kind") rr.failure_kind = v;
+    if (k == "failure_message") rr.failure_message = v;
   }
-  const std::string_view url = text.substr(start);
-  if (f[0] != "1" || url.empty() || f[2].empty() || url.find('\t') != std::string_view::npos) {
-    return std::nullopt;
-  }
-  auto number = [](std::string_view s) -> std::optional<int> {
-    int n = 0;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-    return n;
-  };
-  const auto depth = number(f[3]);
-  const auto redirects = number(f[4]);
-  if (!depth || !redirects || (f[5] != "0" && f[5] != "1")) return std::nullopt;
-  shared_entry e;
-  e.fingerprint = std::string(f[1]);
-  e.host = std::string(f[2]);
-  e.depth = *depth;
-  e.redirects_left = *redirects;
-  e.sitemap = f[5] == "1";
-  e.referrer = std::string(f[6]);
-  e.url = std::string(url);
-  return e;
+  if (rr.outcome.empty()) return std::nullopt;
+  return rr;
 }
 
-shared_frontier::shared_frontier(redis::client& redis, std::string crawl_name,
+}  // namespace
+
+struct shared_frontier::lua_script {
+  std::string text;
+  std::string sha;
+  explicit lua_script(const char* t) : text(t), sha(sha1_hex(text)) {}
+};
+
+// ---- plumbing ----------------------------------------------------------------------------------
+
+shared_frontier::shared_frontier(redis::cluster_client& redis, std::string crawl_name,
                                  std::string worker_id, shared_options opt)
-    : redis_(redis),
-      prefix_("trawler:{" + crawl_name + "}:"),
-      worker_(std::move(worker_id)),
-      opt_(opt) {}
+    : redis_(redis), crawl_(std::move(crawl_name)), worker_(std::move(worker_id)), opt_(opt) {
+  opt_.buckets = std::clamp(opt_.buckets, 1, max_buckets);
+}
 
-asio::awaitable<redis::exec_result> shared_frontier::eval(const std::string& text,
-                                                          const std::string& sha,
-                                                          std::vector<std::string> args) {
-  redis::command c = {"EVALSHA", sha, "0", prefix_};
-  c.insert(c.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
-  std::vector<redis::command> one;
-  one.push_back(c);
-  auto r = co_await redis_.exec(std::move(one));
-  if (r.ok() && r.replies.size() == 1 && r.replies[0].is_error() &&
-      r.replies[0].str.rfind("NOSCRIPT", 0) == 0) {
-    // A new or restarted Redis: load the script, then run it, in one round trip.
-    c[0] = "EVALSHA";
-    std::vector<redis::command> two;
-    two.push_back({"SCRIPT", "LOAD", text});
-    two.push_back(std::move(c));
-    r = co_await redis_.exec(std::move(two));
-    if (r.ok() && r.replies.size() == 2) r.replies.erase(r.replies.begin());
+std::uint16_t shared_frontier::crawl_slot() const {
+  return redis::key_slot(crawl_prefix(crawl_));
+}
+
+std::uint16_t shared_frontier::bucket_slot(int b) const {
+  return redis::key_slot(bucket_prefix(crawl_, b));
+}
+
+std::string shared_frontier::bkey(int b, std::string_view what) const {
+  return bucket_prefix(crawl_, b) + std::string(what);
+}
+
+std::string shared_frontier::ckey(std::string_view what) const {
+  return crawl_prefix(crawl_) + std::string(what);
+}
+
+asio::awaitable<std::vector<redis::exec_result>> shared_frontier::eval(std::vector<call> calls) {
+  auto command_of = [](const call& c) {
+    redis::command cmd;
+    cmd.reserve(3 + c.keys.size() + c.args.size());
+    cmd.push_back("EVALSHA");
+    cmd.push_back(c.script->sha);
+    cmd.push_back(std::to_string(c.keys.size()));
+    cmd.insert(cmd.end(), c.keys.begin(), c.keys.end());
+    cmd.insert(cmd.end(), c.args.begin(), c.args.end());
+    return cmd;
+  };
+  std::vector<std::pair<std::uint16_t, std::vector<redis::command>>> batches;
+  batches.reserve(calls.size());
+  for (const auto& c : calls) batches.push_back({c.slot, {command_of(c)}});
+  auto results = co_await redis_.exec_each(std::move(batches));
+  // A node that does not know a script (new, restarted, promoted) loads it and runs the call
+  // again, in one round trip.
+  std::vector<std::size_t> again;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    if (r.ok() && r.replies.size() == 1 && r.replies[0].is_error() &&
+        r.replies[0].str.rfind("NOSCRIPT", 0) == 0)
+      again.push_back(i);
   }
-  co_return r;
-}
-
-asio::awaitable<result<std::vector<bool>>> shared_frontier::admit(
-    std::vector<shared_entry> entries) {
-  result<std::vector<bool>> out;
-  if (entries.empty()) co_return out;
-  std::vector<std::string> args;
-  args.reserve(entries.size());
-  for (const auto& e : entries) args.push_back(encode(e));
-  auto r = co_await eval(admit_script().text, admit_script().sha, std::move(args));
-  if (!r.ok()) co_return failed<std::vector<bool>>(r);
-  if (r.replies[0].is_error()) co_return script_error<std::vector<bool>>(r.replies[0]);
-  out.value = flags_of(r.replies[0]);
-  co_return out;
-}
-
-asio::awaitable<result<std::vector<bool>>> shared_frontier::record(
-    std::vector<std::string> done_fingerprints, std::vector<shared_entry> links) {
-  result<std::vector<bool>> out;
-  std::vector<std::string> args;
-  args.reserve(2 + done_fingerprints.size() + links.size());
-  args.push_back(worker_);
-  args.push_back(std::to_string(done_fingerprints.size()));
-  for (auto& f : done_fingerprints) args.push_back(std::move(f));
-  for (const auto& e : links) args.push_back(encode(e));
-  auto r = co_await eval(record_script().text, record_script().sha, std::move(args));
-  if (!r.ok()) co_return failed<std::vector<bool>>(r);
-  if (r.replies[0].is_error()) co_return script_error<std::vector<bool>>(r.replies[0]);
-  out.value = flags_of(r.replies[0]);
-  co_return out;
-}
-
-asio::awaitable<result<std::vector<claimed_host>>> shared_frontier::claim(std::size_t max_hosts) {
-  result<std::vector<claimed_host>> out;
-  std::vector<std::string> args = {worker_, std::to_string(opt_.lease.count()),
-                                   std::to_string(max_hosts), std::to_string(opt_.batch)};
-  auto r = co_await eval(claim_script().text, claim_script().sha, std::move(args));
-  if (!r.ok()) co_return failed<std::vector<claimed_host>>(r);
-  if (r.replies[0].is_error()) co_return script_error<std::vector<claimed_host>>(r.replies[0]);
-  for (const auto& h : r.replies[0].elements) {
-    if (h.elements.size() != 4) continue;
-    claimed_host c;
-    c.host = h.elements[0].str;
-    c.wait = std::chrono::milliseconds(integer_of(h.elements[1]));
-    const auto& robots = h.elements[2].elements;
-    if (!robots.empty()) {
-      robots_record rr;
-      for (std::size_t i = 0; i + 1 < robots.size(); i += 2) {
-        const auto& k = robots[i].str;
-        const auto& v = robots[i + 1].str;
-        if (k == "outcome") rr.outcome = v;
-        if (k == "body") rr.body = v;
-        if (k == "failure_kind") rr.failure_kind = v;
-        if (k == "failure_message") rr.failure_message = v;
-      }
-      if (!rr.outcome.empty()) c.robots = std::move(rr);
+  if (!again.empty()) {
+    std::vector<std::pair<std::uint16_t, std::vector<redis::command>>> retry;
+    for (auto i : again) {
+      std::vector<redis::command> two;
+      two.push_back({"SCRIPT", "LOAD", calls[i].script->text});
+      two.push_back(command_of(calls[i]));
+      retry.push_back({calls[i].slot, std::move(two)});
     }
-    c.entries = entries_of(h.elements[3]);
-    out.value.push_back(std::move(c));
+    auto second = co_await redis_.exec_each(std::move(retry));
+    for (std::size_t k = 0; k < again.size(); ++k) {
+      auto& r = second[k];
+      if (r.ok() && r.replies.size() == 2) r.replies.erase(r.replies.begin());
+      results[again[k]] = std::move(r);
+    }
+  }
+  co_return results;
+}
+
+namespace {
+
+const shared_frontier::lua_script& admit_script() {
+  static const shared_frontier::lua_script s(admit_lua);
+  return s;
+}
+const shared_frontier::lua_script& record_script() {
+  static const shared_frontier::lua_script s(record_lua);
+  return s;
+}
+const shared_frontier::lua_script& acquire_script() {
+  static const shared_frontier::lua_script s(acquire_lua);
+  return s;
+}
+const shared_frontier::lua_script& give_up_script() {
+  static const shared_frontier::lua_script s(give_up_lua);
+  return s;
+}
+const shared_frontier::lua_script& take_script() {
+  static const shared_frontier::lua_script s(take_lua);
+  return s;
+}
+const shared_frontier::lua_script& release_script() {
+  static const shared_frontier::lua_script s(release_lua);
+  return s;
+}
+const shared_frontier::lua_script& reconcile_script() {
+  static const shared_frontier::lua_script s(reconcile_lua);
+  return s;
+}
+const shared_frontier::lua_script& robots_script() {
+  static const shared_frontier::lua_script s(robots_lua);
+  return s;
+}
+const shared_frontier::lua_script& beat_script() {
+  static const shared_frontier::lua_script s(beat_lua);
+  return s;
+}
+const shared_frontier::lua_script& reserve_script() {
+  static const shared_frontier::lua_script s(reserve_lua);
+  return s;
+}
+
+// The first failure among results, or none.
+const redis::exec_result* first_failure(const std::vector<redis::exec_result>& rs) {
+  for (const auto& r : rs) {
+    if (!r.ok()) return &r;
+  }
+  return nullptr;
+}
+
+const redis::reply* first_error(const std::vector<redis::exec_result>& rs) {
+  for (const auto& r : rs) {
+    if (r.replies.empty() || r.replies[0].is_error())
+      return r.replies.empty() ? nullptr : &r.replies[0];
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// ---- bucket calls ------------------------------------------------------------------------------
+
+#define TRAWLER_BUCKET_KEYS(b) \
+  { bkey(b, "n"), bkey(b, "ready"), bkey(b, "claimed"), bkey(b, "held"), bkey(b, "owner") }
+
+#define TRAWLER_CHECK(T, rs)                                      \
+  if (const auto* f = first_failure(rs)) co_return failed<T>(*f); \
+  if (const auto* e = first_error(rs)) co_return script_error<T>(*e);
+
+asio::awaitable<result<std::vector<admitted_batch>>> shared_frontier::admit(
+    std::vector<std::pair<int, std::vector<shared_entry>>> by_bucket) {
+  using T = std::vector<admitted_batch>;
+  result<T> out;
+  if (by_bucket.empty()) co_return out;
+  std::vector<call> calls;
+  calls.reserve(by_bucket.size());
+  for (const auto& [b, entries] : by_bucket) {
+    call c{bucket_slot(b), &admit_script(), TRAWLER_BUCKET_KEYS(b), {}};
+    c.args.reserve(entries.size() * 4);
+    for (const auto& e : entries) {
+      const auto fp = fingerprint::of(e.url);
+      c.args.push_back(e.host);
+      c.args.push_back(fp.decimal());
+      c.args.push_back(std::to_string(fp.low30()));
+      c.args.push_back(encode(e));
+    }
+    calls.push_back(std::move(c));
+  }
+  auto rs = co_await eval(std::move(calls));
+  TRAWLER_CHECK(T, rs)
+  for (const auto& r : rs) {
+    const auto& e = r.replies[0].elements;
+    admitted_batch a;
+    if (e.size() == 4) {
+      for (const auto& f : e[0].elements) a.added.push_back(integer_of(f) == 1);
+      a.newly_ready = static_cast<int>(integer_of(e[1]));
+      a.owner = e[2].str;
+      a.counts = counts_of(e[3]);
+    }
+    out.value.push_back(std::move(a));
   }
   co_return out;
 }
 
-asio::awaitable<result<std::optional<std::vector<shared_entry>>>> shared_frontier::refill(
-    std::string host) {
-  using value = std::optional<std::vector<shared_entry>>;
-  result<value> out;
-  std::vector<std::string> args = {worker_, std::move(host), std::to_string(opt_.batch)};
-  auto r = co_await eval(refill_script().text, refill_script().sha, std::move(args));
-  if (!r.ok()) co_return failed<value>(r);
-  if (r.replies[0].is_error()) co_return script_error<value>(r.replies[0]);
-  if (!r.replies[0].is_nil()) out.value = entries_of(r.replies[0]);
+asio::awaitable<result<std::map<int, bucket_counts>>> shared_frontier::record(
+    std::map<int, std::vector<fingerprint>> done) {
+  using T = std::map<int, bucket_counts>;
+  result<T> out;
+  if (done.empty()) co_return out;
+  std::vector<call> calls;
+  for (const auto& [b, fps] : done) {
+    call c{bucket_slot(b), &record_script(), TRAWLER_BUCKET_KEYS(b), {}};
+    for (const auto& f : fps) c.args.push_back(f.raw());
+    calls.push_back(std::move(c));
+  }
+  auto rs = co_await eval(std::move(calls));
+  TRAWLER_CHECK(T, rs)
+  std::size_t i = 0;
+  for (const auto& [b, fps] : done) out.value[b] = counts_of(rs[i++].replies[0]);
   co_return out;
 }
 
-asio::awaitable<result<std::vector<std::string>>> shared_frontier::renew(
-    std::vector<std::string> hosts) {
-  result<std::vector<std::string>> out;
-  std::vector<std::string> args = {worker_, std::to_string(opt_.lease.count())};
-  args.insert(args.end(), std::make_move_iterator(hosts.begin()),
-              std::make_move_iterator(hosts.end()));
-  auto r = co_await eval(renew_script().text, renew_script().sha, std::move(args));
-  if (!r.ok()) co_return failed<std::vector<std::string>>(r);
-  if (r.replies[0].is_error()) co_return script_error<std::vector<std::string>>(r.replies[0]);
-  for (const auto& h : r.replies[0].elements) out.value.push_back(h.str);
+asio::awaitable<result<std::vector<shared_frontier::acquired>>> shared_frontier::acquire(
+    std::vector<std::pair<int, std::string>> wanted) {
+  using T = std::vector<acquired>;
+  result<T> out;
+  if (wanted.empty()) co_return out;
+  std::vector<call> calls;
+  for (const auto& [b, dead] : wanted)
+    calls.push_back({bucket_slot(b), &acquire_script(), TRAWLER_BUCKET_KEYS(b), {worker_, dead}});
+  auto rs = co_await eval(std::move(calls));
+  TRAWLER_CHECK(T, rs)
+  for (const auto& r : rs) {
+    const auto& e = r.replies[0].elements;
+    acquired a;
+    if (e.size() == 3) {
+      a.ok = integer_of(e[0]) == 1;
+      a.owner = e[1].str;
+      a.counts = counts_of(e[2]);
+    }
+    out.value.push_back(std::move(a));
+  }
   co_return out;
 }
 
-asio::awaitable<result<bool>> shared_frontier::release(std::string host,
-                                                       std::chrono::milliseconds wait,
-                                                       std::vector<shared_entry> unfinished) {
+asio::awaitable<result<bool>> shared_frontier::give_up(std::vector<int> buckets) {
   result<bool> out;
-  std::vector<std::string> args = {worker_, std::move(host),
-                                   std::to_string(std::max<long long>(0, wait.count()))};
-  for (const auto& e : unfinished) args.push_back(encode(e));
-  auto r = co_await eval(release_script().text, release_script().sha, std::move(args));
-  if (!r.ok()) co_return failed<bool>(r);
-  if (r.replies[0].is_error()) co_return script_error<bool>(r.replies[0]);
+  if (buckets.empty()) co_return out;
+  std::vector<call> calls;
+  for (int b : buckets)
+    calls.push_back({bucket_slot(b), &give_up_script(), TRAWLER_BUCKET_KEYS(b), {worker_}});
+  auto rs = co_await eval(std::move(calls));
+  TRAWLER_CHECK(bool, rs)
   out.value = true;
   co_return out;
 }
 
-asio::awaitable<result<std::int64_t>> shared_frontier::reap(std::chrono::milliseconds silent) {
-  result<std::int64_t> out;
-  std::vector<std::string> args = {std::to_string(silent.count())};
-  auto r = co_await eval(reap_script().text, reap_script().sha, std::move(args));
-  if (!r.ok()) co_return failed<std::int64_t>(r);
-  if (r.replies[0].is_error()) co_return script_error<std::int64_t>(r.replies[0]);
-  out.value = integer_of(r.replies[0]);
+asio::awaitable<result<std::vector<taken>>> shared_frontier::take(
+    std::vector<take_request> requests) {
+  using T = std::vector<taken>;
+  result<T> out;
+  if (requests.empty()) co_return out;
+  std::vector<call> calls;
+  for (const auto& rq : requests) {
+    call c{bucket_slot(rq.bucket), &take_script(), TRAWLER_BUCKET_KEYS(rq.bucket), {}};
+    c.args.push_back(worker_);
+    c.args.push_back(std::to_string(opt_.batch));
+    c.args.push_back(std::to_string(rq.new_hosts));
+    c.args.push_back(std::to_string(rq.release.size()));
+    for (const auto& [host, wait] : rq.release) {
+      c.args.push_back(host);
+      c.args.push_back(std::to_string(std::max<long long>(0, wait.count())));
+    }
+    c.args.insert(c.args.end(), rq.refill.begin(), rq.refill.end());
+    calls.push_back(std::move(c));
+  }
+  auto rs = co_await eval(std::move(calls));
+  TRAWLER_CHECK(T, rs)
+  for (const auto& r : rs) {
+    const auto& e = r.replies[0].elements;
+    taken t;
+    if (e.empty() || integer_of(e[0]) != 1 || e.size() != 4) {
+      t.owned = false;
+      out.value.push_back(std::move(t));
+      continue;
+    }
+    for (const auto& h : e[1].elements) {
+      if (h.elements.size() != 4) continue;
+      claimed_host c;
+      c.host = h.elements[0].str;
+      c.wait = milliseconds(integer_of(h.elements[1]));
+      c.robots = robots_of(h.elements[2]);
+      c.entries = entries_of(h.elements[3], c.host);
+      t.hosts.push_back(std::move(c));
+    }
+    for (const auto& h : e[2].elements) {
+      if (h.elements.size() != 2) continue;
+      const std::string host = h.elements[0].str;
+      t.refills[host] = entries_of(h.elements[1], host);
+    }
+    t.counts = counts_of(e[3]);
+    out.value.push_back(std::move(t));
+  }
+  co_return out;
+}
+
+asio::awaitable<result<bool>> shared_frontier::release(std::string host, milliseconds wait,
+                                                       std::vector<shared_entry> unfinished) {
+  result<bool> out;
+  const int b = bucket_of(host);
+  call c{bucket_slot(b), &release_script(), TRAWLER_BUCKET_KEYS(b), {}};
+  c.args.push_back(std::move(host));
+  c.args.push_back(std::to_string(std::max<long long>(0, wait.count())));
+  for (const auto& e : unfinished) c.args.push_back(encode(e));
+  std::vector<call> calls;
+  calls.push_back(std::move(c));
+  auto rs = co_await eval(std::move(calls));
+  TRAWLER_CHECK(bool, rs)
+  out.value = true;
+  co_return out;
+}
+
+asio::awaitable<result<std::vector<shared_frontier::repaired>>> shared_frontier::reconcile(
+    std::vector<reconcile_request> requests) {
+  using T = std::vector<repaired>;
+  result<T> out;
+  if (requests.empty()) co_return out;
+  std::vector<call> calls;
+  for (const auto& rq : requests) {
+    call c{bucket_slot(rq.bucket), &reconcile_script(), TRAWLER_BUCKET_KEYS(rq.bucket), {}};
+    c.args.push_back(worker_);
+    c.args.push_back(std::to_string(rq.held.size()));
+    c.args.insert(c.args.end(), rq.held.begin(), rq.held.end());
+    for (const auto& f : rq.claimed) c.args.push_back(f.raw());
+    calls.push_back(std::move(c));
+  }
+  auto rs = co_await eval(std::move(calls));
+  TRAWLER_CHECK(T, rs)
+  for (const auto& r : rs) {
+    const auto& e = r.replies[0].elements;
+    repaired x;
+    if (e.size() == 3) {
+      x.owned = integer_of(e[0]) == 1;
+      x.hosts = integer_of(e[1]);
+      x.entries = integer_of(e[2]);
+    }
+    out.value.push_back(x);
+  }
+  co_return out;
+}
+
+asio::awaitable<result<bool>> shared_frontier::store_robots(std::string host, robots_record rr,
+                                                            milliseconds ttl) {
+  result<bool> out;
+  const int b = bucket_of(host);
+  call c{bucket_slot(b), &robots_script(), TRAWLER_BUCKET_KEYS(b), {}};
+  c.args.push_back(std::move(host));
+  c.args.push_back(std::to_string(std::max<long long>(1, ttl.count())));
+  c.args.emplace_back("outcome");
+  c.args.push_back(std::move(rr.outcome));
+  c.args.emplace_back("body");
+  c.args.push_back(std::move(rr.body));
+  c.args.emplace_back("failure_kind");
+  c.args.push_back(std::move(rr.failure_kind));
+  c.args.emplace_back("failure_message");
+  c.args.push_back(std::move(rr.failure_message));
+  std::vector<call> calls;
+  calls.push_back(std::move(c));
+  auto rs = co_await eval(std::move(calls));
+  TRAWLER_CHECK(bool, rs)
+  out.value = true;
+  co_return out;
+}
+
+asio::awaitable<result<std::vector<bucket_counts>>> shared_frontier::census() {
+  using T = std::vector<bucket_counts>;
+  result<T> out;
+  std::vector<std::pair<std::uint16_t, std::vector<redis::command>>> batches;
+  batches.reserve(static_cast<std::size_t>(opt_.buckets));
+  for (int b = 0; b < opt_.buckets; ++b) {
+    std::vector<redis::command> one;
+    one.push_back({"HMGET", bkey(b, "n"), "queued", "claimed", "seen"});
+    batches.push_back({bucket_slot(b), std::move(one)});
+  }
+  auto rs = co_await redis_.exec_each(std::move(batches));
+  TRAWLER_CHECK(T, rs)
+  for (const auto& r : rs) {
+    bucket_counts c;
+    const auto& e = r.replies[0].elements;
+    if (e.size() == 3) {
+      c.queued = integer_of(e[0]);
+      c.claimed = integer_of(e[1]);
+      c.seen = integer_of(e[2]);
+    }
+    out.value.push_back(c);
+  }
+  co_return out;
+}
+
+// ---- crawl-wide calls --------------------------------------------------------------------------
+
+asio::awaitable<result<registry>> shared_frontier::beat(const std::string& idle_state,
+                                                        worker_part part) {
+  result<registry> out;
+  std::vector<call> calls;
+  calls.push_back({crawl_slot(),
+                   &beat_script(),
+                   {ckey("workers"), ckey("idle"), ckey("parts"), ckey("meta"), ckey("pages")},
+                   {worker_, std::to_string(opt_.lease.count()), idle_state,
+                    std::to_string(part.queued) + "," + std::to_string(part.claimed) + "," +
+                        std::to_string(part.seen) + "," + std::to_string(part.hosts_held),
+                    std::to_string(opt_.buckets)}});
+  auto rs = co_await eval(std::move(calls));
+  TRAWLER_CHECK(registry, rs)
+  const auto& e = rs[0].replies[0].elements;
+  if (e.size() != 6) co_return script_error<registry>(rs[0].replies[0]);
+  auto& reg = out.value;
+  for (std::size_t i = 0; i < e[0].elements.size(); ++i) {
+    const auto& w = e[0].elements[i].str;
+    reg.alive.push_back(w);
+    if (i < e[1].elements.size()) reg.idle[w] = e[1].elements[i].str;
+  }
+  std::sort(reg.alive.begin(), reg.alive.end());
+  if (e[2].elements.size() == 4) {
+    reg.queued = integer_of(e[2].elements[0]);
+    reg.claimed = integer_of(e[2].elements[1]);
+    reg.seen = integer_of(e[2].elements[2]);
+    reg.hosts_held = integer_of(e[2].elements[3]);
+  }
+  reg.buckets = static_cast<int>(std::clamp<std::int64_t>(integer_of(e[3]), 1, max_buckets));
+  reg.seeded = integer_of(e[4]) == 1;
+  reg.pages = integer_of(e[5]);
   co_return out;
 }
 
 asio::awaitable<result<bool>> shared_frontier::leave() {
   result<bool> out;
   std::vector<redis::command> c;
-  c.push_back({"ZREM", prefix_ + "workers", worker_});
-  auto r = co_await redis_.exec(std::move(c));
+  c.push_back({"ZREM", ckey("workers"), worker_});
+  c.push_back({"HDEL", ckey("idle"), worker_});
+  c.push_back({"HDEL", ckey("parts"), worker_});
+  auto r = co_await redis_.exec(crawl_slot(), std::move(c));
   if (!r.ok()) co_return failed<bool>(r);
   out.value = true;
   co_return out;
 }
 
-asio::awaitable<result<crawl_status>> shared_frontier::status(
-    std::chrono::milliseconds alive_within) {
-  result<crawl_status> out;
-  std::vector<std::string> args = {std::to_string(alive_within.count())};
-  auto r = co_await eval(status_script().text, status_script().sha, std::move(args));
-  if (!r.ok()) co_return failed<crawl_status>(r);
-  if (r.replies[0].is_error()) co_return script_error<crawl_status>(r.replies[0]);
-  const auto& e = r.replies[0].elements;
-  if (e.size() == 6) {
-    out.value.queued = integer_of(e[0]);
-    out.value.claimed = integer_of(e[1]);
-    out.value.seen = integer_of(e[2]);
-    out.value.workers = integer_of(e[3]);
-    out.value.hosts_owned = integer_of(e[4]);
-    out.value.pages = integer_of(e[5]);
+asio::awaitable<result<bool>> shared_frontier::ring(
+    std::map<std::string, std::vector<int>> by_owner) {
+  result<bool> out;
+  if (by_owner.empty()) co_return out;
+  std::vector<std::pair<std::uint16_t, std::vector<redis::command>>> batches;
+  for (const auto& [owner, buckets] : by_owner) {
+    const std::string key = bell_key(crawl_, owner);
+    redis::command add = {"SADD", key};
+    for (int b : buckets) add.push_back(std::to_string(b));
+    std::vector<redis::command> cmds;
+    cmds.push_back(std::move(add));
+    // A bell nobody answers (its worker died) does not outlive the crawl by long.
+    cmds.push_back({"PEXPIRE", key, std::to_string(10 * opt_.lease.count())});
+    batches.push_back({redis::key_slot(key), std::move(cmds)});
   }
+  auto rs = co_await redis_.exec_each(std::move(batches));
+  if (const auto* f = first_failure(rs)) co_return failed<bool>(*f);
+  out.value = true;
+  co_return out;
+}
+
+asio::awaitable<result<std::vector<int>>> shared_frontier::answer_bell() {
+  result<std::vector<int>> out;
+  const std::string key = bell_key(crawl_, worker_);
+  std::vector<redis::command> c;
+  c.push_back({"SPOP", key, "100000"});
+  auto r = co_await redis_.exec(redis::key_slot(key), std::move(c));
+  if (!r.ok()) co_return failed<std::vector<int>>(r);
+  if (r.replies[0].is_error()) co_return script_error<std::vector<int>>(r.replies[0]);
+  for (const auto& e : r.replies[0].elements) {
+    const auto b = integer_of(e);
+    if (b >= membership_changed && b < opt_.buckets) out.value.push_back(static_cast<int>(b));
+  }
+  co_return out;
+}
+
+asio::awaitable<result<bool>> shared_frontier::mark_seeded() {
+  result<bool> out;
+  std::vector<redis::command> c;
+  c.push_back({"HSET", ckey("meta"), "seeded", "1"});
+  auto r = co_await redis_.exec(crawl_slot(), std::move(c));
+  if (!r.ok()) co_return failed<bool>(r);
+  out.value = true;
   co_return out;
 }
 
 asio::awaitable<result<std::int64_t>> shared_frontier::reserve_pages(std::int64_t max,
                                                                      std::int64_t n) {
   result<std::int64_t> out;
-  std::vector<std::string> args = {std::to_string(max), std::to_string(n)};
-  auto r = co_await eval(reserve_script().text, reserve_script().sha, std::move(args));
-  if (!r.ok()) co_return failed<std::int64_t>(r);
-  if (r.replies[0].is_error()) co_return script_error<std::int64_t>(r.replies[0]);
-  out.value = integer_of(r.replies[0]);
+  std::vector<call> calls;
+  calls.push_back(
+      {crawl_slot(), &reserve_script(), {ckey("pages")}, {std::to_string(max), std::to_string(n)}});
+  auto rs = co_await eval(std::move(calls));
+  TRAWLER_CHECK(std::int64_t, rs)
+  out.value = integer_of(rs[0].replies[0]);
   co_return out;
 }
 
@@ -539,33 +890,27 @@ asio::awaitable<result<bool>> shared_frontier::unreserve_pages(std::int64_t n) {
   result<bool> out;
   if (n <= 0) co_return out;
   std::vector<redis::command> c;
-  c.push_back({"DECRBY", prefix_ + "pages", std::to_string(n)});
-  auto r = co_await redis_.exec(std::move(c));
+  c.push_back({"DECRBY", ckey("pages"), std::to_string(n)});
+  auto r = co_await redis_.exec(crawl_slot(), std::move(c));
   if (!r.ok()) co_return failed<bool>(r);
   out.value = true;
   co_return out;
 }
 
-asio::awaitable<result<bool>> shared_frontier::store_robots(std::string host, robots_record rr,
-                                                            std::chrono::milliseconds ttl) {
-  result<bool> out;
-  // Built before the co_await: GCC 12 rejects a braced list of string literals held across a
-  // suspension ("array used as initializer").
-  std::vector<std::string> args;
-  args.push_back(std::move(host));
-  args.push_back(std::to_string(std::max<long long>(1, ttl.count())));
-  args.emplace_back("outcome");
-  args.push_back(std::move(rr.outcome));
-  args.emplace_back("body");
-  args.push_back(std::move(rr.body));
-  args.emplace_back("failure_kind");
-  args.push_back(std::move(rr.failure_kind));
-  args.emplace_back("failure_message");
-  args.push_back(std::move(rr.failure_message));
-  auto r = co_await eval(robots_script().text, robots_script().sha, std::move(args));
-  if (!r.ok()) co_return failed<bool>(r);
-  if (r.replies[0].is_error()) co_return script_error<bool>(r.replies[0]);
-  out.value = true;
+asio::awaitable<result<std::vector<std::string>>> shared_frontier::seed_hosts(
+    std::vector<std::string> mine) {
+  result<std::vector<std::string>> out;
+  const std::string key = ckey("seedhosts");
+  std::vector<redis::command> cmds;
+  if (!mine.empty()) {
+    redis::command add = {"SADD", key};
+    add.insert(add.end(), mine.begin(), mine.end());
+    cmds.push_back(std::move(add));
+  }
+  cmds.push_back({"SMEMBERS", key});
+  auto r = co_await redis_.exec(crawl_slot(), std::move(cmds));
+  if (!r.ok()) co_return failed<std::vector<std::string>>(r);
+  for (const auto& h : r.replies.back().elements) out.value.push_back(h.str);
   co_return out;
 }
 

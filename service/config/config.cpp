@@ -692,6 +692,7 @@ class validator {
                 {"redis", [&](const json& r, const std::string& k) { redis_seeds(r, k, c.redis); }},
                 {"name", string(c.name, crawl_name_problem)},
                 {"lease_ms", integer(c.lease_ms, 1000, 3600000)},
+                {"buckets", integer(c.buckets, 1, 65536)},
             });
   }
 
@@ -899,7 +900,10 @@ json to_json(const crawl_config& c) {
         {"lastmod", c.sitemaps.lastmod}}},
       {"state", {{"dir", c.state.dir}}},
       {"cluster",
-       {{"redis", c.cluster.redis}, {"name", c.cluster.name}, {"lease_ms", c.cluster.lease_ms}}},
+       {{"redis", c.cluster.redis},
+        {"name", c.cluster.name},
+        {"lease_ms", c.cluster.lease_ms},
+        {"buckets", c.cluster.buckets}}},
       {"recrawl", recrawl_json(c.recrawl)},
       {"api", {{"listen", c.api.listen}, {"token", c.api.token}, {"data_dir", c.api.data_dir}}},
   };

@@ -111,7 +111,8 @@ struct cluster_config {
   // (redis::parse_urls); empty: a single-process crawl
   std::string redis;
   std::string name = "default";  // the crawl's name in that Redis
-  int lease_ms = 15000;          // how long a dead worker's hosts stay claimed
+  int lease_ms = 15000;          // how long a dead worker's buckets stay owned
+  int buckets = 1024;            // host buckets of the crawl (its first worker fixes them)
   bool operator==(const cluster_config&) const = default;
 };
 

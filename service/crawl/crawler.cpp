@@ -87,10 +87,11 @@ std::unique_ptr<frontier::crawl_frontier> make_frontier(const asio::any_io_execu
     return std::make_unique<frontier::local_frontier>(schedule_options_of(c), owner,
                                                       c.scope.max_pages);
   cluster::fleet_settings fs;
-  // The fleet's frontier talks to one node for now: the first of a list.
-  fs.redis = redis::parse_urls(c.cluster.redis).values.front();
+  // One node, or any nodes of a Redis Cluster (the rest are learned from them).
+  fs.redis = redis::parse_urls(c.cluster.redis).values;
   fs.crawl_name = c.cluster.name;
   fs.lease = milliseconds(c.cluster.lease_ms);
+  fs.buckets = c.cluster.buckets;
   fs.per_host = c.limits.per_host;
   fs.concurrency = c.limits.concurrency;
   fs.max_pages = c.scope.max_pages;

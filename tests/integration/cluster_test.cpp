@@ -11,7 +11,14 @@
 #include <set>
 #include <thread>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "cluster/layout.hpp"
 #include "crawl_harness.hpp"
+#include "redis/cluster_client.hpp"
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 #include "support/test_server.hpp"
 
@@ -100,6 +107,39 @@ std::string missing(const std::set<std::string>& site, const std::set<std::strin
   for (const auto& u : site) {
     if (!got.count(u)) out += u + " ";
   }
+  return out;
+}
+
+// Who owns each bucket of a crawl now (worker -> buckets; "" for unowned), read through the
+// cluster client as any tool would.
+std::map<std::string, int> bucket_owners(const std::string& urls, const std::string& crawl,
+                                         int buckets) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  trawler::redis::cluster_client c(io.get_executor(), trawler::redis::parse_urls(urls).values);
+  std::map<std::string, int> out;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        std::vector<std::pair<std::uint16_t, std::vector<trawler::redis::command>>> batches;
+        for (int b = 0; b < buckets; ++b) {
+          const auto key = trawler::cluster::bucket_prefix(crawl, b) + "owner";
+          std::vector<trawler::redis::command> one;
+          one.push_back({"GET", key});
+          batches.push_back({trawler::redis::key_slot(key), std::move(one)});
+        }
+        auto rs = co_await c.exec_each(std::move(batches));
+        for (const auto& r : rs) {
+          if (r.ok() && !r.replies.empty() &&
+              r.replies[0].type == trawler::redis::reply::kind::string)
+            ++out[r.replies[0].str];
+          else
+            ++out[""];
+        }
+        c.close();
+      },
+      asio::detached);
+  io.run();
   return out;
 }
 
@@ -480,4 +520,148 @@ TEST(Cluster, BadClusterConfigNamesTheKey) {
   EXPECT_EQ(with_state.exit_code, 2);
   EXPECT_NE(with_state.err.find("cannot be combined with cluster.redis"), std::string::npos)
       << with_state.err;
+}
+
+// ---- on a Redis Cluster ----------------------------------------------------------------------
+
+// "Workers own buckets, hold about their share (max/mean at most 1.2 once settled), hand
+// buckets over when a worker joins (within one lease period)": three seeded workers on a
+// 3-master Redis Cluster, then a fourth without seeds; the crawl is one crawl throughout.
+TEST(Cluster, FleetOnARedisClusterSharesBucketsAndALateJoinerGetsItsShare) {
+  redis_cluster cluster;
+  NEED_REDIS_CLUSTER(cluster);
+  fleet_site site(8, 40, 10ms);
+  fleet_run fleet;
+  fleet.redis_url = cluster.url(cluster.ports().back());  // one node finds the rest
+  fleet.common = {"--max-depth", "100", "--concurrency", "4",
+                  "--per-host",  "2",   "--delay-ms",    "150"};
+  std::ofstream(fleet.dir.path() + "/fleet.yaml") << "cluster:\n  lease_ms: 3000\n  buckets: 64\n";
+  const std::vector<std::string> cfg = {"-c", fleet.dir.path() + "/fleet.yaml"};
+  std::vector<running_process> ws;
+  for (int i = 0; i < 3; ++i) ws.push_back(start_process(fleet.worker_args(i, cfg, true, site)));
+  // Settled: three owners of 21 or 22 buckets each.
+  auto settled = [&](std::size_t workers) {
+    const auto owners = bucket_owners(cluster.urls(), fleet.name, 64);
+    if (owners.size() != workers || owners.count("")) return false;
+    for (const auto& [w, n] : owners) {
+      if (n > (64 + static_cast<int>(workers) - 1) / static_cast<int>(workers)) return false;
+    }
+    return true;
+  };
+  bool three = false;
+  for (int i = 0; i < 100 && !(three = settled(3)); ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(three) << "three workers never held 21-22 buckets each";
+  for (int i = 0; i < 500 && read_jsonl(fleet.out(0)).size() < 10; ++i)
+    std::this_thread::sleep_for(10ms);
+  const auto joined_at = std::chrono::steady_clock::now();
+  ws.push_back(start_process(fleet.worker_args(3, cfg, false, site)));
+  bool four = false;
+  for (int i = 0; i < 200 && !(four = settled(4)); ++i) std::this_thread::sleep_for(25ms);
+  const auto took = std::chrono::steady_clock::now() - joined_at;
+  EXPECT_TRUE(four) << "four workers never held 16 buckets each";
+  // Within one lease period of the joiner's start (its process start included).
+  EXPECT_LT(took, 3000ms + 1500ms);
+  for (int i = 0; i < 4; ++i) {
+    auto r = ws[static_cast<std::size_t>(i)].wait(90s);
+    EXPECT_EQ(r.exit_code, 0) << "worker " << i << ": " << r.err;
+  }
+  EXPECT_GT(read_jsonl(fleet.out(3)).size(), 0u) << "the late joiner took no share";
+  const auto c = fleet.counts(4);
+  std::set<std::string> got;
+  for (const auto& [url, n] : c) {
+    EXPECT_EQ(n, 1) << url;
+    got.insert(url);
+  }
+  EXPECT_EQ(got, site.urls) << "missing: " << missing(site.urls, got);
+  for (const auto& name : site.names) EXPECT_EQ(site.server.hits("/robots.txt", name), 1) << name;
+  // Politeness held across the fleet and every handover: starts on a host 150 ms apart.
+  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> starts;
+  for (const auto& q : site.server.requests()) {
+    if (q.target != "/robots.txt") starts[q.host].push_back(q.at);
+  }
+  for (auto& [host, at] : starts) {
+    std::sort(at.begin(), at.end());
+    for (std::size_t i = 1; i < at.size(); ++i)
+      EXPECT_GE(at[i] - at[i - 1], 140ms) << host << " request " << i;
+  }
+}
+
+// "A resharding mid-crawl: nothing lost, nothing twice beyond in-flight": slots move between
+// masters while two workers crawl (MOVED, ASK and TRYAGAIN on the way).
+TEST(Cluster, ReshardingMidCrawlLosesNothing) {
+  redis_cluster cluster;
+  NEED_REDIS_CLUSTER(cluster);
+  fleet_site site(6, 30, 10ms);
+  fleet_run fleet;
+  fleet.redis_url = cluster.urls();
+  fleet.common = {"--max-depth", "100", "--concurrency", "4",
+                  "--per-host",  "2",   "--delay-ms",    "250"};
+  std::ofstream(fleet.dir.path() + "/fleet.yaml") << "cluster:\n  lease_ms: 3000\n  buckets: 256\n";
+  const std::vector<std::string> cfg = {"-c", fleet.dir.path() + "/fleet.yaml"};
+  auto a = start_process(fleet.worker_args(0, cfg, true, site));
+  auto b = start_process(fleet.worker_args(1, cfg, true, site));
+  for (int i = 0; i < 500 && read_jsonl(fleet.out(0)).size() + read_jsonl(fleet.out(1)).size() < 15;
+       ++i)
+    std::this_thread::sleep_for(10ms);
+  const auto masters = cluster.initial_masters();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto moved = cluster.migrate_slots(masters[0], masters[1], 600);
+  EXPECT_EQ(moved.size(), 600u) << "the resharding did not run";
+  std::cerr << "resharded 600 slots in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count()
+            << " ms\n";
+  const auto still = read_jsonl(fleet.out(0)).size() + read_jsonl(fleet.out(1)).size();
+  EXPECT_LT(still, site.urls.size()) << "the crawl ended before the resharding: it proves nothing";
+  auto ra = a.wait(90s);
+  auto rb = b.wait(90s);
+  EXPECT_EQ(ra.exit_code, 0) << ra.err;
+  EXPECT_EQ(rb.exit_code, 0) << rb.err;
+  const auto c = fleet.counts(2);
+  std::set<std::string> got;
+  for (const auto& [url, n] : c) {
+    EXPECT_EQ(n, 1) << url;
+    got.insert(url);
+  }
+  EXPECT_EQ(got, site.urls) << "missing: " << missing(site.urls, got);
+}
+
+// "kill -9 of a Redis master with a replica: workers carry on after the failover": the crawl
+// completes; what a master had not replicated when it died can cost a few pages twice or a
+// link never queued, and the workers say so in their logs rather than fail.
+TEST(Cluster, MasterKilledMidCrawlTheFleetCarriesOn) {
+  redis_cluster cluster(
+      redis_cluster::options{.masters = 3, .replicas = 1, .node_timeout_ms = 1000});
+  NEED_REDIS_CLUSTER(cluster);
+  fleet_site site(6, 30, 10ms);
+  fleet_run fleet;
+  fleet.redis_url = cluster.urls();
+  fleet.common = {"--max-depth", "100", "--concurrency", "4",
+                  "--per-host",  "2",   "--delay-ms",    "60"};
+  std::ofstream(fleet.dir.path() + "/fleet.yaml") << "cluster:\n  lease_ms: 3000\n  buckets: 64\n";
+  const std::vector<std::string> cfg = {"-c", fleet.dir.path() + "/fleet.yaml"};
+  auto a = start_process(fleet.worker_args(0, cfg, true, site));
+  auto b = start_process(fleet.worker_args(1, cfg, true, site));
+  for (int i = 0; i < 500 && read_jsonl(fleet.out(0)).size() + read_jsonl(fleet.out(1)).size() < 15;
+       ++i)
+    std::this_thread::sleep_for(10ms);
+  const auto killed = cluster.kill_master(0);
+  EXPECT_NE(cluster.wait_failover(killed, 20s), 0) << "no replica took over";
+  auto ra = a.wait(90s);
+  auto rb = b.wait(90s);
+  EXPECT_EQ(ra.exit_code, 0) << ra.err;
+  EXPECT_EQ(rb.exit_code, 0) << rb.err;
+  const auto c = fleet.counts(2);
+  std::set<std::string> got;
+  int twice = 0;
+  for (const auto& [url, n] : c) {
+    if (n > 1) ++twice;
+    got.insert(url);
+  }
+  // In flight at the failover: the open requests of both workers.
+  EXPECT_LE(twice, 8);
+  EXPECT_GE(got.size(), site.urls.size() * 95 / 100) << "missing: " << missing(site.urls, got);
+  EXPECT_NE((ra.err + rb.err).find("retrying"), std::string::npos)
+      << "the failover went unnoticed in the logs";
 }

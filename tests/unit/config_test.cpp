@@ -561,6 +561,7 @@ const std::vector<int_key> int_keys = {
     {"limits.max_body_bytes", 1, std::int64_t{1} << 34},
     {"robots.max_crawl_delay_ms", 0, 86400000},
     {"cluster.lease_ms", 1000, 3600000},
+    {"cluster.buckets", 1, 65536},
     {"output.warc_rotate_bytes", 1048576, std::int64_t{1} << 44},
     {"output.rotate_bytes", 0, std::int64_t{1} << 44},
     {"output.rotate_seconds", 0, 31536000},
@@ -1181,7 +1182,7 @@ TEST(ConfigSchema, KeysAndDefaultsEqualTheCode) {
   EXPECT_EQ(schema.value("$schema", ""), "https://json-schema.org/draft/2020-12/schema");
   std::vector<schema_leaf> leaves;
   collect_leaves(schema, to_json(crawl_config{}), "", leaves);
-  EXPECT_EQ(leaves.size(), 62u);  // every key of the Config section of proto-free-api/SPEC.md
+  EXPECT_EQ(leaves.size(), 63u);  // every key of the Config section of proto-free-api/SPEC.md
 }
 
 TEST(ConfigSchema, RangesAndEnumsEqualTheCode) {
@@ -1282,13 +1283,15 @@ TEST(ConfigCluster, DefaultsAndValues) {
   EXPECT_EQ(d.config.cluster.redis, "");
   EXPECT_EQ(d.config.cluster.name, "default");
   EXPECT_EQ(d.config.cluster.lease_ms, 15000);
+  EXPECT_EQ(d.config.cluster.buckets, 1024);
   const auto r = yaml(
       "cluster:\n  redis: redis://crawler:pw@10.0.0.5:6380/2\n  name: news-2026\n  lease_ms: "
-      "5000\n");
+      "5000\n  buckets: 64\n");
   ASSERT_TRUE(r.ok()) << all_errors(r);
   EXPECT_EQ(r.config.cluster.redis, "redis://crawler:pw@10.0.0.5:6380/2");
   EXPECT_EQ(r.config.cluster.name, "news-2026");
   EXPECT_EQ(r.config.cluster.lease_ms, 5000);
+  EXPECT_EQ(r.config.cluster.buckets, 64);
   // Round trip through to_json.
   const auto again = from_json(to_json(r.config));
   ASSERT_TRUE(again.ok()) << all_errors(again);

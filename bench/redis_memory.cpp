@@ -63,11 +63,14 @@ int main(int argc, char** argv) {
     for (long i = 0; i < n;) {
       std::map<int, std::vector<trawler::cluster::shared_entry>> batch;
       for (int k = 0; k < 1000 && i < n; ++k, ++i) {
-        const std::string host = "https://host" + std::to_string(i % hosts) + ".example:443";
-        std::string url = host + "/articles/2026/12/" + std::to_string(i) + "/a-title-of-the-page";
+        // As the crawler has them: normalized URLs (no default port), the politeness key with it.
+        const std::string origin = "https://host" + std::to_string(i % hosts) + ".example";
+        const std::string host = origin + ":443";
+        std::string url =
+            origin + "/articles/2026/12/" + std::to_string(i) + "/a-title-of-the-page";
         url_bytes += static_cast<double>(url.size());
         batch[front.bucket_of(host)].push_back(
-            trawler::cluster::make_entry(std::move(url), host, 3, 10, false, host + "/index"));
+            trawler::cluster::make_entry(std::move(url), host, 3, 10, false, origin + "/index"));
       }
       auto r = co_await front.admit({batch.begin(), batch.end()});
       if (!r.ok()) {

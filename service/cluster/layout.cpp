@@ -75,7 +75,42 @@ shared_entry make_entry(std::string url, std::string host, int depth, int redire
   return e;
 }
 
+namespace {
+
+// The origin URLs of a host key's queue start with: "https://a.example:443" is written
+// "https://a.example" in a normalized URL, a port other than the scheme's stays.
+std::string origin_of(std::string_view host_key) {
+  const auto colon = host_key.rfind(':');
+  const auto scheme_end = host_key.find("://");
+  if (colon == std::string_view::npos || scheme_end == std::string_view::npos ||
+      colon < scheme_end + 3)
+    return std::string(host_key);
+  const auto scheme = host_key.substr(0, scheme_end);
+  const auto port = host_key.substr(colon + 1);
+  if ((scheme == "https" && port == "443") || (scheme == "http" && port == "80"))
+    return std::string(host_key.substr(0, colon));
+  return std::string(host_key);
+}
+
+// A URL of the queue's own origin is stored as its path ("/..."), any other whole.
+void append_relative(std::string& out, const std::string& url, const std::string& origin) {
+  if (url.size() > origin.size() && url.compare(0, origin.size(), origin) == 0 &&
+      url[origin.size()] == '/') {
+    out.append(url, origin.size(), std::string::npos);
+  } else {
+    out += url;
+  }
+}
+
+std::string absolute(std::string_view stored, const std::string& origin) {
+  if (!stored.empty() && stored.front() == '/') return origin + std::string(stored);
+  return std::string(stored);
+}
+
+}  // namespace
+
 std::string encode(const shared_entry& e) {
+  const std::string origin = origin_of(e.host);
   std::string out = fingerprint::of(e.url).raw();
   out.reserve(8 + 12 + e.referrer.size() + e.url.size());
   out += std::to_string(e.depth);
@@ -84,9 +119,9 @@ std::string encode(const shared_entry& e) {
   out += '\t';
   out += e.sitemap ? '1' : '0';
   out += '\t';
-  out += e.referrer;
+  append_relative(out, e.referrer, origin);
   out += '\t';
-  out += e.url;
+  append_relative(out, e.url, origin);
   return out;
 }
 
@@ -101,6 +136,8 @@ std::optional<shared_entry> decode(std::string_view stored, std::string_view hos
     text.remove_prefix(tab + 1);
   }
   if (text.empty() || text.find('\t') != std::string_view::npos) return std::nullopt;
+  const std::string origin = origin_of(host);
+  const std::string url = absolute(text, origin);
   auto number = [](std::string_view s) -> std::optional<int> {
     int n = 0;
     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
@@ -111,9 +148,9 @@ std::optional<shared_entry> decode(std::string_view stored, std::string_view hos
   const auto redirects = number(f[1]);
   if (!depth || !redirects || (f[2] != "0" && f[2] != "1")) return std::nullopt;
   // A damaged entry (another version's, or a hand edit) must not be fetched as another URL.
-  if (fingerprint::of(text) != *fingerprint::from_raw(stored.substr(0, 8))) return std::nullopt;
-  return make_entry(std::string(text), std::string(host), *depth, *redirects, f[2] == "1",
-                    std::string(f[3]));
+  if (fingerprint::of(url) != *fingerprint::from_raw(stored.substr(0, 8))) return std::nullopt;
+  return make_entry(url, std::string(host), *depth, *redirects, f[2] == "1",
+                    absolute(f[3], origin));
 }
 
 std::vector<std::string> sorted_workers(std::vector<std::string> workers) {

@@ -58,7 +58,8 @@ struct shared_entry {
 shared_entry make_entry(std::string url, std::string host, int depth, int redirects_left,
                         bool sitemap, std::string referrer);
 // The stored form: the fingerprint's 8 bytes, then "depth\tredirects\tsitemap\treferrer\turl"
-// (URLs never hold a tab: they are normalized). The scripts read the first 8 bytes only.
+// (URLs never hold a tab: they are normalized), the URL and the referrer written as a path
+// ("/...") when they are of the queue's own origin. The scripts read the first 8 bytes only.
 std::string encode(const shared_entry& e);
 // `host` is the queue's host, which the stored form leaves out.
 std::optional<shared_entry> decode(std::string_view stored, std::string_view host);

@@ -94,6 +94,18 @@ TEST(ClusterLayout, EntriesRoundTripWithoutTheirHost) {
   damaged.back() = 'X';
   EXPECT_FALSE(decode(damaged, "https://a.example:443"));
   EXPECT_FALSE(decode(stored.substr(0, 8) + "1\t2\t3\t\thttps://a.example/p?q=1", "h"));
+  // URLs of the queue's origin are stored as paths; others whole.
+  EXPECT_NE(stored.find("\t/p?q=1"), std::string::npos);
+  EXPECT_NE(stored.find("\t/\t"), std::string::npos);
+  const auto other = make_entry("http://b.example:8080/x", "http://b.example:8080", 0, 5, false,
+                                "https://elsewhere.example/from");
+  const auto s2 = encode(other);
+  EXPECT_NE(s2.find("\t/x"), std::string::npos);
+  EXPECT_NE(s2.find("https://elsewhere.example/from"), std::string::npos);
+  EXPECT_EQ(decode(s2, "http://b.example:8080"), other);
+  // A URL written with its default port is kept whole, and still comes back as it was.
+  const auto odd = make_entry("https://a.example:443/z", "https://a.example:443", 0, 5, false, "");
+  EXPECT_EQ(decode(encode(odd), "https://a.example:443"), odd);
 }
 
 TEST(ClusterLayout, SharesAreFairForAnyFleetSize) {

@@ -273,6 +273,18 @@ void crawl_manager::checkpoint(entry& e) {
   }
 }
 
+state::crawl_state* crawl_manager::state_of(const entry& e,
+                                            std::unique_ptr<state::crawl_state>& opened,
+                                            std::string& error) const {
+  if (e.output && e.output->state()) return e.output->state();
+  if (e.live || e.cfg.state.dir.empty() ||
+      !fs::exists(fs::path(e.cfg.state.dir) / "state.sqlite3")) {
+    return nullptr;
+  }
+  opened = state::crawl_state::open(e.cfg.state.dir, error);
+  return opened.get();
+}
+
 std::vector<std::string> crawl_manager::outputs_of(const entry& e,
                                                    const state::crawl_state* st) const {
   std::vector<std::string> files;
@@ -301,18 +313,12 @@ explain_result crawl_manager::explain(std::string_view id, const std::string& ur
   // The records held for the next checkpoint reach the file first, so the answer sees them.
   checkpoint(*e);
   std::unique_ptr<state::crawl_state> opened;
-  state::crawl_state* st = e->output ? e->output->state() : nullptr;
-  if (!st && !e->live && !e->cfg.state.dir.empty() &&
-      fs::exists(fs::path(e->cfg.state.dir) / "state.sqlite3")) {
-    std::string why;
-    opened = state::crawl_state::open(e->cfg.state.dir, why);
-    if (!opened) return {change_outcome::ok, {}, "cannot read the crawl's state: " + why};
-    st = opened.get();
-  }
+  std::string why;
+  state::crawl_state* st = state_of(*e, opened, why);
+  if (!why.empty()) return {change_outcome::ok, {}, "cannot read the crawl's state: " + why};
   if (st) explain::read_state(*st, ev);
   const std::vector<std::string> files = outputs_of(*e, st);
   if (e->live && !ev.url.empty()) ev.live = e->crawler->live_view(ev.url);
-  std::string why;
   if (!explain::read_outputs(files, ev, why)) {
     return {change_outcome::ok, {}, "cannot read the crawl's records: " + why};
   }
@@ -325,17 +331,12 @@ broken_links_result crawl_manager::broken_links(std::string_view id) {
   // As for explain: the records held for the next checkpoint reach the file first.
   checkpoint(*e);
   std::unique_ptr<state::crawl_state> opened;
-  state::crawl_state* st = e->output ? e->output->state() : nullptr;
-  if (!st && !e->live && !e->cfg.state.dir.empty() &&
-      fs::exists(fs::path(e->cfg.state.dir) / "state.sqlite3")) {
-    std::string why;
-    opened = state::crawl_state::open(e->cfg.state.dir, why);
-    if (!opened) return {change_outcome::ok, {}, "cannot read the crawl's state: " + why};
-    st = opened.get();
-  }
+  std::string why;
+  state::crawl_state* st = state_of(*e, opened, why);
+  if (!why.empty()) return {change_outcome::ok, {}, "cannot read the crawl's state: " + why};
   report::broken_links table;
-  if (const auto why = report::read_broken_links(outputs_of(*e, st), table); !why.empty()) {
-    return {change_outcome::ok, {}, "cannot read the crawl's records: " + why};
+  if (const auto error = report::read_broken_links(outputs_of(*e, st), table); !error.empty()) {
+    return {change_outcome::ok, {}, "cannot read the crawl's records: " + error};
   }
   const auto rows = table.rows();
   json listed = json::array();

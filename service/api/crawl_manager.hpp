@@ -85,6 +85,10 @@ class crawl_manager final : public crawl_registry {
   // Commits the state and writes the records it covers; a write failure fails the crawl.
   void checkpoint(entry& e);
   void save(const entry& e) const;
+  // The crawl's state: its live one, else (a finished crawl with a state dir) the one opened
+  // into `opened`; null without one. `error` is set when it cannot be opened.
+  state::crawl_state* state_of(const entry& e, std::unique_ptr<state::crawl_state>& opened,
+                               std::string& error) const;
   // The output files of a crawl: those its state lists, else (cluster mode) its own output.
   // `st` is its open state, or null.
   std::vector<std::string> outputs_of(const entry& e, const state::crawl_state* st) const;

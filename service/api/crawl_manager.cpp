@@ -17,6 +17,7 @@
 #include "metrics/prometheus.hpp"
 #include "record/record.hpp"
 #include "recrawl/visit.hpp"
+#include "report/crawl_report.hpp"
 #include "sink/line_reader.hpp"
 #include "state/crawl_state.hpp"
 
@@ -272,27 +273,25 @@ void crawl_manager::checkpoint(entry& e) {
   }
 }
 
-explain_result crawl_manager::explain(std::string_view id, const std::string& url) {
-  entry* e = find(id);
-  if (!e) return {change_outcome::not_found, {}, ""};
-  auto ev = explain::evidence_for(url);
-  ev.config = e->cfg;
-  // The records held for the next checkpoint reach the file first, so the answer sees them.
-  checkpoint(*e);
-  std::unique_ptr<state::crawl_state> opened;
-  state::crawl_state* st = e->output ? e->output->state() : nullptr;
-  if (!st && !e->live && !e->cfg.state.dir.empty() &&
-      fs::exists(fs::path(e->cfg.state.dir) / "state.sqlite3")) {
-    std::string why;
-    opened = state::crawl_state::open(e->cfg.state.dir, why);
-    if (!opened) return {change_outcome::ok, {}, "cannot read the crawl's state: " + why};
-    st = opened.get();
+state::crawl_state* crawl_manager::state_of(const entry& e,
+                                            std::unique_ptr<state::crawl_state>& opened,
+                                            std::string& error) const {
+  if (e.output && e.output->state()) return e.output->state();
+  if (e.live || e.cfg.state.dir.empty() ||
+      !fs::exists(fs::path(e.cfg.state.dir) / "state.sqlite3")) {
+    return nullptr;
   }
+  opened = state::crawl_state::open(e.cfg.state.dir, error);
+  return opened.get();
+}
+
+std::vector<std::string> crawl_manager::outputs_of(const entry& e,
+                                                   const state::crawl_state* st) const {
   std::vector<std::string> files;
-  if (st) files = explain::read_state(*st, ev);
+  if (st) files = explain::state_outputs(*st);
   if (files.empty()) {
     // No state (cluster mode): the crawl's own output.
-    const std::string& out = output_of(e->cfg);
+    const std::string& out = output_of(e.cfg);
     std::error_code ec;
     if (fs::is_directory(out, ec)) {
       std::string why;
@@ -303,12 +302,52 @@ explain_result crawl_manager::explain(std::string_view id, const std::string& ur
       files.push_back(out);
     }
   }
-  if (e->live && !ev.url.empty()) ev.live = e->crawler->live_view(ev.url);
+  return files;
+}
+
+explain_result crawl_manager::explain(std::string_view id, const std::string& url) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, {}, ""};
+  auto ev = explain::evidence_for(url);
+  ev.config = e->cfg;
+  // The records held for the next checkpoint reach the file first, so the answer sees them.
+  checkpoint(*e);
+  std::unique_ptr<state::crawl_state> opened;
   std::string why;
+  state::crawl_state* st = state_of(*e, opened, why);
+  if (!why.empty()) return {change_outcome::ok, {}, "cannot read the crawl's state: " + why};
+  if (st) explain::read_state(*st, ev);
+  const std::vector<std::string> files = outputs_of(*e, st);
+  if (e->live && !ev.url.empty()) ev.live = e->crawler->live_view(ev.url);
   if (!explain::read_outputs(files, ev, why)) {
     return {change_outcome::ok, {}, "cannot read the crawl's records: " + why};
   }
   return {change_outcome::ok, explain::explain(ev).json, ""};
+}
+
+broken_links_result crawl_manager::broken_links(std::string_view id) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, {}, ""};
+  // As for explain: the records held for the next checkpoint reach the file first.
+  checkpoint(*e);
+  std::unique_ptr<state::crawl_state> opened;
+  std::string why;
+  state::crawl_state* st = state_of(*e, opened, why);
+  if (!why.empty()) return {change_outcome::ok, {}, "cannot read the crawl's state: " + why};
+  report::broken_links table;
+  if (const auto error = report::read_broken_links(outputs_of(*e, st), table); !error.empty()) {
+    return {change_outcome::ok, {}, "cannot read the crawl's records: " + error};
+  }
+  const auto rows = table.rows();
+  json listed = json::array();
+  for (std::size_t i = 0; i < rows.size() && i < report::broken_links_shown; ++i)
+    listed.push_back(report::to_json(rows[i]));
+  return {change_outcome::ok,
+          {{"id", e->id},
+           {"listed", rows.size()},
+           {"not_listed_records", table.unlisted()},
+           {"broken_links", std::move(listed)}},
+          ""};
 }
 
 std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append, bool paused) {

@@ -13,6 +13,10 @@
 
 #include "api/crawl_registry.hpp"
 
+namespace trawler::state {
+class crawl_state;
+}
+
 namespace trawler::api {
 
 struct manager_options {
@@ -65,6 +69,7 @@ class crawl_manager final : public crawl_registry {
   change_result cancel(std::string_view id) override;
   seeds_result add_seeds(std::string_view id, const std::vector<std::string>& urls) override;
   explain_result explain(std::string_view id, const std::string& url) override;
+  broken_links_result broken_links(std::string_view id) override;
   std::string metrics_text() const override;
 
  private:
@@ -80,6 +85,13 @@ class crawl_manager final : public crawl_registry {
   // Commits the state and writes the records it covers; a write failure fails the crawl.
   void checkpoint(entry& e);
   void save(const entry& e) const;
+  // The crawl's state: its live one, else (a finished crawl with a state dir) the one opened
+  // into `opened`; null without one. `error` is set when it cannot be opened.
+  state::crawl_state* state_of(const entry& e, std::unique_ptr<state::crawl_state>& opened,
+                               std::string& error) const;
+  // The output files of a crawl: those its state lists, else (cluster mode) its own output.
+  // `st` is its open state, or null.
+  std::vector<std::string> outputs_of(const entry& e, const state::crawl_state* st) const;
   crawl_view view_of(const entry& e) const;
   void check_idle();
 

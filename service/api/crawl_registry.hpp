@@ -63,6 +63,14 @@ struct explain_result {
   std::string error;                            // set when the crawl's outputs cannot be read
 };
 
+struct broken_links_result {
+  change_outcome outcome = change_outcome::ok;  // not_found: no such crawl
+  // {"id", "listed", "not_listed_records", "broken_links": [{"url", "status",
+  // "linked_from_count", "linked_from"}]}: the most linked first, at most 1000.
+  nlohmann::json body;
+  std::string error;  // set when the crawl's outputs cannot be read
+};
+
 class crawl_registry {
  public:
   virtual ~crawl_registry() = default;
@@ -79,6 +87,9 @@ class crawl_registry {
   virtual seeds_result add_seeds(std::string_view id, const std::vector<std::string>& urls) = 0;
   // One URL's fate in the crawl (GET /v1/crawls/{id}/urls?url=).
   virtual explain_result explain(std::string_view id, const std::string& url) = 0;
+  // The crawl's URLs that answered 4xx/5xx and the pages linking them, from its outputs
+  // (GET /v1/crawls/{id}/broken-links).
+  virtual broken_links_result broken_links(std::string_view id) = 0;
   // Prometheus text for GET /metrics.
   virtual std::string metrics_text() const = 0;
 };

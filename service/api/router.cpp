@@ -31,6 +31,7 @@ constexpr route route_table[] = {
     {"POST", "/v1/crawls/{id}/cancel", route_id::cancel},
     {"POST", "/v1/crawls/{id}/seeds", route_id::seeds},
     {"GET", "/v1/crawls/{id}/urls", route_id::explain},
+    {"GET", "/v1/crawls/{id}/broken-links", route_id::broken_links},
 };
 
 constexpr std::string_view id_placeholder = "{id}";
@@ -277,6 +278,8 @@ response router::dispatch(const route& r, const request& req, std::string_view i
       return seeds(req, id);
     case route_id::explain:
       return explain(req, id);
+    case route_id::broken_links:
+      return broken_links(id);
   }
   return error_response(500, "unrouted request");
 }
@@ -388,6 +391,13 @@ response router::explain(const request& req, std::string_view id) {
   if (r.outcome == change_outcome::not_found) return not_found_crawl(id);
   if (!r.error.empty()) return error_response(500, r.error);
   return json_response(200, r.answer);
+}
+
+response router::broken_links(std::string_view id) {
+  broken_links_result r = registry_.broken_links(id);
+  if (r.outcome == change_outcome::not_found) return not_found_crawl(id);
+  if (!r.error.empty()) return error_response(500, r.error);
+  return json_response(200, r.body);
 }
 
 }  // namespace trawler::api

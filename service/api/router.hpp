@@ -24,7 +24,8 @@ enum class route_id {
   resume,
   cancel,
   seeds,
-  explain
+  explain,
+  broken_links
 };
 
 // One row of the route table: the method and the path template ("{id}" matches one
@@ -62,6 +63,7 @@ class router {
   response change(route_id which, std::string_view id);
   response seeds(const request& req, std::string_view id);
   response explain(const request& req, std::string_view id);
+  response broken_links(std::string_view id);
 
   crawl_registry& registry_;
   router_options options_;

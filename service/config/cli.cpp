@@ -20,6 +20,7 @@ enum class action {
   set_key,        // overrides[pointer] = value
   report_output,  // report -o FILE
   report_force,   // report --force
+  report_broken,  // report --broken-links FILE
   state_dir,      // explain --state-dir DIR
   json_output,    // explain --json
   append_key,     // overrides[pointer] += [value]
@@ -115,6 +116,7 @@ constexpr flag_spec bench_flags[] = {
 constexpr flag_spec report_flags[] = {
     {"output", 'o', value_kind::text, action::report_output, ""},
     {"force", 0, value_kind::none, action::report_force, ""},
+    {"broken-links", 0, value_kind::text, action::report_broken, ""},
     {"quiet", 'q', value_kind::none, action::quiet, ""},
     {"verbose", 'v', value_kind::none, action::verbose, ""},
     {"help", 'h', value_kind::none, action::help, ""},
@@ -224,7 +226,9 @@ class cli_parser {
       result_.options.cmd = command::report;
       parse_flags(report_flags, positionals);
       if (positionals.empty() && !requested_) {
-        fail("report", "missing FILE or DIR (trawler report FILE|DIR... [-o FILE] [--force])");
+        fail("report",
+             "missing FILE or DIR (trawler report FILE|DIR... [-o FILE] [--force] "
+             "[--broken-links CSV])");
       }
       result_.options.inputs = std::move(positionals);
     } else if (first == "explain") {
@@ -407,6 +411,9 @@ class cli_parser {
       case action::report_force:
         o.report_force = true;
         break;
+      case action::report_broken:
+        o.report_broken_links = value;
+        break;
       case action::state_dir:
         o.state_dir = value;
         break;
@@ -492,7 +499,8 @@ std::string usage_text() {
   trawler serve [--config FILE] [--listen HOST:PORT]   run the control API service
   trawler validate FILE                     check a config file and exit
   trawler bench [options]                   crawl a generated local site, print the speed
-  trawler report FILE|DIR... [-o FILE] [--force]   one HTML report of crawl outputs
+  trawler report FILE|DIR... [-o FILE] [--force] [--broken-links CSV]
+                                            one HTML report of crawl outputs
   trawler explain URL [FILE|DIR...] [--state-dir DIR] [-c FILE] [--json]
                                             why a URL was (not) fetched, in one paragraph
   trawler --version | --help
@@ -550,6 +558,9 @@ report (reads plain, rotated and compressed outputs, several at once; streams th
   -o, --output FILE       the HTML file to write, replacing it (- is stdout); without -o,
                           report.html, which is never replaced unless --force is given
       --force             replace an existing report.html
+      --broken-links CSV  write the broken links (URLs that answered 4xx/5xx, the pages linking
+                          them) as CSV to CSV (- is stdout) for a spreadsheet; alone, it writes
+                          no HTML report (add -o FILE for both)
 
 explain (reads the outputs given and those the state dir names; the state must not be in use):
       --state-dir DIR     the crawl's state.dir: admitted, queued, done and dropped URLs

@@ -40,11 +40,12 @@ struct cli_options {
   std::optional<bool> progress;           // --progress / --no-progress, last wins
   bench_options bench;                    // bench flags
   std::vector<std::string> inputs;        // report, explain: the outputs (files, folders) to read
-  std::optional<std::string> report_output;  // report -o FILE
-  bool report_force = false;                 // report --force: replace ./report.html
-  std::string explain_url;                   // explain: the URL asked about
-  std::optional<std::string> state_dir;      // explain --state-dir DIR
-  bool json_output = false;                  // explain --json
+  std::optional<std::string> report_output;        // report -o FILE
+  bool report_force = false;                       // report --force: replace ./report.html
+  std::optional<std::string> report_broken_links;  // report --broken-links CSV
+  std::string explain_url;                         // explain: the URL asked about
+  std::optional<std::string> state_dir;            // explain --state-dir DIR
+  bool json_output = false;                        // explain --json
 };
 
 struct cli_result {

@@ -85,6 +85,7 @@ nlohmann::json crawl_stats::to_json() const {
         {"4xx", status_classes[2]},
         {"5xx", status_classes[3]}}},
       {"errors", errs},
+      {"http_errors", http_error_total()},
       {"bytes", bytes},
       {"seen", seen},
       {"queued", queued},
@@ -148,6 +149,12 @@ std::string crawl_stats::report() const {
                   static_cast<unsigned long long>(errors[i]));
     out += line;
   }
+  if (http_error_total() != 0 || error_total() != 0) {
+    std::snprintf(line, sizeof line, "  4xx/5xx responses %llu, fetch errors %llu\n",
+                  static_cast<unsigned long long>(http_error_total()),
+                  static_cast<unsigned long long>(error_total()));
+    out += line;
+  }
   std::snprintf(
       line, sizeof line, "  seen %llu, filtered %llu, still queued %llu, robots.txt fetches %llu\n",
       static_cast<unsigned long long>(seen), static_cast<unsigned long long>(filtered),
@@ -174,11 +181,13 @@ std::string crawl_stats::report() const {
 
 std::string crawl_stats::progress_line() const {
   char line[256];
-  std::snprintf(line, sizeof line,
-                "pages %llu  %.1f/s  queued %llu  in flight %llu  errors %llu  %.0f s",
-                static_cast<unsigned long long>(pages), pages_per_s(),
-                static_cast<unsigned long long>(queued), static_cast<unsigned long long>(in_flight),
-                static_cast<unsigned long long>(error_total()), elapsed_s);
+  std::snprintf(
+      line, sizeof line,
+      "pages %llu  %.1f/s  queued %llu  in flight %llu  4xx/5xx %llu  errors %llu  %.0f s",
+      static_cast<unsigned long long>(pages), pages_per_s(),
+      static_cast<unsigned long long>(queued), static_cast<unsigned long long>(in_flight),
+      static_cast<unsigned long long>(http_error_total()),
+      static_cast<unsigned long long>(error_total()), elapsed_s);
   return line;
 }
 

@@ -87,7 +87,12 @@ struct crawl_stats {
   std::optional<recrawl_counts> recrawl;  // recrawl.mode other than off
 
   double pages_per_s() const { return elapsed_s > 0 ? static_cast<double>(pages) / elapsed_s : 0; }
+  // Records with an error kind: no usable response (network, TLS, protocol, size, robots,
+  // address policy, redirect limit, cancelled). 4xx and 5xx responses are not among them.
   std::uint64_t error_total() const;
+  // Responses that answered 4xx or 5xx (a broken link for whoever links the URL): counted in
+  // pages and status, never in errors.
+  std::uint64_t http_error_total() const { return status_classes[2] + status_classes[3]; }
   nlohmann::json to_json() const;
   // The human report for stderr, like the 500 Lines crawler's.
   std::string report() const;

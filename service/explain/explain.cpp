@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/http_status.hpp"
 #include "frontier/frontier.hpp"
 #include "scope/scope.hpp"
 #include "sink/line_reader.hpp"
@@ -69,12 +70,12 @@ std::string ms_text(double ms) {
   return buf;
 }
 
-// "200 text/html, 12345 bytes in 35 ms at T after 1 attempt"
-std::string response_text(const json& r) {
-  std::string s = std::to_string(int_field(r, "status"));
+// "text/html, 12345 bytes in 35 ms at T after 1 attempt" (without a type: "12345 bytes ...")
+std::string response_facts(const json& r) {
+  std::string s;
   const std::string type = string_field(r, "content_type");
-  if (!type.empty()) s += " " + type;
-  s += ", " + std::to_string(int_field(r, "size")) + " bytes";
+  if (!type.empty()) s += type + ", ";
+  s += std::to_string(int_field(r, "size")) + " bytes";
   if (const auto it = r.find("elapsed_ms"); it != r.end() && it->is_number())
     s += " in " + ms_text(it->get<double>());
   const std::string at = string_field(r, "fetched_at");
@@ -82,6 +83,18 @@ std::string response_text(const json& r) {
   const auto attempts = int_field(r, "attempts", 1);
   s += " after " + std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
   return s;
+}
+
+// "200 text/html, 12345 bytes in 35 ms at T after 1 attempt"
+std::string response_text(const json& r) {
+  const std::string type = string_field(r, "content_type");
+  return std::to_string(int_field(r, "status")) + (type.empty() ? ", " : " ") + response_facts(r);
+}
+
+// "404 Not Found" (or "599" for a code without a reason phrase).
+std::string status_text(int status) {
+  const auto reason = reason_phrase(status);
+  return std::to_string(status) + (reason.empty() ? "" : " " + std::string(reason));
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -228,6 +241,19 @@ std::string linking_text(const evidence& ev) {
   return s;
 }
 
+// The pages of the outputs linking a broken URL, all of the first few named.
+std::string broken_linking_text(const evidence& ev) {
+  if (ev.linked_from.empty()) return " No page of the outputs read links it.";
+  std::string s = ev.linked_from_total == 1 ? " One page of the outputs links it: "
+                                            : " " + std::to_string(ev.linked_from_total) +
+                                                  " pages of the outputs link it: ";
+  for (std::size_t i = 0; i < ev.linked_from.size(); ++i)
+    s += (i ? ", " : "") + ev.linked_from[i].url;
+  if (ev.linked_from_total > ev.linked_from.size())
+    s += " and " + std::to_string(ev.linked_from_total - ev.linked_from.size()) + " more";
+  return s + ".";
+}
+
 // The wait of a queued URL's host, from the live view's "host" object.
 std::string host_wait_text(const json& host, const json& live) {
   std::string s;
@@ -342,6 +368,10 @@ std::vector<std::string> read_state(const state::crawl_state& st, evidence& ev) 
       });
     }
   }
+  return state_outputs(st);
+}
+
+std::vector<std::string> state_outputs(const state::crawl_state& st) {
   std::vector<std::string> outputs;
   auto listed = json::parse(st.get_meta("outputs").value_or("[]"), nullptr, false);
   if (!listed.is_array() || listed.empty()) {
@@ -490,6 +520,15 @@ answer explain_fate(const evidence& ev) {
                   j);
     }
     if (r.contains("status") && r["status"].is_number()) {
+      const int status = static_cast<int>(int_field(r, "status"));
+      j["broken"] = is_http_error(status);
+      if (is_http_error(status)) {
+        // The server answered, with an error: for the pages linking it, a broken link.
+        std::string text = lead + " was fetched: " + status_text(status) +
+                           " \u2014 a broken link (" + response_facts(r) + ").";
+        if (r.value("truncated", false)) text += " Its body was cut at limits.max_body_bytes.";
+        return make("fetched", text + broken_linking_text(ev) + found_on(r) + where, j);
+      }
       std::string text = lead + " was fetched: " + response_text(r) + ".";
       const std::string redirect = string_field(r, "redirect");
       if (!redirect.empty()) text += " It redirects to " + redirect + ".";

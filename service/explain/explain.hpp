@@ -66,6 +66,10 @@ bool read_outputs(const std::vector<std::string>& files, evidence& ev, std::stri
 // (why), finished, the config and the outputs it names (returned: for read_outputs).
 std::vector<std::string> read_state(const state::crawl_state& st, evidence& ev);
 
+// The output files the state lists (each run's output.path or output.dir), open .part segments
+// included: what read_state returns.
+std::vector<std::string> state_outputs(const state::crawl_state& st);
+
 struct answer {
   std::string fate;  // see SPEC "Explain": fetched, failed, robots, blocked_address, filtered,
                      // not_followed, queued, in_flight, cancelled, never_seen, not_a_url

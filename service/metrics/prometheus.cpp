@@ -146,7 +146,8 @@ std::string render_prometheus(std::span<const crawl_snapshot> crawls) {
                  "Fetches that got an HTTP response (robots.txt excluded).",
                  [](const crawl_counters& k) { return k.pages; });
 
-  family(out, "trawler_responses_total", "counter", "Responses by status class.");
+  family(out, "trawler_responses_total", "counter",
+         "Responses by status class; 4xx and 5xx (broken links) are not in trawler_errors_total.");
   for (const auto& c : crawls) {
     for (std::size_t i = 0; i < std::size(status_class_names); ++i) {
       labelled_sample(out, "trawler_responses_total", c, "class", status_class_names[i],
@@ -155,7 +156,9 @@ std::string render_prometheus(std::span<const crawl_snapshot> crawls) {
     labelled_sample(out, "trawler_responses_total", c, "class", "other", c.counters.other_status);
   }
 
-  family(out, "trawler_errors_total", "counter", "Records with an error, by error kind.");
+  family(out, "trawler_errors_total", "counter",
+         "Records without a usable response (network, TLS, robots...), by error kind; 4xx and 5xx "
+         "responses are in trawler_responses_total{class}.");
   for (const auto& c : crawls) {
     for (std::size_t i = 0; i < std::size(all_error_kinds); ++i) {
       labelled_sample(out, "trawler_errors_total", c, "kind", to_string(all_error_kinds[i]),

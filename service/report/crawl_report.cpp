@@ -166,6 +166,8 @@ void crawl_report::add(const json& r) {
     if (k.examples.size() < examples_per_kind) k.examples.push_back(url);
   }
 
+  broken_.add(r);
+
   if (auto c = r.find("change"); c != r.end() && c->is_string()) {
     const auto& name = c->get_ref<const std::string&>();
     for (std::size_t i = 0; i < std::size(change_names); ++i) {
@@ -249,11 +251,20 @@ json crawl_report::summary() const {
       gone[why] = {{"count", row.count}, {"examples", row.examples}};
     freshness = {{"changes", by_change}, {"gone_reasons", gone}, {"hosts", fresh_hosts}};
   }
+  json broken = json::array();
+  const auto rows = broken_.rows();
+  for (std::size_t i = 0; i < rows.size() && i < broken_links_shown; ++i)
+    broken.push_back(to_json(rows[i]));
   return {{"freshness", freshness},
           {"records", records_},
           {"invalid_lines", invalid_},
           {"pages", pages_},
           {"errors", errors_},
+          {"http_errors", http_errors()},
+          {"broken_links",
+           {{"listed", rows.size()},
+            {"not_listed_records", broken_.unlisted()},
+            {"rows", std::move(broken)}}},
           {"bytes", bytes_},
           {"status",
            {{"2xx", status_[0]},

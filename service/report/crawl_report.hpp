@@ -11,11 +11,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/broken_links.hpp"
+
 // `trawler report`: what a crawl's records add up to (SPEC additions "Report"). Records are
 // added one at a time and dropped at once: what is kept is per second of crawl time (a few
 // counters), per host (counters and a fixed response-time histogram, about 400 bytes), per
 // error kind (five example URLs), per content type (up to 200), and fixed histograms; never the
-// records themselves, so ten million records need no more memory than ten thousand.
+// records themselves, so ten million records need no more memory than ten thousand. The broken
+// links table (broken_links.hpp) keeps what it needs per URL that answered 4xx or 5xx: its
+// linking pages are found by a second pass over the records (read_links).
 namespace trawler::report {
 
 // Response times and sizes are counted in buckets whose bounds grow by 2^(1/4) (19%): a median
@@ -77,7 +81,10 @@ class crawl_report {
   std::uint64_t invalid() const { return invalid_; }
   std::uint64_t pages() const { return pages_; }
   std::uint64_t bytes() const { return bytes_; }
+  // Records with an error kind (no usable response, robots refusals included).
   std::uint64_t errors() const { return errors_; }
+  // Responses that answered 4xx or 5xx (not errors: they have a response).
+  std::uint64_t http_errors() const { return status_[2] + status_[3]; }
   // 2xx, 3xx, 4xx, 5xx, other status, no response.
   const std::array<std::uint64_t, 6>& status_classes() const { return status_; }
   const std::map<std::string, kind_row>& error_kinds() const { return kinds_; }
@@ -95,6 +102,11 @@ class crawl_report {
   // The first and last fetched_at seen, in milliseconds since the epoch.
   std::optional<std::int64_t> first_ms() const { return first_ms_; }
   std::optional<std::int64_t> last_ms() const { return last_ms_; }
+
+  // 4xx/5xx URLs and the pages linking them: pass 1 is add(); pass 2 (read_links) goes on
+  // through the non-const one.
+  const report::broken_links& broken_links() const { return broken_; }
+  report::broken_links& broken_links() { return broken_; }
 
   // Everything above as one JSON object (embedded in the HTML for tools and tests).
   nlohmann::json summary() const;
@@ -118,12 +130,16 @@ class crawl_report {
   std::map<std::string, kind_row> gone_;
   std::optional<std::int64_t> first_ms_;
   std::optional<std::int64_t> last_ms_;
+  report::broken_links broken_;
 };
 
 // "scheme://host:port" of an absolute URL as records hold them; "" when it has none.
 std::string host_of(std::string_view url);
 // Milliseconds since the epoch of an RFC 3339 UTC time ("2026-11-27T13:19:54.123Z").
 std::optional<std::int64_t> parse_rfc3339_ms(std::string_view s);
+
+// Broken-link rows shown in the HTML report and embedded in its summary (the CSV has all).
+inline constexpr std::size_t broken_links_shown = 1000;
 
 // The whole report page: one self-contained HTML file (inline CSS, SVG and a few lines of
 // script for sorting the host table), readable without a network.

@@ -207,6 +207,7 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 th { cursor: pointer; user-select: none; white-space: nowrap; } th:hover { color: var(--main); }
 th[aria-sort=ascending]::after { content: " \25B2"; } th[aria-sort=descending]::after { content: " \25BC"; }
 .examples { color: var(--muted); font-size: 12px; word-break: break-all; }
+td.url { word-break: break-all; }
 .note { color: var(--muted); font-size: 12px; }
 @media print {
   body { max-width: none; padding: 0; font-size: 11px; }
@@ -256,6 +257,47 @@ std::string examples_table(std::string_view name, const std::map<std::string, ki
   return h + "</tbody></table>";
 }
 
+// The URLs that answered 4xx or 5xx, most linked first, with the pages linking them.
+std::string broken_links_section(const nlohmann::json& b) {
+  std::string h = "<h2 id=\"broken-links\">Broken links</h2>";
+  const auto& rows = b["rows"];
+  const auto listed = b["listed"].get<std::uint64_t>();
+  if (rows.empty()) {
+    return h + "<p class=\"note\">No URL answered 4xx or 5xx.</p>";
+  }
+  h += "<p class=\"note\">" + count(listed) + (listed == 1 ? " URL" : " URLs") +
+       " answered 4xx or 5xx (at their latest record); linking pages are the pages whose links "
+       "hold the URL, or that redirect to it, and the page it was found on.</p>";
+  h += "<table class=\"sortable\" id=\"broken-links-table\"><thead><tr><th>URL</th>"
+       "<th class=\"n\">status</th><th class=\"n\">linked from</th><th>linking pages (first "
+       "5)</th></tr></thead><tbody>";
+  for (const auto& x : rows) {
+    const auto n = x["linked_from_count"].get<std::uint64_t>();
+    h += "<tr><td class=\"url\">" + esc(x["url"].get<std::string>()) + "</td><td class=\"n\" " +
+         "data-v=\"" + x["status"].dump() + "\">" + x["status"].dump() +
+         "</td><td class=\"n\" data-v=\"" + std::to_string(n) + "\">" + count(n) +
+         "</td><td class=\"examples\">";
+    bool first = true;
+    for (const auto& p : x["linked_from"]) {
+      h += (first ? "" : "<br>") + esc(p.get<std::string>());
+      first = false;
+    }
+    h += "</td></tr>";
+  }
+  h += "</tbody></table>";
+  if (rows.size() < listed) {
+    h += "<p class=\"note\">The " + count(rows.size()) +
+         " most linked are shown; trawler report "
+         "--broken-links FILE writes all " +
+         count(listed) + " as CSV.</p>";
+  }
+  if (const auto more = b["not_listed_records"].get<std::uint64_t>()) {
+    h += "<p class=\"note\">" + count(more) + " more 4xx/5xx records are past the " +
+         count(broken_links::max_urls) + " URLs the table keeps.</p>";
+  }
+  return h;
+}
+
 }  // namespace
 
 std::string render_html(const crawl_report& r, const std::vector<std::string>& inputs) {
@@ -280,7 +322,8 @@ std::string render_html(const crawl_report& r, const std::vector<std::string>& i
   double peak = 0;
   h += "<div class=\"cards\">";
   h += card("pages (with a response)", count(r.pages()));
-  h += card("errors", count(r.errors()));
+  h += card("4xx/5xx responses", count(r.http_errors()));
+  h += card("fetch errors (no response, robots...)", count(r.errors()));
   h += card("hosts", count(r.hosts().size()));
   h += card("body bytes", bytes_text(static_cast<double>(r.bytes())));
   h += card("duration", duration_text(duration));
@@ -346,6 +389,8 @@ std::string render_html(const crawl_report& r, const std::vector<std::string>& i
 
   h += "<h2>Errors by kind</h2>";
   h += examples_table("kind", r.error_kinds(), "No errors.");
+
+  h += broken_links_section(s["broken_links"]);
 
   // Recrawl: what the visits told the indexer.
   if (r.recrawl()) {

@@ -1461,3 +1461,83 @@ TEST(Dashboard, ShowsTheFreshnessOfAContinuousCrawl) {
   EXPECT_GT(fs::file_size(shot), 10000u);
   EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
 }
+
+// A crawl whose pages link a 404 and a 500: the API lists them with their linking pages, and
+// the dashboard shows 4xx/5xx beside the fetch errors and a Broken links table naming each URL,
+// its status and the pages linking it. The screenshot is kept as a test artifact.
+TEST(Dashboard, ListsBrokenLinksWithTheirLinkingPages) {
+  const std::string driver = std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/broken-links.mjs";
+  ASSERT_TRUE(
+      fs::exists(std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/node_modules/playwright-core"))
+      << "playwright-core is not installed: run scripts/install-deps.sh";
+  test_server s;
+  const std::string b = s.base_url();
+  s.add_html("/", page({"/guide", "/about", "/missing"}));
+  s.add_html("/guide", page({"/missing", "/boom", "/"}));
+  s.add_html("/about", page({"/missing"}));
+  response missing;
+  missing.status = 404;
+  missing.body = "<p>no such page</p>";
+  s.add_page("/missing", missing);
+  response boom;
+  boom.status = 500;
+  boom.body = "oops";
+  s.add_page("/boom", boom);
+  temp_dir dir;
+  service svc(dir.path() + "/data", json{{"api", {{"token", "broken-Token"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  json cfg = crawl_config(b + "/");
+  cfg["limits"] = {{"max_tries", 1}};
+  const std::string id = svc.create(cfg);
+  const json done = svc.wait_for(id, [](const json& v) { return v.contains("finished_at"); });
+  ASSERT_EQ(done.at("state"), "completed") << done.dump();
+  EXPECT_EQ(done.at("stats").at("http_errors"), 2) << done.dump();
+  EXPECT_EQ(done.at("stats").at("errors"), json::object()) << done.dump();
+
+  auto api = svc.call("GET", "/v1/crawls/" + id + "/broken-links");
+  ASSERT_EQ(api.status, 200) << api.raw;
+  const json listed = api.body_json();
+  EXPECT_EQ(listed["listed"], 2);
+  ASSERT_EQ(listed["broken_links"].size(), 2u) << listed.dump();
+  const json& first = listed["broken_links"][0];
+  EXPECT_EQ(first["url"], b + "/missing");
+  EXPECT_EQ(first["status"], 404);
+  EXPECT_EQ(first["linked_from_count"], 3);
+  EXPECT_EQ(first["linked_from"][0], b + "/") << "the page it was found on comes first";
+  EXPECT_EQ(listed["broken_links"][1], json({{"url", b + "/boom"},
+                                             {"status", 500},
+                                             {"linked_from_count", 1},
+                                             {"linked_from", {b + "/guide"}}}));
+  EXPECT_EQ(svc.call("GET", "/v1/crawls/nope/broken-links").status, 404);
+
+  const std::string artifacts = std::string(TRAWLER_BINARY_DIR) + "/test-artifacts";
+  fs::create_directories(artifacts);
+  const std::string shot = artifacts + "/dashboard-broken-links.png";
+  fs::remove(shot);
+  const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
+  auto run = run_process({"node", driver, base, "broken-Token", id, shot}, {}, 120s);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json out = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(out.is_object()) << run.out;
+  EXPECT_TRUE(out["console_errors"].empty()) << out["console_errors"].dump();
+  // The crawl list and the cards say 2 answered 4xx/5xx beside 0 fetch errors.
+  EXPECT_EQ(out["list_row"], json({{"http_errors", "2"}, {"errors", "0"}})) << out.dump();
+  EXPECT_EQ(out["cards"]["4xx/5xx responses"], "2") << out.dump();
+  EXPECT_EQ(out["cards"]["fetch errors"], "0") << out.dump();
+  // The table lists the 404 with its linking pages, then the 500.
+  ASSERT_EQ(out["broken_rows"].size(), 2u) << out.dump();
+  const json& row = out["broken_rows"][0];
+  EXPECT_EQ(row[0], b + "/missing");
+  EXPECT_EQ(row[1], "404");
+  EXPECT_EQ(row[2], "3");
+  std::set<std::string> linking;
+  for (const auto& p : row[3]) linking.insert(p.get<std::string>());
+  EXPECT_EQ(linking, (std::set<std::string>{b + "/", b + "/guide", b + "/about"})) << out.dump();
+  EXPECT_EQ(out["broken_rows"][1], json::array({b + "/boom", "500", "1", {b + "/guide"}}));
+  EXPECT_TRUE(out["no_broken_hidden"].get<bool>());
+  for (const auto& url : out["requests"]) {
+    EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;
+  }
+  EXPECT_GT(fs::file_size(shot), 10000u);
+  EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
+}

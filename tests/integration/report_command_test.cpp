@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <regex>
 #include <set>
@@ -224,4 +225,123 @@ TEST(ReportCommand, StreamsABigOutput) {
   const json d = report_data(dir.path() + "/r.html");
   EXPECT_EQ(d["records"], 140000);
   EXPECT_EQ(d["hosts"].size(), 50u);
+}
+
+namespace {
+
+// RFC 4180 records (CRLF line ends, quoted fields with doubled quotes).
+std::vector<std::vector<std::string>> parse_csv(const std::string& text, std::string& problem) {
+  std::vector<std::vector<std::string>> rows(1);
+  std::string field;
+  bool quoted = false, was_quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"' && field.empty() && !was_quoted) {
+      quoted = was_quoted = true;
+    } else if (c == ',') {
+      rows.back().push_back(std::move(field));
+      field.clear();
+      was_quoted = false;
+    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      rows.back().push_back(std::move(field));
+      field.clear();
+      was_quoted = false;
+      ++i;
+      if (i + 1 < text.size()) rows.emplace_back();
+    } else if (c == '\n' || c == '"') {
+      problem = "bare LF or quote at byte " + std::to_string(i);
+    } else {
+      field += c;
+    }
+  }
+  if (quoted || !field.empty()) problem = "last line does not end with CRLF";
+  return rows;
+}
+
+std::set<std::string> words(const std::string& s) {
+  std::set<std::string> out;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) out.insert(w);
+  return out;
+}
+
+}  // namespace
+
+// A real crawl of pages linking 404 and 500 URLs (one with a comma, one reached through a
+// redirect), then `trawler report --broken-links`: a CSV a spreadsheet reads, each broken URL
+// with its status and every page linking it.
+TEST(ReportCommand, BrokenLinksCsvOfARealCrawl) {
+  test_server s;
+  const std::string b = s.base_url();
+  s.add_html("/", page("home", {"/a", "/b", "/missing", "/gone,old", "/old"}));
+  s.add_html("/a", page("a", {"/missing", "/boom", "/"}));
+  s.add_html("/b", page("b", {"/missing", "/a"}));
+  s.add_redirect("/old", "/missing");
+  response missing;
+  missing.status = 404;
+  missing.body = "<p>no such page</p>";
+  s.add_page("/missing", missing);
+  s.add_page("/gone,old", missing);
+  response boom;
+  boom.status = 500;
+  boom.body = "oops";
+  s.add_page("/boom", boom);
+  temp_dir dir;
+  const std::string out = dir.path() + "/out.jsonl";
+  auto crawl = run_process({trawler_binary(), "crawl", "--allow-private", "--no-progress", "-q",
+                            "--max-tries", "1", "-o", out, b + "/"});
+  ASSERT_EQ(crawl.exit_code, 0) << crawl.err;
+  ASSERT_EQ(read_jsonl(out).size(), 7u);
+
+  const std::string csv_path = dir.path() + "/broken.csv";
+  auto rep = run_process({trawler_binary(), "report", out, "--broken-links", csv_path});
+  ASSERT_EQ(rep.exit_code, 0) << rep.err;
+  EXPECT_NE(rep.err.find("3 broken URLs; wrote " + csv_path), std::string::npos) << rep.err;
+  EXPECT_NE(rep.err.find("3 answered 4xx/5xx, 0 fetch errors"), std::string::npos) << rep.err;
+  EXPECT_EQ(rep.err.find("report.html"), std::string::npos) << "--broken-links alone: no HTML";
+  std::ifstream in(csv_path, std::ios::binary);
+  const std::string csv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string problem;
+  const auto rows = parse_csv(csv, problem);
+  ASSERT_TRUE(problem.empty()) << problem << "\n" << csv;
+  ASSERT_EQ(rows.size(), 4u) << csv;
+  EXPECT_EQ(rows[0],
+            (std::vector<std::string>{"url", "status", "linked_from_count", "linked_from"}));
+  for (const auto& r : rows) ASSERT_EQ(r.size(), 4u) << csv;
+  // Most linked first: /missing is linked from /, /a and /b, and /old redirects to it.
+  EXPECT_EQ(rows[1][0], b + "/missing");
+  EXPECT_EQ(rows[1][1], "404");
+  EXPECT_EQ(rows[1][2], "4");
+  EXPECT_EQ(words(rows[1][3]), (std::set<std::string>{b + "/", b + "/a", b + "/b", b + "/old"}));
+  // Then by status: the 404 with a comma (quoted in the file), the 500.
+  EXPECT_EQ(rows[2], (std::vector<std::string>{b + "/gone,old", "404", "1", b + "/"}));
+  EXPECT_NE(csv.find("\"" + b + "/gone,old\",404,1,"), std::string::npos) << csv;
+  EXPECT_EQ(rows[3], (std::vector<std::string>{b + "/boom", "500", "1", b + "/a"}));
+
+  // To stdout, and beside the HTML report, whose table and figures say the same.
+  auto to_stdout = run_process({trawler_binary(), "report", out, "--broken-links", "-"});
+  ASSERT_EQ(to_stdout.exit_code, 0) << to_stdout.err;
+  EXPECT_EQ(to_stdout.out, csv);
+  const std::string html = dir.path() + "/r.html";
+  auto both = run_process(
+      {trawler_binary(), "report", out, "-o", html, "--broken-links", dir.path() + "/b2.csv"});
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_TRUE(fs::exists(dir.path() + "/b2.csv"));
+  const json d = report_data(html);
+  EXPECT_EQ(d["http_errors"], 3);
+  EXPECT_EQ(d["errors"], 0);
+  EXPECT_EQ(d["broken_links"]["listed"], 3);
+  EXPECT_EQ(d["broken_links"]["rows"][0]["url"], b + "/missing");
+  // Both on stdout would be one stream of two formats.
+  auto clash = run_process({trawler_binary(), "report", out, "-o", "-", "--broken-links", "-"});
+  EXPECT_EQ(clash.exit_code, 2);
 }

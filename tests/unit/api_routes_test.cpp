@@ -104,6 +104,21 @@ class fake_registry : public crawl_registry {
     return {change_outcome::ok, {{"url", url}, {"fate", "never_seen"}}, ""};
   }
   std::vector<std::string> explained;
+  broken_links_result broken_links(std::string_view id) override {
+    if (!get(id)) return {change_outcome::not_found, {}, ""};
+    if (broken_error) return {change_outcome::ok, {}, "cannot read the crawl's records: gone"};
+    return {change_outcome::ok,
+            {{"id", std::string(id)},
+             {"listed", 1},
+             {"not_listed_records", 0},
+             {"broken_links",
+              {{{"url", "http://a/missing"},
+                {"status", 404},
+                {"linked_from_count", 2},
+                {"linked_from", {"http://a/", "http://a/b"}}}}}},
+            ""};
+  }
+  bool broken_error = false;
 };
 
 request req(std::string method, std::string target, std::string body = "",
@@ -221,7 +236,7 @@ TEST_F(Routes, RouteTableHasNoDuplicates) {
   for (const auto& rt : router::routes()) {
     EXPECT_TRUE(seen.emplace(std::string(rt.method), std::string(rt.path)).second) << rt.path;
   }
-  EXPECT_EQ(seen.size(), 15u);
+  EXPECT_EQ(seen.size(), 16u);
 }
 
 TEST_F(Routes, DashboardFilesAreServedUnderAStrictPolicy) {
@@ -930,6 +945,23 @@ TEST(QueryParameter, DecodesPercentEscapesAndKeepsPlus) {
   EXPECT_EQ(query_parameter("/x", "url"), std::nullopt);
   EXPECT_EQ(query_parameter("/x?url=%4", "url"), std::nullopt);
   EXPECT_EQ(query_parameter("/x?url=%zz", "url"), std::nullopt);
+}
+
+TEST_F(Routes, BrokenLinksOfACrawl) {
+  const std::string id = create_one();
+  auto res = r.handle(req("GET", "/v1/crawls/" + id + "/broken-links"));
+  ASSERT_EQ(res.status, 200) << res.body;
+  const json b = body_of(res);
+  EXPECT_EQ(b["listed"], 1);
+  ASSERT_EQ(b["broken_links"].size(), 1u);
+  EXPECT_EQ(b["broken_links"][0]["url"], "http://a/missing");
+  EXPECT_EQ(b["broken_links"][0]["linked_from"][1], "http://a/b");
+  EXPECT_EQ(r.handle(req("GET", "/v1/crawls/nope/broken-links")).status, 404);
+  EXPECT_EQ(r.handle(req("POST", "/v1/crawls/" + id + "/broken-links")).status, 405);
+  reg.broken_error = true;
+  res = r.handle(req("GET", "/v1/crawls/" + id + "/broken-links"));
+  EXPECT_EQ(res.status, 500);
+  EXPECT_NE(res.body.find("cannot read"), std::string::npos) << res.body;
 }
 
 TEST_F(Routes, ExplainAsksTheRegistryWithTheDecodedUrl) {

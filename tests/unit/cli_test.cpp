@@ -429,7 +429,7 @@ TEST(CliUsage, MentionsEverySubcommandAndEveryFlagItDescribesParses) {
     const bool bench_only =
         flag == "--pages" || flag == "--hosts" || flag == "--page-bytes" || flag == "--links";
     const bool explain_only = flag == "--json";
-    const bool report_only = flag == "--force";
+    const bool report_only = flag == "--force" || flag == "--broken-links";
     const cli_result r = explain_only  ? parse({"explain", "http://a/", "--state-dir", "d", flag})
                          : report_only ? parse({"report", "out.jsonl", flag})
                                        : parse({serve_only   ? "serve"
@@ -781,4 +781,17 @@ TEST(CliReport, OutputAndForce) {
   EXPECT_EQ(r.options.report_output, "r.html");
   // A flag without a value.
   EXPECT_EQ(only_error(parse({"report", "out.jsonl", "--force=yes"})).key, "--force");
+}
+
+TEST(CliReport, BrokenLinksNamesTheCsv) {
+  auto r = parse({"report", "out/", "--broken-links", "broken.csv"});
+  ASSERT_TRUE(r.ok()) << r.errors.front().text();
+  EXPECT_EQ(r.options.report_broken_links, "broken.csv");
+  EXPECT_FALSE(r.options.report_output);
+  r = parse({"report", "out/", "--broken-links=-", "-o", "r.html"});
+  ASSERT_TRUE(r.ok()) << r.errors.front().text();
+  EXPECT_EQ(r.options.report_broken_links, "-");
+  EXPECT_EQ(r.options.report_output, "r.html");
+  EXPECT_EQ(only_error(parse({"report", "out/", "--broken-links"})).key, "--broken-links");
+  EXPECT_NE(usage_text().find("--broken-links CSV"), std::string::npos);
 }

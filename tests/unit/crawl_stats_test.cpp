@@ -61,6 +61,24 @@ TEST(LoopLag, InTheStatsObject) {
   EXPECT_EQ(crawl_stats{}.report().find("event-loop lag"), std::string::npos);
 }
 
+// 4xx and 5xx responses are counted apart from fetch errors, and shown beside them: a crawl full
+// of 404s does not read "errors 0" only.
+TEST(CrawlStatsHttpErrors, CountedApartFromFetchErrorsEverywhere) {
+  crawl_stats s;
+  s.pages = 10;
+  s.status_classes = {6, 1, 2, 1};
+  s.errors[static_cast<std::size_t>(trawler::error_kind::dns)] = 4;
+  const auto j = s.to_json();
+  ASSERT_TRUE(j.contains("http_errors")) << j.dump();
+  EXPECT_EQ(j["http_errors"], 3);
+  EXPECT_EQ(j["errors"], nlohmann::json({{"dns", 4}}));
+  EXPECT_NE(s.progress_line().find("4xx/5xx 3  errors 4"), std::string::npos) << s.progress_line();
+  EXPECT_NE(s.report().find("4xx/5xx responses 3, fetch errors 4"), std::string::npos)
+      << s.report();
+  EXPECT_EQ(crawl_stats{}.to_json()["http_errors"], 0);
+  EXPECT_EQ(crawl_stats{}.report().find("4xx/5xx"), std::string::npos);
+}
+
 // Stats are cumulative across resumes: what a run counted is carried in the state and added
 // to the next run's counters.
 TEST(CarriedStats, RoundTripAndAddUp) {

@@ -75,6 +75,37 @@ TEST(Explain, RecordsDecideFirstEachKindItsFate) {
   EXPECT_EQ(a.fate, "cancelled");
 }
 
+// A 404 or 500 was fetched, but it is no page: explain names the status as a broken link and
+// the pages that link it, instead of the words it has for a 200.
+TEST(Explain, A4xxOr5xxIsABrokenLinkNamingItsLinkingPages) {
+  auto ev = with_record(record("http://a/missing", 404));
+  ev.linked_from = {{"http://a/", 0, false, false}, {"http://a/b", 1, false, false}};
+  ev.linked_from_total = 7;
+  auto a = explain(ev);
+  EXPECT_EQ(a.fate, "fetched");
+  EXPECT_NE(a.text.find("was fetched: 404 Not Found \u2014 a broken link (text/html, 10 bytes"),
+            std::string::npos)
+      << a.text;
+  EXPECT_NE(a.text.find("7 pages of the outputs link it: http://a/, http://a/b and 5 more."),
+            std::string::npos)
+      << a.text;
+  EXPECT_EQ(a.json["broken"], true);
+
+  a = explain(with_record(record("http://a/boom", 500)));
+  EXPECT_NE(a.text.find("500 Internal Server Error \u2014 a broken link"), std::string::npos)
+      << a.text;
+  EXPECT_NE(a.text.find("No page of the outputs read links it."), std::string::npos) << a.text;
+  EXPECT_NE(a.text.find("found at depth 1 on http://a/"), std::string::npos) << a.text;
+
+  a = explain(with_record(record("http://a/odd", 599)));
+  EXPECT_NE(a.text.find("fetched: 599 \u2014 a broken link"), std::string::npos) << a.text;
+
+  // A 200 keeps its words, and is no broken link.
+  a = explain(with_record(record("http://a/x", 200)));
+  EXPECT_EQ(a.text.find("broken"), std::string::npos) << a.text;
+  EXPECT_EQ(a.json["broken"], false);
+}
+
 TEST(Explain, ACancelledRecordOfAUrlQueuedAgainIsQueued) {
   auto ev =
       with_record(record("http://a/p", nullptr, {{"kind", "cancelled"}, {"message", "stop"}}));

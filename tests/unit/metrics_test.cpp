@@ -354,6 +354,29 @@ TEST(Prometheus, OneCrawlValuesRoundTrip) {
   EXPECT_EQ(buckets, histogram::upper_bounds.size() + 1);
 }
 
+// 4xx/5xx responses are in trawler_responses_total by class, never in trawler_errors_total, and
+// each family's help says where the other kind is.
+TEST(Prometheus, HttpErrorsAndFetchErrorsAreToldApart) {
+  crawl_snapshot c = snapshot("c", "running");
+  c.counters.pages = 9;
+  c.counters.status_classes = {5, 0, 3, 1};
+  std::vector<crawl_snapshot> v{c};
+  auto e = parse(render_prometheus(v));
+  ASSERT_TRUE(e.problems.empty()) << ::testing::PrintToString(e.problems);
+  EXPECT_EQ(e.value("trawler_responses_total", {{"crawl", "c"}, {"class", "4xx"}}), 3);
+  EXPECT_EQ(e.value("trawler_responses_total", {{"crawl", "c"}, {"class", "5xx"}}), 1);
+  for (auto k : trawler::all_error_kinds) {
+    EXPECT_EQ(e.value("trawler_errors_total",
+                      {{"crawl", "c"}, {"kind", std::string(trawler::to_string(k))}}),
+              0);
+  }
+  EXPECT_NE(e.helps["trawler_errors_total"].find("trawler_responses_total"), std::string::npos)
+      << e.helps["trawler_errors_total"];
+  EXPECT_NE(e.helps["trawler_responses_total"].find("4xx and 5xx (broken links)"),
+            std::string::npos)
+      << e.helps["trawler_responses_total"];
+}
+
 TEST(Prometheus, SeveralCrawlsEachGetTheirSeriesAndStatesAreCounted) {
   std::vector<crawl_snapshot> v{snapshot("one", "running"), snapshot("two", "completed"),
                                 snapshot("three", "completed"), snapshot("four", "interrupted")};

@@ -156,3 +156,136 @@ TEST(Report, HtmlIsSelfContainedEscapedAndCarriesItsData) {
   ASSERT_TRUE(data.is_object());
   EXPECT_EQ(data, r.summary());
 }
+
+// ---- broken links ---------------------------------------------------------------------------
+
+namespace {
+
+using trawler::report::broken_links;
+
+json page_linking(const std::string& url, std::vector<std::string> links,
+                  const std::string& referrer = "") {
+  json r = record(url, 200);
+  r["links"] = links;
+  r["referrer"] = referrer.empty() ? json(nullptr) : json(referrer);
+  return r;
+}
+
+json broken(const std::string& url, int status, const std::string& referrer) {
+  json r = record(url, status);
+  r["links"] = json::array();
+  r["referrer"] = referrer;
+  return r;
+}
+
+// Both passes over the same lines, as `trawler report` makes them.
+void two_passes(crawl_report& r, const std::vector<json>& records) {
+  for (const auto& x : records) ASSERT_TRUE(r.add_line(x.dump()));
+  for (const auto& x : records) r.broken_links().scan_line(x.dump());
+}
+
+}  // namespace
+
+// The table lists the URLs that answered 4xx/5xx, most linked first, each with every distinct
+// page linking it: by its links (before and after its own record), a redirect to it, and the
+// page it was found on; a URL fixed by a later record is not listed.
+TEST(BrokenLinks, ListTheLinkingPagesOfEvery4xxAnd5xx) {
+  crawl_report r;
+  json redirect = record("http://a.test/old", 301);
+  redirect["redirect"] = "http://a.test/missing";
+  json fixed_later = broken("http://a.test/flaky", 503, "http://a.test/");
+  json fixed = record("http://a.test/flaky", 200);
+  two_passes(r, {page_linking("http://a.test/", {"http://a.test/missing", "http://a.test/boom",
+                                                 "http://a.test/ok", "http://a.test/flaky"}),
+                 page_linking("http://a.test/b", {"http://a.test/missing", "http://a.test/missing"},
+                              "http://a.test/"),
+                 broken("http://a.test/missing", 404, "http://a.test/"),
+                 broken("http://a.test/boom", 500, "http://a.test/"),
+                 record("http://a.test/ok", 200), fixed_later, fixed,
+                 // A page recorded after the broken URL, and one recorded twice (a recrawl).
+                 page_linking("http://a.test/c", {"http://a.test/missing"}),
+                 page_linking("http://a.test/c", {"http://a.test/missing"}), redirect});
+  const auto rows = r.broken_links().rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].url, "http://a.test/missing");
+  EXPECT_EQ(rows[0].status, 404);
+  EXPECT_EQ(rows[0].linked_from_count, 4u);
+  EXPECT_EQ(rows[0].linked_from,
+            (std::vector<std::string>{"http://a.test/", "http://a.test/b", "http://a.test/c",
+                                      "http://a.test/old"}));
+  EXPECT_EQ(rows[1].url, "http://a.test/boom");
+  EXPECT_EQ(rows[1].status, 500);
+  EXPECT_EQ(rows[1].linked_from_count, 1u);
+
+  const json s = r.summary();
+  EXPECT_EQ(s["http_errors"], 3);  // the 503 was a response too
+  EXPECT_EQ(s["errors"], 0);
+  EXPECT_EQ(s["broken_links"]["listed"], 2);
+  EXPECT_EQ(s["broken_links"]["rows"][0]["linked_from_count"], 4);
+  EXPECT_EQ(s["broken_links"]["rows"][1]["linked_from"], json({"http://a.test/"}));
+
+  const std::string html = trawler::report::render_html(r, {"out.jsonl"});
+  EXPECT_NE(html.find("<h2 id=\"broken-links\">Broken links</h2>"), std::string::npos);
+  EXPECT_TRUE(std::regex_search(
+      html, std::regex(R"(<tr><td class="url">http://a\.test/missing</td><td class="n" )"
+                       R"(data-v="404">404</td><td class="n" data-v="4">4</td>)"
+                       R"(<td class="examples">http://a\.test/<br>http://a\.test/b<br>)")))
+      << html;
+  EXPECT_NE(html.find("4xx/5xx responses"), std::string::npos);
+}
+
+TEST(BrokenLinks, NoneIsSaidSo) {
+  crawl_report r;
+  two_passes(r,
+             {page_linking("http://a.test/", {"http://a.test/x"}), record("http://a.test/x", 200),
+              record("http://a.test/y", std::nullopt, "timeout")});
+  EXPECT_TRUE(r.broken_links().rows().empty());
+  EXPECT_FALSE(r.broken_links().wants_links());
+  EXPECT_NE(trawler::report::render_html(r, {}).find("No URL answered 4xx or 5xx."),
+            std::string::npos);
+}
+
+// For a spreadsheet: RFC 4180 (CRLF, a field with a comma, quote or line break quoted, quotes
+// doubled), the linking pages in one field separated by spaces.
+TEST(BrokenLinks, CsvIsRfc4180) {
+  std::vector<broken_links::row> rows = {
+      {"http://a.test/a,b", 404, 2, {"http://a.test/", "http://a.test/\"q\""}},
+      {"http://a.test/x", 500, 0, {}}};
+  EXPECT_EQ(trawler::report::to_csv(rows),
+            "url,status,linked_from_count,linked_from\r\n"
+            "\"http://a.test/a,b\",404,2,\"http://a.test/ http://a.test/\"\"q\"\"\"\r\n"
+            "http://a.test/x,500,0,\r\n");
+  EXPECT_EQ(trawler::report::to_csv({}), "url,status,linked_from_count,linked_from\r\n");
+}
+
+// Pass 2 parses only the lines that name a broken URL, also when the line escapes it.
+TEST(BrokenLinks, LinesNamingABrokenUrlAreFoundEscapedOrNot) {
+  broken_links b;
+  b.add(broken("http://a.test/m/x", 404, "http://a.test/"));
+  EXPECT_TRUE(b.names_a_broken_url(R"({"url":"http://a.test/p","links":["http://a.test/m/x"]})"));
+  EXPECT_TRUE(
+      b.names_a_broken_url(R"({"url":"http://a.test/p","links":["http:\/\/a.test\/m\/x"]})"));
+  EXPECT_FALSE(b.names_a_broken_url(R"({"url":"http://a.test/p","links":["http://a.test/m/x2"]})"));
+  EXPECT_FALSE(b.names_a_broken_url(R"({"url":"http://a.test/p","links":["http://a.test/m/x)"));
+  b.scan_line(R"({"url":"http://a.test/p","links":["http:\/\/a.test\/m\/x"]})");
+  ASSERT_EQ(b.rows().size(), 1u);
+  EXPECT_EQ(b.rows()[0].linked_from,
+            (std::vector<std::string>{"http://a.test/", "http://a.test/p"}));
+}
+
+// Bounded: past max_urls broken URLs, more are counted, not listed; a linked URL keeps its
+// first pages_kept linking pages and counts the rest.
+TEST(BrokenLinks, MemoryIsBounded) {
+  broken_links b;
+  for (std::size_t i = 0; i < broken_links::max_urls + 3; ++i)
+    b.add(broken("http://a.test/" + std::to_string(i), 404, "http://a.test/"));
+  EXPECT_EQ(b.listed(), broken_links::max_urls);
+  EXPECT_EQ(b.unlisted(), 3u);
+  for (int p = 0; p < 500; ++p) {
+    b.add_links(page_linking("http://a.test/p" + std::to_string(p), {"http://a.test/7"}));
+  }
+  const auto rows = b.rows();
+  EXPECT_EQ(rows[0].url, "http://a.test/7");
+  EXPECT_EQ(rows[0].linked_from_count, 501u);
+  EXPECT_EQ(rows[0].linked_from.size(), broken_links::pages_kept);
+}

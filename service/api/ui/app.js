@@ -5,7 +5,12 @@
 
 const TOKEN_KEY = 'trawler-token';
 const HISTORY = 60;  // samples (seconds) kept per crawl for the charts
-const view = { selected: null, history: new Map(), timer: null };
+// The service reads a crawl's broken links from its records on its I/O thread: asked again at
+// most every 5 s when the crawl's 4xx/5xx count or state changed, every 30 s while only pages
+// are added (new links to known broken URLs).
+const BROKEN_CHANGED_MS = 5000;
+const BROKEN_GROWN_MS = 30000;
+const view = { selected: null, history: new Map(), timer: null, broken: null };
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -38,10 +43,18 @@ async function api(method, path, body) {
   return data;
 }
 
+// Fetches without a usable response (network, TLS, robots...), all kinds.
 function errorsOf(stats) {
   let n = 0;
   for (const v of Object.values(stats.errors || {})) n += v;
   return n;
+}
+
+// Responses that answered 4xx or 5xx: not errors of the fetch, broken links of the site.
+function httpErrorsOf(stats) {
+  if (typeof stats.http_errors === 'number') return stats.http_errors;
+  const st = stats.status || {};
+  return (st['4xx'] || 0) + (st['5xx'] || 0);
 }
 
 function record(crawl) {
@@ -50,10 +63,11 @@ function record(crawl) {
   const s = crawl.stats || {};
   const now = Date.now();
   const last = h[h.length - 1];
-  const sample = { at: now, pages: s.pages || 0, errors: errorsOf(s), rate: 0, errRate: 0 };
+  const sample = { at: now, pages: s.pages || 0, errors: errorsOf(s), http: httpErrorsOf(s), rate: 0, errRate: 0, httpRate: 0 };
   if (last && now > last.at) {
     sample.rate = Math.max(0, (sample.pages - last.pages) * 1000 / (now - last.at));
     sample.errRate = Math.max(0, (sample.errors - last.errors) * 1000 / (now - last.at));
+    sample.httpRate = Math.max(0, (sample.http - last.http) * 1000 / (now - last.at));
   }
   h.push(sample);
   if (h.length > HISTORY) h.shift();
@@ -80,7 +94,7 @@ function drawChart(h) {
   const chart = document.getElementById('detail-chart');
   chart.replaceChildren();
   const w = 860, top = 10, height = 150;
-  const max = Math.max(1, ...h.map((p) => Math.max(p.rate, p.errRate)));
+  const max = Math.max(1, ...h.map((p) => Math.max(p.rate, p.errRate, p.httpRate || 0)));
   for (let i = 0; i <= 2; i++) {
     const y = top + height - (height * i) / 2;
     chart.append(svg('line', { x1: 0, x2: w, y1: y, y2: y }));
@@ -90,6 +104,7 @@ function drawChart(h) {
   }
   const g = svg('g', { transform: 'translate(0 ' + top + ')' });
   g.append(line(h.map((p) => p.rate), w, height, max, 'main'));
+  g.append(line(h.map((p) => p.httpRate || 0), w, height, max, 'warn'));
   g.append(line(h.map((p) => p.errRate), w, height, max, 'alert'));
   chart.append(g);
 }
@@ -123,7 +138,8 @@ function renderCrawls(crawls) {
       el('td', {}, c.id),
       el('td', { class: 'state state-' + c.state }, c.state),
       el('td', { class: 'n pages' }, (s.pages || 0).toLocaleString('en')),
-      el('td', { class: 'n' }, errorsOf(s).toLocaleString('en')),
+      el('td', { class: 'n http-errors' }, httpErrorsOf(s).toLocaleString('en')),
+      el('td', { class: 'n errors' }, errorsOf(s).toLocaleString('en')),
       el('td', { class: 'n' }, (s.queued || 0).toLocaleString('en')),
       el('td', { class: 'n' }, (s.in_flight || 0).toLocaleString('en')),
       el('td', { class: 'n' }, (s.pages_per_s || 0).toFixed(1)),
@@ -147,7 +163,9 @@ async function renderDetail() {
   document.getElementById('detail-output').textContent = c.output || '';
   const mb = ((s.bytes || 0) / 1e6).toFixed(1) + ' MB';
   document.getElementById('detail-cards').replaceChildren(
-    card('pages', (s.pages || 0).toLocaleString('en')), card('errors', errorsOf(s).toLocaleString('en')),
+    card('pages', (s.pages || 0).toLocaleString('en')),
+    card('4xx/5xx responses', httpErrorsOf(s).toLocaleString('en')),
+    card('fetch errors', errorsOf(s).toLocaleString('en')),
     card('seen', (s.seen || 0).toLocaleString('en')), card('queued', (s.queued || 0).toLocaleString('en')),
     card('filtered', (s.filtered || 0).toLocaleString('en')), card('body bytes', mb),
     card('elapsed', (s.elapsed_s || 0).toFixed(0) + ' s'), card('pages/s', (s.pages_per_s || 0).toFixed(1)));
@@ -185,11 +203,46 @@ async function renderDetail() {
       el('td', { class: 'n' }, h.response_ms === null ? '-' : h.response_ms.toFixed(0) + ' ms'),
       el('td', { class: 'muted' }, notes.join(', ')));
   }));
+  await renderBroken(c);
   const rows = [];
   for (const [k, v] of Object.entries(s.status || {})) rows.push(['status ' + k, v]);
   for (const [k, v] of Object.entries(s.errors || {})) rows.push(['error ' + k, v]);
   document.querySelector('#detail-counts tbody').replaceChildren(
     ...rows.map(([k, v]) => el('tr', {}, el('td', {}, k), el('td', { class: 'n' }, v.toLocaleString('en')))));
+}
+
+// The selected crawl's broken links, asked again as BROKEN_CHANGED_MS and BROKEN_GROWN_MS say.
+async function renderBroken(c) {
+  const s = c.stats || {};
+  const key = c.state + '/' + httpErrorsOf(s);
+  const pages = s.pages || 0;
+  const b = view.broken;
+  const now = Date.now();
+  if (b && b.id === c.id) {
+    const changed = b.key !== key;
+    if (!changed && b.pages === pages) return;
+    if (now - b.at < (changed ? BROKEN_CHANGED_MS : BROKEN_GROWN_MS)) return;
+  }
+  view.broken = { id: c.id, key, pages, at: now };
+  let data;
+  try {
+    data = await api('GET', '/v1/crawls/' + encodeURIComponent(c.id) + '/broken-links');
+  } catch (e) {
+    view.broken = null;  // asked again at the next refresh
+    throw e;
+  }
+  if (view.selected !== c.id) return;
+  const rows = data.broken_links || [];
+  document.getElementById('no-broken').hidden = rows.length > 0;
+  const more = document.getElementById('broken-more');
+  more.hidden = rows.length >= (data.listed || 0);
+  more.textContent = 'The ' + rows.length.toLocaleString('en') + ' most linked of ' +
+    (data.listed || 0).toLocaleString('en') + ': trawler report --broken-links FILE lists all as CSV.';
+  document.querySelector('#detail-broken tbody').replaceChildren(...rows.map((r) => el('tr', { class: 'broken' },
+    el('td', { class: 'url' }, r.url),
+    el('td', { class: 'n status-' + String(r.status)[0] + 'xx' }, r.status),
+    el('td', { class: 'n' }, r.linked_from_count.toLocaleString('en')),
+    el('td', { class: 'pages' }, ...r.linked_from.flatMap((p, i) => (i ? [el('br'), p] : [p]))))));
 }
 
 function setStatus(text, bad) {

@@ -429,6 +429,15 @@ asio::awaitable<void> redis_frontier::flush(bool force) {
   if (!owner_.flush_output()) co_return;  // the output failed: the crawl is being stopped
   auto done = std::move(done_);
   done_.clear();
+  // Kept a while: after an outage, a claim Redis still lists for this worker is told apart
+  // from one it never received.
+  const auto now2 = steady::now();
+  const auto keep = settings_.lease / 3 + node_timeout_allowance;
+  while (!outage_began_ && !recent_done_.empty() && now2 - std::get<0>(recent_done_.front()) > keep)
+    recent_done_.pop_front();
+  for (const auto& [b, fps] : done) {
+    for (const auto& f : fps) recent_done_.emplace_back(now2, b, f);
+  }
   auto counts = co_await call<std::map<int, bucket_counts>>([&] { return shared_.record(done); });
   if (!counts) co_return;
   for (const auto& [b, c] : *counts) {
@@ -545,7 +554,7 @@ asio::awaitable<void> redis_frontier::membership(bool force) {
     auto it = buckets_.find(b);
     if (it == buckets_.end() || !it->second.owned) ++unowned_share_;
   }
-  if (unowned_share_ > 0) next_beat_ = std::min(next_beat_, steady::now() + milliseconds(500));
+  if (unowned_share_ > 0) next_beat_ = std::min(next_beat_, steady::now() + milliseconds(250));
   owner_.wake();
 }
 
@@ -608,6 +617,16 @@ asio::awaitable<void> redis_frontier::hand_over() {
   co_await flush(true);
   co_await call<bool>([&] { return shared_.give_up(give); });
   for (int b : give) buckets_.erase(b);
+  // Their new owners acquire them at once rather than at their next look.
+  const auto target = assign_buckets(alive_, shared_.buckets());
+  std::map<std::string, std::vector<int>> bells;
+  for (int b : give) {
+    if (b < static_cast<int>(target.size()) && target[static_cast<std::size_t>(b)] >= 0) {
+      const auto& to = alive_[static_cast<std::size_t>(target[static_cast<std::size_t>(b)])];
+      if (to != shared_.worker()) bells[to] = {shared_frontier::membership_changed};
+    }
+  }
+  if (!bells.empty()) co_await call<bool>([&] { return shared_.ring(bells); });
 }
 
 // Hosts from due buckets while request slots are free; more entries for held hosts running
@@ -752,6 +771,13 @@ asio::awaitable<void> redis_frontier::reconcile() {
     if (auto it = by_bucket.find(b); it != by_bucket.end())
       it->second.claimed.push_back(fingerprint{fp});
   }
+  for (const auto& [b, fps] : done_) {
+    if (auto it = by_bucket.find(b); it != by_bucket.end())
+      it->second.claimed.insert(it->second.claimed.end(), fps.begin(), fps.end());
+  }
+  for (const auto& [at, b, fp] : recent_done_) {
+    if (auto it = by_bucket.find(b); it != by_bucket.end()) it->second.recorded.push_back(fp);
+  }
   std::vector<shared_frontier::reconcile_request> requests;
   for (auto& [b, rq] : by_bucket) requests.push_back(std::move(rq));
   // Admissions acknowledged shortly before the outage are offered again: the seen set keeps
@@ -794,18 +820,20 @@ asio::awaitable<void> redis_frontier::reconcile() {
   auto got = co_await call<std::vector<shared_frontier::repaired>>(
       [&] { return shared_.reconcile(requests); });
   if (!got) co_return;
-  std::int64_t hosts = 0, entries = 0;
+  std::int64_t hosts = 0, entries = 0, requeued = 0;
   for (const auto& r : *got) {
     hosts += r.hosts;
     entries += r.entries;
+    requeued += r.requeued;
   }
   repaired_hosts_ += hosts;
-  repaired_entries_ += entries;
-  if (hosts > 0 || entries > 0) {
-    log::warn("cluster: Redis had lost writes (a failover): " + std::to_string(hosts) +
-              " hosts this worker had given back were still held, " + std::to_string(entries) +
-              " URLs it had recorded were still claimed; repaired (links admitted in that window "
-              "may be missing, URLs claimed in it may be fetched twice)");
+  repaired_entries_ += entries + requeued;
+  if (hosts > 0 || entries > 0 || requeued > 0) {
+    log::warn("cluster: after the outage Redis still had " + std::to_string(hosts) +
+              " hosts held that this worker had given back, " + std::to_string(entries) +
+              " URLs claimed that it had recorded, and " + std::to_string(requeued) +
+              " URLs claimed for it that it never received; repaired (the last are queued "
+              "again: fetched, perhaps twice)");
   }
   owner_.wake();
 }
@@ -905,6 +933,15 @@ asio::awaitable<void> redis_frontier::hand_back() {
   for (auto& [host, entries] : back) {
     const std::string key = host;
     co_await call<bool>([&] { return shared_.release(key, milliseconds(0), entries); });
+  }
+  // The crawl-wide counts as they are at the end (the registry's are as of the last beats).
+  if (auto all = co_await call<std::vector<bucket_counts>>([&] { return shared_.census(); })) {
+    registry_.seen = registry_.queued = registry_.claimed = 0;
+    for (const auto& c : *all) {
+      registry_.seen += c.seen;
+      registry_.queued += c.queued;
+      registry_.claimed += c.claimed;
+    }
   }
   std::vector<int> mine;
   for (const auto& [b, st] : buckets_) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -55,6 +56,8 @@ class redis_frontier final : public frontier::crawl_frontier {
   const std::string& address() const { return address_; }
   // Buckets this worker owns now (for the tests of fair shares).
   std::size_t buckets_owned() const;
+  // What this worker sent Redis so far (commands, round trips, bytes): the cost per page.
+  redis::cluster_counts redis_counts() const { return redis_.counts(); }
 
   void seed(frontier::admitted_url u) override;
   bool admit(frontier::admitted_url u) override;
@@ -163,6 +166,8 @@ class redis_frontier final : public frontier::crawl_frontier {
       std::pair<std::chrono::steady_clock::time_point, std::pair<int, std::vector<shared_entry>>>>
       recent_;
   std::optional<std::chrono::steady_clock::time_point> outage_began_;
+  // Records marked done lately (when, bucket, fingerprint), for reconcile().
+  std::deque<std::tuple<std::chrono::steady_clock::time_point, int, fingerprint>> recent_done_;
   std::vector<std::string> masters_;  // a Redis Cluster's masters at the last heartbeat
   std::chrono::steady_clock::time_point last_map_check_{};
   std::chrono::milliseconds seeds_backoff_{2000};

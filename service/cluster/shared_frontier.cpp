@@ -17,15 +17,21 @@ namespace {
 // Every bucket script declares the bucket's fixed keys, KEYS[1..5] = n (counters and the seen
 // subsets' split state), ready, claimed, held, owner, and names a host's keys (q:, hs:, robots:)
 // and the seen subsets (s:N) from the same prefix, so they share the hash tag and the slot.
-// Every key a script will write is touched (EXISTS) before its first write: while a resharding
-// moves the slot, a key already moved fails the script there, before it changed anything (a
-// script is not rolled back), and the client retries once the slot has settled.
+// On a Redis Cluster (a sixth key, the first again, says so) every key a script will write is
+// touched (EXISTS) before its first write: while a resharding moves the slot, a key already
+// moved fails the script there, before it changed anything (a script is not rolled back), and
+// the client retries once the slot has settled. A single Redis has no slot to move.
 #define TRAWLER_BUCKET_PROLOGUE                                                           \
   "local n, ready, claimed, held, ownerk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]\n" \
   "local P = string.sub(n, 1, -2)\n"                                                      \
   "local t = redis.call('TIME')\n"                                                        \
   "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"               \
-  "local function touch(key) redis.call('EXISTS', key) end\n"                             \
+  "local touched = {}\n"                                                                  \
+  "local function touch(key)\n"                                                           \
+  "  if #KEYS < 6 or touched[key] then return end\n"                                      \
+  "  touched[key] = true\n"                                                               \
+  "  redis.call('EXISTS', key)\n"                                                         \
+  "end\n"                                                                                 \
   "local function touch_host(host)\n"                                                     \
   "  touch(P .. 'q:' .. host)\n"                                                          \
   "  touch(P .. 'hs:' .. host)\n"                                                         \
@@ -51,8 +57,9 @@ namespace {
 // becomes a hash table of ~70 bytes a member. A split rewrites the subset, which also brings
 // back the compact form.
 const char* const admit_lua = TRAWLER_BUCKET_PROLOGUE
-    "local L = tonumber(redis.call('HGET', n, 'L') or '0')\n"
-    "local sp = tonumber(redis.call('HGET', n, 'sp') or '0')\n"
+    "local state = redis.call('HMGET', n, 'L', 'sp', 'seen')\n"
+    "local L = tonumber(state[1] or '0')\n"
+    "local sp = tonumber(state[2] or '0')\n"
     "local function subset(i) return P .. 's:' .. string.format('%d', i) end\n"
     "local function index(low)\n"
     "  local m = 2 ^ L\n"
@@ -89,7 +96,7 @@ const char* const admit_lua = TRAWLER_BUCKET_PROLOGUE
     "end\n"
     // Every key this call may write, touched first: the links' subsets and queues, and the
     // subsets of the splits that adding them all could bring.
-    "local seen0 = tonumber(redis.call('HGET', n, 'seen') or '0')\n"
+    "local seen0 = tonumber(state[3] or '0')\n"
     "for i = 1, #ARGV, 4 do\n"
     "  touch(subset(index(tonumber(ARGV[i + 2]))))\n"
     "  touch(P .. 'q:' .. ARGV[i])\n"
@@ -106,17 +113,29 @@ const char* const admit_lua = TRAWLER_BUCKET_PROLOGUE
     "    end\n"
     "  end\n"
     "end\n"
-    "local out, added, fresh = {}, 0, 0\n"
+    // New entries are queued per host in one RPUSH, and each host offered to the ready set once.
+    "local out, added, fresh, per_host, order = {}, 0, 0, {}, {}\n"
     "for i = 1, #ARGV, 4 do\n"
     "  local host = ARGV[i]\n"
     "  if redis.call('SADD', subset(index(tonumber(ARGV[i + 2]))), ARGV[i + 1]) == 1 then\n"
-    "    redis.call('RPUSH', P .. 'q:' .. host, ARGV[i + 3])\n"
-    "    if redis.call('ZADD', ready, 'NX', now, host) == 1 then fresh = fresh + 1 end\n"
+    "    local q = per_host[host]\n"
+    "    if not q then\n"
+    "      q = {}\n"
+    "      per_host[host] = q\n"
+    "      order[#order + 1] = host\n"
+    "    end\n"
+    "    q[#q + 1] = ARGV[i + 3]\n"
     "    added = added + 1\n"
     "    out[#out + 1] = 1\n"
     "  else\n"
     "    out[#out + 1] = 0\n"
     "  end\n"
+    "end\n"
+    "for _, host in ipairs(order) do\n"
+    "  local q = per_host[host]\n"
+    "  for k = 1, #q, 1000 do redis.call('RPUSH', P .. 'q:' .. host, unpack(q, k, math.min(k + "
+    "999, #q))) end\n"
+    "  if redis.call('ZADD', ready, 'NX', now, host) == 1 then fresh = fresh + 1 end\n"
     "end\n"
     "if added > 0 then\n"
     "  redis.call('HINCRBY', n, 'queued', added)\n"
@@ -255,25 +274,48 @@ const char* const release_lua = TRAWLER_BUCKET_PROLOGUE
     "if redis.call('LLEN', P .. 'q:' .. host) > 0 then redis.call('ZADD', ready, due, host) end\n"
     "return back\n";
 
-// ARGV: worker, number of hosts, the hosts this worker holds, then the fingerprints (8 bytes)
-// it still has claimed. What the bucket says beyond that is what a write lost in a failover
-// left behind (a release or a record that the new master never got): held hosts go back to the
-// ready set, claimed entries already recorded leave the claimed set. Returns {owned, hosts
-// repaired, entries repaired}.
+// ARGV: worker, number of hosts, the hosts this worker holds, number of fingerprints, the
+// fingerprints (8 bytes) it still has claimed, then the fingerprints it recorded lately. What
+// the bucket says beyond that is what an outage left behind: a held host this worker gave back
+// (its release lost in a failover) goes back to the ready set; a claimed entry it recorded (the
+// record lost) leaves the claimed set; any other claimed entry (a take whose answer never
+// arrived, or lost with the master) goes back to its queue: fetched, perhaps twice, never lost.
+// Returns {owned, hosts repaired, entries dropped as recorded, entries queued again}.
 const char* const reconcile_lua = TRAWLER_BUCKET_PROLOGUE
     "local w, nh = ARGV[1], tonumber(ARGV[2])\n"
-    "if redis.call('GET', ownerk) ~= w then return {0, 0, 0} end\n"
-    "local keep_h, keep_f = {}, {}\n"
+    "if redis.call('GET', ownerk) ~= w then return {0, 0, 0, 0} end\n"
+    "local keep_h, keep_f, done = {}, {}, {}\n"
     "for i = 3, 2 + nh do keep_h[ARGV[i]] = true end\n"
-    "for i = 3 + nh, #ARGV do keep_f[ARGV[i]] = true end\n"
-    "local stale_h, stale_f = {}, {}\n"
+    "local nk = tonumber(ARGV[3 + nh])\n"
+    "for i = 4 + nh, 3 + nh + nk do keep_f[ARGV[i]] = true end\n"
+    "for i = 4 + nh + nk, #ARGV do done[ARGV[i]] = true end\n"
+    "local stale_h, recorded, back = {}, {}, {}\n"
     "for _, h in ipairs(redis.call('SMEMBERS', held)) do\n"
     "  if not keep_h[h] then stale_h[#stale_h + 1] = h end\n"
     "end\n"
-    "for _, f in ipairs(redis.call('HKEYS', claimed)) do\n"
-    "  if not keep_f[f] then stale_f[#stale_f + 1] = f end\n"
+    "local all = redis.call('HGETALL', claimed)\n"
+    "for i = 1, #all, 2 do\n"
+    "  local f = all[i]\n"
+    "  if not keep_f[f] then\n"
+    "    if done[f] then\n"
+    "      recorded[#recorded + 1] = f\n"
+    "    else\n"
+    "      local v = all[i + 1]\n"
+    "      local tab = string.find(v, '\\t', 1, true)\n"
+    "      back[#back + 1] = {f, string.sub(v, 1, tab - 1), string.sub(v, tab + 1)}\n"
+    "    end\n"
+    "  end\n"
     "end\n"
     "for _, h in ipairs(stale_h) do touch_host(h) end\n"
+    "for _, e in ipairs(back) do touch_host(e[2]) end\n"
+    "for _, f in ipairs(recorded) do redis.call('HDEL', claimed, f) end\n"
+    "for _, e in ipairs(back) do\n"
+    "  redis.call('HDEL', claimed, e[1])\n"
+    "  redis.call('LPUSH', P .. 'q:' .. e[2], e[3])\n"
+    "  if not keep_h[e[2]] then stale_h[#stale_h + 1] = e[2] end\n"
+    "end\n"
+    "if #recorded + #back > 0 then redis.call('HINCRBY', n, 'claimed', -(#recorded + #back)) end\n"
+    "if #back > 0 then redis.call('HINCRBY', n, 'queued', #back) end\n"
     "for _, h in ipairs(stale_h) do\n"
     "  redis.call('SREM', held, h)\n"
     "  if redis.call('LLEN', P .. 'q:' .. h) > 0 then\n"
@@ -282,9 +324,11 @@ const char* const reconcile_lua = TRAWLER_BUCKET_PROLOGUE
     "    redis.call('ZADD', ready, 'NX', ns, h)\n"
     "  end\n"
     "end\n"
-    "for _, f in ipairs(stale_f) do redis.call('HDEL', claimed, f) end\n"
-    "if #stale_f > 0 then redis.call('HINCRBY', n, 'claimed', -#stale_f) end\n"
-    "return {1, #stale_h, #stale_f}\n";
+    // A held host that got entries back is in the ready set: its holder takes them again.
+    "for _, e in ipairs(back) do\n"
+    "  if keep_h[e[2]] then redis.call('ZADD', ready, 'NX', now, e[2]) end\n"
+    "end\n"
+    "return {1, #stale_h, #recorded, #back}\n";
 
 // ARGV: host, ttl ms, field, value, ...
 const char* const robots_lua = TRAWLER_BUCKET_PROLOGUE
@@ -434,6 +478,14 @@ std::string shared_frontier::bkey(int b, std::string_view what) const {
   return bucket_prefix(crawl_, b) + std::string(what);
 }
 
+std::vector<std::string> shared_frontier::bucket_keys(int b) const {
+  std::vector<std::string> k = {bkey(b, "n"), bkey(b, "ready"), bkey(b, "claimed"), bkey(b, "held"),
+                                bkey(b, "owner")};
+  // Before the first map load the kind of Redis is not known: touch.
+  if (redis_.is_cluster() || redis_.masters() == 0) k.push_back(k.front());
+  return k;
+}
+
 std::string shared_frontier::ckey(std::string_view what) const {
   return crawl_prefix(crawl_) + std::string(what);
 }
@@ -543,8 +595,9 @@ const redis::reply* first_error(const std::vector<redis::exec_result>& rs) {
 
 // ---- bucket calls ------------------------------------------------------------------------------
 
-#define TRAWLER_BUCKET_KEYS(b) \
-  { bkey(b, "n"), bkey(b, "ready"), bkey(b, "claimed"), bkey(b, "held"), bkey(b, "owner") }
+// On a Redis Cluster a sixth key (the first again) tells the scripts to touch every key before
+// writing (a slot may be moving); a single Redis has no slots to move.
+#define TRAWLER_BUCKET_KEYS(b) bucket_keys(b)
 
 #define TRAWLER_CHECK(T, rs)                                      \
   if (const auto* f = first_failure(rs)) co_return failed<T>(*f); \
@@ -714,7 +767,9 @@ asio::awaitable<result<std::vector<shared_frontier::repaired>>> shared_frontier:
     c.args.push_back(worker_);
     c.args.push_back(std::to_string(rq.held.size()));
     c.args.insert(c.args.end(), rq.held.begin(), rq.held.end());
+    c.args.push_back(std::to_string(rq.claimed.size()));
     for (const auto& f : rq.claimed) c.args.push_back(f.raw());
+    for (const auto& f : rq.recorded) c.args.push_back(f.raw());
     calls.push_back(std::move(c));
   }
   auto rs = co_await eval(std::move(calls));
@@ -722,10 +777,11 @@ asio::awaitable<result<std::vector<shared_frontier::repaired>>> shared_frontier:
   for (const auto& r : rs) {
     const auto& e = r.replies[0].elements;
     repaired x;
-    if (e.size() == 3) {
+    if (e.size() == 4) {
       x.owned = integer_of(e[0]) == 1;
       x.hosts = integer_of(e[1]);
       x.entries = integer_of(e[2]);
+      x.requeued = integer_of(e[3]);
     }
     out.value.push_back(x);
   }

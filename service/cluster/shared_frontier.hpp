@@ -140,18 +140,22 @@ class shared_frontier {
   };
   boost::asio::awaitable<result<std::vector<taken>>> take(std::vector<take_request> requests);
 
-  // After a failover (a master's last writes may be lost): per owned bucket, the hosts this
-  // worker holds and the entries it still has claimed; anything else the bucket lists as held
-  // or claimed goes back (hosts to the ready set; entries it recorded leave the claimed set).
+  // After an outage (a failover may lose a master's last writes; a call whose answer was lost
+  // may have run): per owned bucket, the hosts this worker holds, the entries it still has
+  // claimed and the ones it recorded lately. Anything else the bucket lists goes back: held
+  // hosts to the ready set, claimed entries it recorded out of the claimed set, other claimed
+  // entries to their queue.
   struct reconcile_request {
     int bucket = 0;
     std::vector<std::string> held;
     std::vector<fingerprint> claimed;
+    std::vector<fingerprint> recorded;
   };
   struct repaired {
     bool owned = true;
-    std::int64_t hosts = 0;    // held in Redis, not here: given back
-    std::int64_t entries = 0;  // claimed in Redis, not here: recorded already
+    std::int64_t hosts = 0;     // held in Redis, not here: given back
+    std::int64_t entries = 0;   // claimed in Redis, recorded here: dropped
+    std::int64_t requeued = 0;  // claimed in Redis, unknown here: queued again
   };
   boost::asio::awaitable<result<std::vector<repaired>>> reconcile(
       std::vector<reconcile_request> requests);
@@ -206,6 +210,7 @@ class shared_frontier {
   std::uint16_t bucket_slot(int b) const;
   std::string bkey(int b, std::string_view what) const;
   std::string ckey(std::string_view what) const;
+  std::vector<std::string> bucket_keys(int b) const;
 
   redis::cluster_client& redis_;
   std::string crawl_;

@@ -163,11 +163,18 @@ std::unique_ptr<crawl_output> crawl_output::open(const config::crawl_config& cfg
           }
         }
       }
+      // The last run wrote to stdout: its last checkpoint's lines may have reached a collector
+      // and cannot be looked up, so their done flags, committed before the lines were written,
+      // are trusted (a kill between the two loses those lines rather than fetch them again).
+      const bool to_stdout = (previous ? *previous : current) == "-";
       if (scanned || !store.legacy()) {
-        const auto r = store.reconcile(found.recorded);
-        // The last checkpoint's stats hold once all its records are found written.
-        auto stats = r.confirmed_by_output == r.unconfirmed ? stats_meta(store, next_stats_key)
-                                                            : std::nullopt;
+        const auto r = store.reconcile(
+            found.recorded, to_stdout ? state::crawl_state::unconfirmed_records::unreadable
+                                      : state::crawl_state::unconfirmed_records::scanned);
+        // The last checkpoint's stats hold once all its records are found written (or trusted).
+        auto stats = r.confirmed_by_output + r.trusted == r.unconfirmed
+                         ? stats_meta(store, next_stats_key)
+                         : std::nullopt;
         if (!stats) stats = stats_meta(store, stats_key);
         if (stats) {
           out->carried_ = *stats;

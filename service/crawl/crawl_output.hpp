@@ -17,9 +17,10 @@ namespace trawler::crawl {
 // Where one crawl's records go: the JSONL sink and, with state.dir, the crash-safe state.
 // With state, a record reaches the output only after the state that produced it (its done
 // flag, the links it admitted, the stats that count it) is committed, so a kill between the
-// two loses nothing; once written, the state is told so at the next checkpoint. On resume the
-// state alone knows what was recorded, whatever path the new run writes to; the last
-// checkpoint's records, unconfirmed at a kill, are looked up in the output they went to.
+// two fetches nothing recorded again; once written, the state is told so at the next
+// checkpoint. On resume the state alone knows what was recorded, whatever path the new run
+// writes to; the last checkpoint's records, unconfirmed at a kill, are looked up in the output
+// they went to, or trusted when that was stdout (they may be with a collector).
 class crawl_output {
  public:
   struct open_error {

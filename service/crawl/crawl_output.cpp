@@ -1,5 +1,7 @@
 #include "crawl/crawl_output.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -198,6 +200,7 @@ std::unique_ptr<crawl_output> crawl_output::open(const config::crawl_config& cfg
       error = {"output.path", why};
       return nullptr;
     }
+    if (out->store_ && cfg.output.path == "-") out->checkpoint_at_ = held_limit;
   }
   return out;
 }
@@ -225,7 +228,19 @@ const std::string& crawl_output::sink_error() const {
 crawler::line_writer crawl_output::writer() {
   return [this](std::string&& line) {
     if (store_) {
+      held_bytes_ += line.size();
       held_.push_back(std::move(line));
+      if (held_bytes_ >= checkpoint_at_ && !checkpoint_posted_ && crawler_) {
+        // After the handler that recorded it: the state is consistent between handlers (a
+        // page's links are admitted before its record), as for the timer's checkpoints.
+        checkpoint_posted_ = true;
+        boost::asio::post(crawler_->get_executor(), [this, alive = std::weak_ptr<int>(alive_)] {
+          if (alive.expired()) return;
+          checkpoint_posted_ = false;
+          // A failed output is seen by the owner's next checkpoint, which stops the crawl.
+          checkpoint();
+        });
+      }
     } else {
       write_line(line);
     }
@@ -257,6 +272,7 @@ bool crawl_output::checkpoint(bool final) {
   if (!committed) log::error("state checkpoint failed: " + error);
   for (const auto& l : held_) write_line(l);
   held_.clear();
+  held_bytes_ = 0;
   const bool flushed = flush_sink();
   // Confirmed only when both hold: the marks are in the state and their lines in the output.
   if (committed && flushed) {

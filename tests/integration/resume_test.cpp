@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <random>
@@ -159,11 +160,36 @@ std::set<std::string> check_resume(const site& s, const std::map<std::string, in
   return lost;
 }
 
+// The most records a SIGKILL may lose to stdout (SPEC "What a SIGKILL can cost"): a checkpoint
+// of 64 KiB, the line that crossed it and the pages done at that moment (`concurrency`),
+// counted with the shortest line seen in `texts`.
+std::size_t most_lost_to_stdout(std::initializer_list<const std::string*> texts,
+                                std::size_t concurrency) {
+  std::size_t shortest = std::string::npos;
+  for (const std::string* text : texts) {
+    for (std::size_t at = 0; at < text->size();) {
+      const auto end = text->find('\n', at);
+      if (end == std::string::npos) break;
+      shortest = std::min(shortest, end + 1 - at);
+      at = end + 1;
+    }
+  }
+  EXPECT_NE(shortest, std::string::npos) << "no whole line in either run";
+  if (shortest == std::string::npos) return 0;
+  return (64 * 1024) / shortest + 1 + concurrency;
+}
+
+struct round_result {
+  std::set<std::string> lost;  // URLs with no record in either run
+  std::size_t most_lost = 0;   // what SPEC allows a kill to lose (stdout)
+};
+
 // One round: a crawl killed at a random moment (after `after_lines` records reached the
 // reader, then `extra` more), then resumed from the same state dir to its end.
-std::set<std::string> kill_and_resume(kill_output where, int after_lines,
-                                      std::chrono::milliseconds extra) {
-  site s(400, 10ms);
+round_result kill_and_resume(kill_output where, int after_lines, std::chrono::milliseconds extra) {
+  // 600 pages take 1.5 s at least (4 at a time, 10 ms each): the latest kill, 200 lines seen
+  // (a quarter second behind the crawl) and 260 ms, comes well before the end.
+  site s(600, 10ms);
   temp_dir dir;
   const std::string file = dir.path() + "/out.jsonl";
   const std::string state = dir.path() + "/state";
@@ -187,42 +213,48 @@ std::set<std::string> kill_and_resume(kill_output where, int after_lines,
   // What reached the reader: the pipe's whole lines (every byte the process wrote is read
   // once it is dead), or the file's whole lines before the resume appends.
   int torn = 0;
-  const auto before =
-      count_text_lines(where == kill_output::file ? read_file(file) : killed.out, torn);
+  const std::string before_text = where == kill_output::file ? read_file(file) : killed.out;
+  const auto before = count_text_lines(before_text, torn);
   EXPECT_LE(torn, 1);
 
   const auto second = run_process(args, {}, std::chrono::seconds(60));
   EXPECT_EQ(second.exit_code, 0) << second.err;
-  auto after = count_text_lines(where == kill_output::file ? read_file(file) : second.out, torn);
+  const std::string after_text = where == kill_output::file ? read_file(file) : second.out;
+  auto after = count_text_lines(after_text, torn);
   EXPECT_EQ(torn, 0);
   if (where == kill_output::file) {
     // The resumed run's records: the file's counts less those before it.
     for (const auto& [url, n] : before) after[url] -= n;
   }
-  return check_resume(s, before, std::move(after));
+  round_result r;
+  r.lost = check_resume(s, before, std::move(after));
+  r.most_lost = most_lost_to_stdout({&before_text, &after_text}, 4);
+  return r;
 }
 
-// Kill moments spread over the crawl: after 5 to 250 records reached the reader, plus 0 to
-// 300 ms, so the kill falls anywhere between two checkpoints (4 a second).
+// Kill moments spread over the crawl: after 5 to 200 records reached the reader, plus 0 to
+// 260 ms, so the kill falls anywhere between two checkpoints (4 a second).
 void kill_at_random_moments(kill_output where, int rounds) {
   const auto seed = std::random_device{}();
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> lines(5, 250);
-  std::uniform_int_distribution<int> extra_ms(0, 300);
+  std::uniform_int_distribution<int> lines(5, 200);
+  std::uniform_int_distribution<int> extra_ms(0, 260);
   for (int round = 0; round < rounds; ++round) {
     const int n = lines(rng);
     const auto extra = std::chrono::milliseconds(extra_ms(rng));
     SCOPED_TRACE("seed " + std::to_string(seed) + ", round " + std::to_string(round) +
                  ": killed after " + std::to_string(n) + " lines + " +
                  std::to_string(extra.count()) + " ms");
-    const auto lost = kill_and_resume(where, n, extra);
+    const auto [lost, most_lost] = kill_and_resume(where, n, extra);
     if (where == kill_output::file) {
       // The last checkpoint's records are looked up in the file: none is lost.
       EXPECT_TRUE(lost.empty()) << lost.size() << " URLs never recorded, e.g. " << *lost.begin();
     } else {
       // Only a kill between the state's commit and the write of that checkpoint's lines
-      // loses lines (SPEC): with a reader that keeps up, a window of microseconds.
-      EXPECT_LE(lost.size(), 1u) << lost.size() << " URLs never recorded, e.g. " << *lost.begin();
+      // loses lines (SPEC): with a reader that keeps up a window of microseconds, rarely hit
+      // (but more often on a busy machine, where the crawler may wait for a core inside it).
+      EXPECT_LE(lost.size(), most_lost) << lost.size() << " URLs never recorded";
+      if (!lost.empty()) std::cerr << "round " << round << ": " << lost.size() << " lost\n";
     }
     if (::testing::Test::HasFailure()) return;
   }
@@ -354,20 +386,8 @@ TEST(Resume, SigkillWithASlowReaderOnStdoutLosesAtMostOneCheckpointOfLines) {
     EXPECT_EQ(torn, 0);
     const auto lost = check_resume(s, before, after);
 
-    // The lost lines are at most 64 KiB, the line past it and the pages done at the same
-    // moment: counted with the shortest line.
-    std::size_t shortest = std::string::npos;
-    for (const std::string* text : {&std::as_const(before_text), &second.out}) {
-      for (std::size_t at_line = 0; at_line < text->size();) {
-        const auto end_line = text->find('\n', at_line);
-        if (end_line == std::string::npos) break;
-        shortest = std::min(shortest, end_line + 1 - at_line);
-        at_line = end_line + 1;
-      }
-    }
-    ASSERT_NE(shortest, std::string::npos);
-    EXPECT_LE(lost.size(), (64 * 1024) / shortest + 1 + 8)
-        << lost.size() << " URLs never recorded (lines of " << shortest << " bytes or more)";
+    const auto most_lost = most_lost_to_stdout({&before_text, &second.out}, 8);
+    EXPECT_LE(lost.size(), most_lost) << lost.size() << " URLs never recorded";
     std::cerr << "round " << round << ": " << before.size() << " records before the kill, "
               << lost.size() << " lost\n";
     if (::testing::Test::HasFailure()) return;

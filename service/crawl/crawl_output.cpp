@@ -1,5 +1,7 @@
 #include "crawl/crawl_output.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -163,11 +165,18 @@ std::unique_ptr<crawl_output> crawl_output::open(const config::crawl_config& cfg
           }
         }
       }
+      // The last run wrote to stdout: its last checkpoint's lines may have reached a collector
+      // and cannot be looked up, so their done flags, committed before the lines were written,
+      // are trusted (a kill between the two loses those lines rather than fetch them again).
+      const bool to_stdout = (previous ? *previous : current) == "-";
       if (scanned || !store.legacy()) {
-        const auto r = store.reconcile(found.recorded);
-        // The last checkpoint's stats hold once all its records are found written.
-        auto stats = r.confirmed_by_output == r.unconfirmed ? stats_meta(store, next_stats_key)
-                                                            : std::nullopt;
+        const auto r = store.reconcile(
+            found.recorded, to_stdout ? state::crawl_state::unconfirmed_records::unreadable
+                                      : state::crawl_state::unconfirmed_records::scanned);
+        // The last checkpoint's stats hold once all its records are found written (or trusted).
+        auto stats = r.confirmed_by_output + r.trusted == r.unconfirmed
+                         ? stats_meta(store, next_stats_key)
+                         : std::nullopt;
         if (!stats) stats = stats_meta(store, stats_key);
         if (stats) {
           out->carried_ = *stats;
@@ -191,6 +200,7 @@ std::unique_ptr<crawl_output> crawl_output::open(const config::crawl_config& cfg
       error = {"output.path", why};
       return nullptr;
     }
+    if (out->store_ && cfg.output.path == "-") out->checkpoint_at_ = held_limit;
   }
   return out;
 }
@@ -218,7 +228,19 @@ const std::string& crawl_output::sink_error() const {
 crawler::line_writer crawl_output::writer() {
   return [this](std::string&& line) {
     if (store_) {
+      held_bytes_ += line.size();
       held_.push_back(std::move(line));
+      if (held_bytes_ >= checkpoint_at_ && !checkpoint_posted_ && crawler_) {
+        // After the handler that recorded it: the state is consistent between handlers (a
+        // page's links are admitted before its record), as for the timer's checkpoints.
+        checkpoint_posted_ = true;
+        boost::asio::post(crawler_->get_executor(), [this, alive = std::weak_ptr<int>(alive_)] {
+          if (alive.expired()) return;
+          checkpoint_posted_ = false;
+          // A failed output is seen by the owner's next checkpoint, which stops the crawl.
+          checkpoint();
+        });
+      }
     } else {
       write_line(line);
     }
@@ -250,6 +272,7 @@ bool crawl_output::checkpoint(bool final) {
   if (!committed) log::error("state checkpoint failed: " + error);
   for (const auto& l : held_) write_line(l);
   held_.clear();
+  held_bytes_ = 0;
   const bool flushed = flush_sink();
   // Confirmed only when both hold: the marks are in the state and their lines in the output.
   if (committed && flushed) {

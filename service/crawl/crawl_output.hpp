@@ -17,9 +17,10 @@ namespace trawler::crawl {
 // Where one crawl's records go: the JSONL sink and, with state.dir, the crash-safe state.
 // With state, a record reaches the output only after the state that produced it (its done
 // flag, the links it admitted, the stats that count it) is committed, so a kill between the
-// two loses nothing; once written, the state is told so at the next checkpoint. On resume the
-// state alone knows what was recorded, whatever path the new run writes to; the last
-// checkpoint's records, unconfirmed at a kill, are looked up in the output they went to.
+// two fetches nothing recorded again; once written, the state is told so at the next
+// checkpoint. On resume the state alone knows what was recorded, whatever path the new run
+// writes to; the last checkpoint's records, unconfirmed at a kill, are looked up in the output
+// they went to, or trusted when that was stdout (they may be with a collector).
 class crawl_output {
  public:
   struct open_error {
@@ -39,8 +40,13 @@ class crawl_output {
   // (cluster mode marks them done crawl-wide after). Call before admitting seeds.
   void attach(crawler& c);
   // Commits the state, then writes and flushes the records it covers. False when the output
-  // cannot be written any more (sink_error() says why).
+  // cannot be written any more (sink_error() says why). The owner calls it on a timer (4 a
+  // second); with state and stdout it also runs on its own, posted to the crawler's executor,
+  // once held_limit bytes of records wait. A kill between its commit and its write loses the
+  // lines not yet written (stdout cannot be read back on resume; see crawl_state): to stdout,
+  // at most held_limit bytes and the records of the handlers that ran before the posted one.
   bool checkpoint();
+  static constexpr std::size_t held_limit = sink::jsonl_sink::buffer_capacity;
   // The crawl ended; `completed` marks the state finished (a resume then fetches nothing).
   bool finish(bool completed);
 
@@ -61,6 +67,13 @@ class crawl_output {
   std::optional<warc::warc_writer> archive_;  // output.warc
   std::unique_ptr<state::crawl_state> store_;
   std::vector<std::string> held_;
+  std::size_t held_bytes_ = 0;
+  // Where the lines cannot be read back (stdout): held lines past held_limit are checkpointed
+  // at once; elsewhere the timer's checkpoints alone.
+  std::size_t checkpoint_at_ = static_cast<std::size_t>(-1);
+  bool checkpoint_posted_ = false;
+  // Expires with this object: a posted checkpoint finds it gone and does nothing.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   bool resumed_ = false;
   crawler* crawler_ = nullptr;
   crawl_stats carried_;  // what the runs before this one counted

@@ -712,6 +712,10 @@ void crawler::attach_state(state::crawl_state& st, const crawl_stats& carried) {
   m.visits.resume();
 }
 
+asio::any_io_executor crawler::get_executor() const {
+  return impl_->ex;
+}
+
 void crawler::set_archive(warc::warc_writer& archive) {
   impl_->archive = &archive;
 }

@@ -51,6 +51,8 @@ class crawler {
   // Archives every response but redirects in `archive` (output.warc; it must outlive the
   // crawler), and points each such record at its response record.
   void set_archive(warc::warc_writer& archive);
+  // The executor (the I/O thread) the crawl's state lives on.
+  boost::asio::any_io_executor get_executor() const;
   // Cluster mode: which crawl, as which worker, at which Redis (for the log); empty otherwise.
   std::string sharing() const;
   // Why the crawl failed in cluster mode (Redis unreachable for too long); empty otherwise.

@@ -464,7 +464,8 @@ void crawl_state::output_written() {
   confirmed_dirty_ = true;
 }
 
-crawl_state::reconciled crawl_state::reconcile(const std::vector<std::string>& recorded) {
+crawl_state::reconciled crawl_state::reconcile(const std::vector<std::string>& recorded,
+                                               unconfirmed_records where) {
   reconciled out;
   std::vector<bool> has_record(done_.size(), false);
   std::vector<const std::string*> unknown;
@@ -480,6 +481,8 @@ crawl_state::reconciled crawl_state::reconcile(const std::vector<std::string>& r
   for (const auto seq : unconfirmed_) {
     if (has_record[seq]) {
       ++out.confirmed_by_output;
+    } else if (where == unconfirmed_records::unreadable) {
+      ++out.trusted;
     } else {
       mark(seq, false);
     }

@@ -21,11 +21,15 @@ struct sqlite3_stmt;
 // <dir>/state.sqlite3 (SQLite, WAL, one connection holding an exclusive lock).
 //
 // What was recorded is known to the state on its own, whatever output a resumed run writes to:
-// records reach the output only after the checkpoint holding their done flags, and the owner
-// says so (output_written()) once they are written; that confirmation is saved with the next
-// checkpoint. Only the done flags of the last checkpoint before a kill can lack it. Those are
-// settled by reconcile() with a scan of the output they went to (scan_output): found there,
-// done; else fetched again, like a URL in flight at the kill.
+// records reach the output only after the checkpoint holding their done flags (write-ahead),
+// and the owner says so (output_written()) once they are written; that confirmation is saved
+// with the next checkpoint. Only the done flags of the last checkpoint before a kill can lack
+// it. Those are settled by reconcile(): when the output they went to can be read back (a file,
+// segments), by a scan of it (scan_output): found there, done; else fetched again, like a URL in
+// flight at the kill. When it cannot (stdout: the lines left the process, a collector has
+// them), they are trusted: a line may have reached its reader, so its URL must not be fetched
+// again, and the only lines a kill can lose are those it caught between the commit and their
+// write.
 namespace trawler::state {
 
 struct pending_url {
@@ -130,19 +134,26 @@ class crawl_state {
   // URLs admitted and not done, in admission order: to queue again. Same reflection rule.
   std::vector<pending_url> pending() const;
 
+  // Where the records of the unconfirmed done flags went (see above).
+  enum class unconfirmed_records {
+    scanned,     // an output read back: `recorded` says which of them were written
+    unreadable,  // stdout: they may have reached a reader, so they stay done
+  };
   // Settles the done flags after a crash with `recorded`, the URLs with a record in the
   // output(s) the last run wrote (scan_output().recorded; any order, repeats allowed): a done
   // flag whose record was not confirmed written (see above) stays only if its URL is in
-  // `recorded`; a confirmed one stays whatever `recorded` holds; a URL in `recorded` is done.
-  // A URL recorded but never admitted (its admission was lost with an unsaved checkpoint) is
-  // added as a done URL so the seen set has it. Buffered like any change; call once, before
-  // pending().
+  // `recorded`, or whatever `recorded` holds when `where` is unreadable; a confirmed one stays
+  // whatever `recorded` holds; a URL in `recorded` is done. A URL recorded but never admitted
+  // (its admission was lost with an unsaved checkpoint) is added as a done URL so the seen set
+  // has it. Buffered like any change; call once, before pending().
   struct reconciled {
     std::size_t added = 0;                // URLs recorded but not admitted, added as done
     std::size_t unconfirmed = 0;          // done flags without a confirmed record
     std::size_t confirmed_by_output = 0;  // of those, found in `recorded`: still done
+    std::size_t trusted = 0;              // of the others, kept done: their output is unreadable
   };
-  reconciled reconcile(const std::vector<std::string>& recorded);
+  reconciled reconcile(const std::vector<std::string>& recorded,
+                       unconfirmed_records where = unconfirmed_records::scanned);
   // Written by a trawler before records were confirmed: every done flag is unconfirmed, and
   // without an output to scan (stdout) they are trusted as that trawler did.
   bool legacy() const noexcept { return legacy_; }

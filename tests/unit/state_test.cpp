@@ -733,6 +733,40 @@ TEST(CrawlState, UnconfirmedRecordsAreSettledByTheScan) {
   EXPECT_EQ(pending_urls(*st), (std::vector<std::string>{"https://a.test/2", "https://a.test/4"}));
 }
 
+// Records written to stdout cannot be looked up: the last checkpoint's done flags, committed
+// before their lines were written, stay done (a line may be with a collector), whatever the
+// scan of another output found.
+TEST(CrawlState, UnconfirmedRecordsOfAnUnreadableOutputStayDone) {
+  temp_dir tmp;
+  {
+    auto st = must_open(tmp.str("s"));
+    ASSERT_NE(st, nullptr);
+    for (auto u : {"https://a.test/1", "https://a.test/2", "https://a.test/3", "https://a.test/4"})
+      st->admitted(pu(u));
+    st->recorded("https://a.test/1");
+    must_checkpoint(*st);
+    st->output_written();
+    st->recorded("https://a.test/2");
+    st->recorded("https://a.test/3");
+    must_checkpoint(*st);  // confirms 1; 2 and 3 are committed, then the kill
+  }
+  {
+    auto st = must_open(tmp.str("s"));
+    ASSERT_NE(st, nullptr);
+    const auto r =
+        st->reconcile({"https://a.test/3"}, crawl_state::unconfirmed_records::unreadable);
+    EXPECT_EQ(r.unconfirmed, 2u);
+    EXPECT_EQ(r.confirmed_by_output, 1u);
+    EXPECT_EQ(r.trusted, 1u);
+    EXPECT_EQ(pending_urls(*st), (std::vector<std::string>{"https://a.test/4"}));
+    must_checkpoint(*st);
+  }
+  auto st = must_open(tmp.str("s"));
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->reconcile({}).unconfirmed, 0u);
+  EXPECT_EQ(pending_urls(*st), (std::vector<std::string>{"https://a.test/4"}));
+}
+
 // A store written before records were confirmed: every done flag waits for the scan, as it
 // did then, and it is no longer legacy once checkpointed.
 TEST(CrawlState, StoreWithoutConfirmationsIsLegacy) {

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "api/auth.hpp"
 #include "api/service_paths.hpp"
 #include "api/ui_assets.hpp"
+#include "config/document.hpp"
 #include "metrics/prometheus.hpp"
 
 namespace trawler::api {
@@ -105,6 +107,27 @@ bool is_json_media_type(std::string_view content_type) {
   return media == "application/json" ||
          (media.size() > 5 && media.compare(media.size() - 5, 5, "+json") == 0 &&
           media.find('/') != std::string::npos);
+}
+
+// application/yaml (RFC 9512), the older application/x-yaml, text/yaml and text/x-yaml, or any
+// +yaml type, parameters ignored.
+bool is_yaml_media_type(std::string_view content_type) {
+  std::string media = lower_trimmed(content_type.substr(0, content_type.find(';')));
+  return media == "application/yaml" || media == "application/x-yaml" || media == "text/yaml" ||
+         media == "text/x-yaml" ||
+         (media.size() > 5 && media.compare(media.size() - 5, 5, "+yaml") == 0 &&
+          media.find('/') != std::string::npos);
+}
+
+// 400 listing every config problem with its key ("config" for the document as a whole);
+// "error" is the first, as everywhere.
+response config_errors_response(const std::vector<config::config_error>& problems) {
+  json all = json::array();
+  for (const auto& e : problems) {
+    all.push_back(error_json(api_error{e.key.empty() ? "config" : e.key, e.message}));
+  }
+  json doc = {{"error", all.front()}, {"errors", std::move(all)}};
+  return json_response(400, doc);
 }
 
 // The JSON object a POST carries, or the response refusing it. A missing Content-Type is
@@ -285,27 +308,49 @@ response router::dispatch(const route& r, const request& req, std::string_view i
 }
 
 response router::create(const request& req) {
-  auto body = json_body(req, "config");
-  if (auto* refused = std::get_if<response>(&body)) return std::move(*refused);
-  json& posted = std::get<json>(body);
+  // YAML (the form of every example config) is read as `trawler crawl -c` reads a file;
+  // JSON as before.
+  const auto ct = req.header("content-type");
+  const bool yaml = ct && is_yaml_media_type(*ct);
+  if (ct && !yaml && !is_json_media_type(*ct)) {
+    return error_response(415, "Content-Type must be application/json or application/yaml, got \"" +
+                                   std::string(*ct) + "\"");
+  }
+  std::vector<config::config_error> problems;
+  json posted;
+  if (yaml) {
+    if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return error_response(400, "the body is empty: send a config (YAML or JSON)", "config");
+    }
+    config::document_result doc = config::parse_document(req.body, "the body");
+    if (!doc.parsed) return config_errors_response(doc.errors);
+    if (!doc.doc.is_object()) {
+      return error_response(
+          400,
+          "the body must be a YAML mapping of config keys, got " + std::string(doc.doc.type_name()),
+          "config");
+    }
+    // Duplicate keys, unsupported tags, invalid UTF-8: reported as a config file's are.
+    problems = std::move(doc.errors);
+    posted = std::move(doc.doc);
+  } else {
+    auto body = json_body(req, "config");
+    if (auto* refused = std::get_if<response>(&body)) return std::move(*refused);
+    posted = std::move(std::get<json>(body));
+  }
   // The api section configures the service, not a crawl: a posted one has no effect.
   posted.erase("api");
   auto loaded = config::from_json(config::merge_patch(options_.defaults, posted));
-  if (!loaded.ok()) {
-    json all = json::array();
-    for (const auto& e : loaded.errors) {
-      all.push_back(error_json(api_error{e.key.empty() ? "config" : e.key, e.message}));
-    }
-    // "error" is the first problem, as everywhere; "errors" lists them all.
-    const auto& first = loaded.errors.front();
-    json doc = error_body(first.message, first.key.empty() ? "config" : first.key);
-    doc["errors"] = std::move(all);
-    return json_response(400, doc);
-  }
+  problems.insert(problems.end(), loaded.errors.begin(), loaded.errors.end());
   config::crawl_config cfg = std::move(loaded.config);
-  // A worker of a cluster crawl may join without seeds: another one gave them.
-  if (cfg.seeds.empty() && cfg.cluster.redis.empty())
-    return error_response(400, "at least one seed URL is required", "seeds");
+  // A worker of a cluster crawl may join without seeds: another one gave them. (Listed beside
+  // the config's problems, so that one answer names everything to fix.)
+  const bool seeds_named = std::any_of(problems.begin(), problems.end(), [](const auto& e) {
+    return e.key == "seeds" || e.key.starts_with("seeds[");
+  });
+  if (cfg.seeds.empty() && cfg.cluster.redis.empty() && !seeds_named)
+    problems.push_back({"seeds", "at least one seed URL is required"});
+  if (!problems.empty()) return config_errors_response(problems);
   if (auto e = check_service_paths(cfg)) return error_response(400, e->message, e->key);
 
   create_result created = registry_.create(std::move(cfg));

@@ -404,12 +404,118 @@ TEST_F(Routes, CreateAcceptsJsonMediaTypesAndNoContentType) {
 
 TEST_F(Routes, CreateRefusesOtherMediaTypesWith415) {
   for (const char* ct :
-       {"text/plain", "application/x-www-form-urlencoded", "application/yaml", "json", "+json"}) {
+       {"text/plain", "application/x-www-form-urlencoded", "yaml", "+yaml", "application/xml"}) {
     auto res = r.handle(req("POST", "/v1/crawls", good_config.dump(), {{"Content-Type", ct}}));
     EXPECT_EQ(res.status, 415) << ct;
     EXPECT_TRUE(body_of(res).at("error").contains("message"));
   }
   EXPECT_TRUE(reg.created.empty());
+}
+
+// A config as YAML, read as `trawler crawl -c file.yaml` reads it: comments, anchors, the
+// 1.2 core schema (plain 4 is a number, "4" a string), JSON as YAML's flow style.
+TEST_F(Routes, CreateAcceptsYamlConfigs) {
+  const std::string yaml =
+      "# a crawl of one site\n"
+      "seeds:\n"
+      "  - http://example.com/\n"
+      "limits: &lim\n"
+      "  concurrency: 5   # five at once\n"
+      "  per_host: 2\n"
+      "network:\n"
+      "  allow_private: true\n";
+  for (const char* ct : {"application/yaml", "application/yaml; charset=utf-8", "text/yaml",
+                         "Application/X-YAML", "text/x-yaml", "application/vnd.trawler+yaml"}) {
+    auto res = r.handle(req("POST", "/v1/crawls", yaml, {{"Content-Type", ct}}));
+    ASSERT_EQ(res.status, 201) << ct << res.body;
+    const crawl_config& c = reg.created.back();
+    EXPECT_EQ(c.seeds, std::vector<std::string>{"http://example.com/"}) << ct;
+    EXPECT_EQ(c.limits.concurrency, 5) << ct;
+    EXPECT_EQ(c.limits.per_host, 2) << ct;
+    EXPECT_TRUE(c.network.allow_private) << ct;
+  }
+  // JSON is YAML too.
+  auto res =
+      r.handle(req("POST", "/v1/crawls", good_config.dump(), {{"Content-Type", "text/yaml"}}));
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(reg.created.back().seeds, std::vector<std::string>{"http://example.com/"});
+  // A posted api section has no effect, as with JSON.
+  res = r.handle(req("POST", "/v1/crawls",
+                     "seeds: [http://example.com/]\napi: {token: 'has spaces'}\n",
+                     {{"Content-Type", "application/yaml"}}));
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(reg.created.back().api, crawl_config{}.api);
+  EXPECT_EQ(reg.created.size(), 8u);
+}
+
+TEST(RoutesDefaults, YamlConfigsMergeOntoTheServiceDefaults) {
+  fake_registry reg;
+  router r{reg, router_options{"", {{"limits", {{"concurrency", 7}, {"per_host", 3}}}}}};
+  auto res =
+      r.handle(req("POST", "/v1/crawls", "seeds: [http://example.com/]\nlimits:\n  per_host: 1\n",
+                   {{"Content-Type", "application/yaml"}}));
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(reg.created[0].limits.concurrency, 7);
+  EXPECT_EQ(reg.created[0].limits.per_host, 1);
+}
+
+// Every problem of a YAML config comes back with its key path: the misspelt key, a bad value,
+// a duplicate key (an error in a config file too), and a missing seed, all in one answer.
+TEST_F(Routes, CreateListsEveryYamlConfigErrorWithItsKey) {
+  const std::string yaml =
+      "limits:\n"
+      "  concurency: 4\n"
+      "  per_host: -1\n"
+      "scope:\n"
+      "  max_depth: 2\n"
+      "  max_depth: 3\n";
+  auto res = r.handle(req("POST", "/v1/crawls", yaml, {{"Content-Type", "application/yaml"}}));
+  ASSERT_EQ(res.status, 400) << res.body;
+  const json b = body_of(res);
+  std::vector<std::string> keys;
+  for (const auto& e : b.at("errors")) {
+    keys.push_back(e.at("key"));
+    EXPECT_FALSE(e.value("message", "").empty()) << e.dump();
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"scope.max_depth", "limits.concurency",
+                                            "limits.per_host", "seeds"}))
+      << res.body;
+  EXPECT_EQ(b["errors"][1]["message"], "unknown key; did you mean \"limits.concurrency\"?");
+  EXPECT_EQ(b["errors"][3]["message"], "at least one seed URL is required");
+  EXPECT_EQ(b["error"], b["errors"][0]);
+  EXPECT_TRUE(reg.created.empty());
+}
+
+TEST_F(Routes, CreateRefusesYamlThatIsNotAMapping) {
+  for (const char* body : {"", "  \n", "- a\n- b\n", "just text", "seeds: [http://example.com/\n",
+                           "a: 1\n---\nb: 2\n", "{\"seeds\": [}"}) {
+    auto res = r.handle(req("POST", "/v1/crawls", body, {{"Content-Type", "application/yaml"}}));
+    expect_bad(res, "config");
+  }
+  // Invalid UTF-8 is named where it is.
+  expect_bad(r.handle(req("POST", "/v1/crawls", "seeds: [\"\xff\"]\n",
+                          {{"Content-Type", "application/yaml"}})),
+             "seeds[0]");
+  // Only comments: an empty config, as an empty file is; it has no seed.
+  expect_bad(r.handle(req("POST", "/v1/crawls", "# nothing yet\n",
+                          {{"Content-Type", "application/yaml"}})),
+             "seeds");
+  // A syntax error says where.
+  auto res = r.handle(req("POST", "/v1/crawls", "seeds: [http://example.com/\nlimits: {}\n",
+                          {{"Content-Type", "application/yaml"}}));
+  EXPECT_NE(body_of(res)["error"]["message"].get<std::string>().find("line "), std::string::npos)
+      << res.body;
+  EXPECT_TRUE(reg.created.empty());
+}
+
+// With JSON too, a missing seed is listed beside the config's errors.
+TEST_F(Routes, CreateListsAMissingSeedBesideTheConfigErrors) {
+  auto res = r.handle(post_json("/v1/crawls", {{"limits", {{"concurrency", 0}}}}));
+  ASSERT_EQ(res.status, 400) << res.body;
+  const json b = body_of(res);
+  ASSERT_EQ(b["errors"].size(), 2u) << res.body;
+  EXPECT_EQ(b["errors"][0]["key"], "limits.concurrency");
+  EXPECT_EQ(b["errors"][1]["key"], "seeds");
 }
 
 TEST_F(Routes, CreateRefusesBodiesThatAreNotAJsonObject) {
@@ -878,6 +984,29 @@ TEST(Contract, OpenApiRefsResolve) {
   }
   EXPECT_NE(text.find("config.schema.json"), std::string::npos);
   EXPECT_NE(text.find("stats.schema.json"), std::string::npos);
+}
+
+// POST /v1/crawls documents both bodies it reads, each the config schema, and its YAML example
+// is a config the route accepts.
+TEST(Contract, OpenApiCreateCrawlTakesJsonAndYaml) {
+  YAML::Node doc = YAML::LoadFile(api_dir + "openapi.yaml");
+  YAML::Node content = doc["paths"]["/v1/crawls"]["post"]["requestBody"]["content"];
+  ASSERT_TRUE(content.IsMap());
+  std::set<std::string> types;
+  for (const auto& c : content) {
+    types.insert(c.first.as<std::string>());
+    EXPECT_EQ(c.second["schema"]["$ref"].as<std::string>(), "./config.schema.json");
+  }
+  EXPECT_EQ(types, (std::set<std::string>{"application/json", "application/yaml"}));
+  fake_registry reg;
+  router r{reg, router_options{}};
+  const std::string example = content["application/yaml"]["example"].as<std::string>();
+  auto res = r.handle(req("POST", "/v1/crawls", example, {{"Content-Type", "application/yaml"}}));
+  EXPECT_EQ(res.status, 201) << res.body;
+  // The 400 example lists errors as the route does.
+  YAML::Node bad = doc["paths"]["/v1/crawls"]["post"]["responses"]["400"]["content"]
+                      ["application/json"]["example"];
+  EXPECT_EQ(bad["errors"][0]["key"].as<std::string>(), bad["error"]["key"].as<std::string>());
 }
 
 TEST(Contract, StatsSchemaMatchesTheStatsObject) {

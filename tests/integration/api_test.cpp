@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -149,7 +150,10 @@ http_reply http_call(std::uint16_t port, const std::string& method, const std::s
                      const std::string& body = "", std::vector<std::string> headers = {}) {
   socket_fd s(port);
   EXPECT_TRUE(s.connected());
-  if (!body.empty()) headers.push_back("Content-Type: application/json");
+  const bool typed = std::any_of(headers.begin(), headers.end(), [](const std::string& h) {
+    return h.size() > 13 && strncasecmp(h.c_str(), "content-type:", 13) == 0;
+  });
+  if (!body.empty() && !typed) headers.push_back("Content-Type: application/json");
   s.send_all(request_text(method, target, body, headers));
   return parse_reply(s.read_all());
 }
@@ -194,6 +198,14 @@ class service {
   http_reply call(const std::string& method, const std::string& target,
                   const std::string& body = "") {
     std::vector<std::string> headers;
+    if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
+    return http_call(port_, method, target, body, headers);
+  }
+
+  // A call with the configured token and the body's Content-Type.
+  http_reply call_typed(const std::string& method, const std::string& target,
+                        const std::string& body, const std::string& content_type) {
+    std::vector<std::string> headers{"Content-Type: " + content_type};
     if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
     return http_call(port_, method, target, body, headers);
   }
@@ -493,6 +505,67 @@ TEST(Api, BadRequestsNameTheProblem) {
   r = svc.call("DELETE", "/v1/crawls");
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.header("allow"), "POST, GET");
+  EXPECT_EQ(svc.stop().exit_code, 0);
+}
+
+// config/site-crawl.yaml, the example a new user starts from, posted as it is but for its
+// seed: the service reads it as `trawler crawl -c` reads the file, and the crawl runs with its
+// settings. A YAML config with mistakes comes back with every problem and its key path.
+TEST(Api, CreatesACrawlFromTheYamlExampleAndListsEveryYamlError) {
+  test_server s;
+  const std::string b = s.base_url();
+  s.add_html("/", page({"/a", "/b"}));
+  s.add_html("/a", page({"/"}));
+  s.add_html("/b", page({"/a"}));
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+
+  std::ifstream in(std::string(TRAWLER_SOURCE_DIR) + "/config/site-crawl.yaml");
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string example_seed = "  - https://example.com/\n";
+  const auto at = yaml.find(example_seed);
+  ASSERT_NE(at, std::string::npos) << yaml;
+  yaml.replace(at, example_seed.size(), "  - " + b + "/\n");
+  yaml += "network:\n  allow_private: true   # the test site is on loopback\n";
+
+  auto created = svc.call_typed("POST", "/v1/crawls", yaml, "application/yaml");
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string id = created.body_json().at("id");
+  const json v = svc.wait_for(id, [](const json& j) { return j.at("state") != "running"; });
+  ASSERT_EQ(v.at("state"), "completed") << v.dump();
+  EXPECT_EQ(stat_pages(v), 3u) << v.dump();
+  const json& cfg = v.at("config");
+  EXPECT_EQ(cfg.at("seeds"), json::array({b + "/"}));
+  EXPECT_EQ(cfg.at("limits").at("delay_ms"), 500);
+  EXPECT_EQ(cfg.at("limits").at("per_host"), 1);
+  EXPECT_EQ(cfg.at("scope").at("exclude"), json::array({"[?&](sort|order|sessionid)="}));
+  EXPECT_EQ(cfg.at("robots").at("user_agent"), "trawler/0.1 (+https://example.com/contact)");
+  EXPECT_EQ(cfg.at("output").at("fields"), json::array({"links", "title", "canonical"}));
+  // output.path "example.jsonl" is taken inside the crawl's folder.
+  EXPECT_EQ(v.at("output"), dir.path() + "/data/" + id + "/example.jsonl");
+  EXPECT_EQ(read_records(v.at("output")).size(), 3u);
+
+  // A misspelt key, a bad value and no seed: all three, each with its key path.
+  auto bad = svc.call_typed("POST", "/v1/crawls", "limits:\n  concurency: 4\n  per_host: -1\n",
+                            "text/yaml");
+  ASSERT_EQ(bad.status, 400) << bad.raw;
+  json errors = bad.body_json().at("errors");
+  ASSERT_EQ(errors.size(), 3u) << bad.raw;
+  EXPECT_EQ(errors[0], json({{"key", "limits.concurency"},
+                             {"message", "unknown key; did you mean \"limits.concurrency\"?"}}));
+  EXPECT_EQ(errors[1].at("key"), "limits.per_host");
+  EXPECT_EQ(errors[2], json({{"key", "seeds"}, {"message", "at least one seed URL is required"}}));
+  // A syntax error names the line.
+  bad =
+      svc.call_typed("POST", "/v1/crawls", "seeds: [" + b + "/\nlimits: {}\n", "application/yaml");
+  ASSERT_EQ(bad.status, 400) << bad.raw;
+  EXPECT_EQ(bad.body_json().at("error").at("key"), "config");
+  EXPECT_NE(bad.body_json().at("error").at("message").get<std::string>().find("line "),
+            std::string::npos)
+      << bad.raw;
+  // Nothing else was created.
+  EXPECT_EQ(svc.call("GET", "/v1/crawls").body_json().at("crawls").size(), 1u);
   EXPECT_EQ(svc.stop().exit_code, 0);
 }
 
@@ -1539,5 +1612,73 @@ TEST(Dashboard, ListsBrokenLinksWithTheirLinkingPages) {
     EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;
   }
   EXPECT_GT(fs::file_size(shot), 10000u);
+  EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
+}
+
+// The new-crawl form as a user meets it, in a real chromium: a YAML config pasted with a misspelt
+// key and a bad value lists both problems with their key paths; the fixed YAML starts the crawl;
+// Cancel, apart from Pause and red, asks first: No leaves the crawl running, Yes cancels it. The
+// screenshots are kept as test artifacts.
+TEST(Dashboard, NewCrawlFormTakesYamlListsEveryErrorAndCancelAsksFirst) {
+  const std::string driver = std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/new-crawl.mjs";
+  ASSERT_TRUE(
+      fs::exists(std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/node_modules/playwright-core"))
+      << "playwright-core is not installed: run scripts/install-deps.sh";
+  test_server s;
+  add_slow_chain(s, 300, 40ms);
+  temp_dir dir;
+  service svc(dir.path() + "/data", json{{"api", {{"token", "form-Token"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+
+  const std::string artifacts = std::string(TRAWLER_BINARY_DIR) + "/test-artifacts";
+  fs::create_directories(artifacts);
+  for (const char* name : {"dashboard-new-crawl-errors.png", "dashboard-cancel-confirm.png",
+                           "dashboard-cancelled.png"})
+    fs::remove(artifacts + "/" + name);
+  const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
+  auto run =
+      run_process({"node", driver, base, "form-Token", s.base_url() + "/p0", artifacts}, {}, 120s);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json out = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(out.is_object()) << run.out;
+  EXPECT_TRUE(out["console_errors"].empty()) << out["console_errors"].dump();
+  EXPECT_EQ(out["refused_posts"].size(), 1u) << out.dump();  // the bad config's 400
+  // Both problems, each with its key path.
+  EXPECT_EQ(out["summary"], "The crawl was not started: 2 problems.") << out.dump();
+  ASSERT_EQ(out["problems"].size(), 2u) << out.dump();
+  EXPECT_EQ(out["problem_lines"][0],
+            "limits.concurency: unknown key; did you mean \"limits.concurrency\"?");
+  EXPECT_EQ(out["problems"][1][0], "limits.per_host") << out.dump();
+  EXPECT_NE(out["problems"][1][1].get<std::string>().find("got -1"), std::string::npos)
+      << out.dump();
+  // The good YAML started a crawl with its settings.
+  const std::string id = out.value("started", "");
+  ASSERT_FALSE(id.empty()) << out.dump();
+  EXPECT_TRUE(out["errors_hidden_after_start"].get<bool>());
+  const json cfg = svc.get(id).at("config");
+  EXPECT_EQ(cfg.at("seeds"), json::array({s.base_url() + "/p0"}));
+  EXPECT_EQ(cfg.at("limits").at("concurrency"), 4);
+  EXPECT_EQ(cfg.at("scope").at("max_depth"), 1000);
+  // Cancel is apart from Pause, in red, and asks first.
+  EXPECT_GE(out["cancel_gap_px"].get<int>(), 40) << out.dump();
+  EXPECT_EQ(out["cancel_color"], "rgb(208, 71, 60)") << out.dump();
+  EXPECT_NE(out["pause_color"], out["cancel_color"]);
+  EXPECT_EQ(out["confirm"], "Cancel this crawl?Yes, cancelNo") << out.dump();
+  EXPECT_TRUE(out["confirm_survives_refresh"].get<bool>());
+  EXPECT_FALSE(out["page_overflows"].get<bool>()) << "the question pushes the page sideways";
+  EXPECT_LE(out["confirm_overhang_px"].get<int>(), 0) << "the question sticks out of the list";
+  EXPECT_EQ(out["state_after_no"], "running") << out.dump();
+  EXPECT_FALSE(out["confirm_after_no"].get<bool>());
+  EXPECT_EQ(out["state_after_yes"], "cancelled") << out.dump();
+  EXPECT_EQ(out["buttons_after_cancel"], json::array());
+  EXPECT_EQ(svc.get(id).at("state"), "cancelled");
+  // Only the one crawl: the refused config created none.
+  EXPECT_EQ(svc.call("GET", "/v1/crawls").body_json().at("crawls").size(), 1u);
+  for (const auto& url : out["requests"]) {
+    EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;
+  }
+  for (const char* name : {"dashboard-new-crawl-errors.png", "dashboard-cancel-confirm.png",
+                           "dashboard-cancelled.png"})
+    EXPECT_GT(fs::file_size(artifacts + "/" + name), 10000u) << name;
   EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
 }

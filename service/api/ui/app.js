@@ -10,7 +10,8 @@ const HISTORY = 60;  // samples (seconds) kept per crawl for the charts
 // are added (new links to known broken URLs).
 const BROKEN_CHANGED_MS = 5000;
 const BROKEN_GROWN_MS = 30000;
-const view = { selected: null, history: new Map(), timer: null, broken: null };
+// confirming: the id of the crawl whose Cancel waits for "Yes, cancel" or "No".
+const view = { selected: null, history: new Map(), timer: null, broken: null, confirming: null };
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -31,15 +32,25 @@ function svg(tag, attrs) {
 
 class Unauthorized extends Error {}
 
-async function api(method, path, body) {
+// A refused call: message is the first problem; problems lists every one as {key, message}
+// (a bad config has "errors": every problem with its key path).
+class ApiError extends Error {
+  constructor(res, data) {
+    const first = data.error || { message: res.status + ' ' + res.statusText };
+    super(first.key ? first.key + ': ' + first.message : first.message);
+    this.problems = Array.isArray(data.errors) && data.errors.length ? data.errors : [first];
+  }
+}
+
+async function api(method, path, body, contentType = 'application/json') {
   const headers = {};
   const token = sessionStorage.getItem(TOKEN_KEY) || '';
   if (token) headers.Authorization = 'Bearer ' + token;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = contentType;
   const res = await fetch(path, { method, headers, body, cache: 'no-store' });
   if (res.status === 401) throw new Unauthorized();
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error((data.error && data.error.message) || res.status + ' ' + res.statusText);
+  if (!res.ok) throw new ApiError(res, data);
   return data;
 }
 
@@ -110,6 +121,7 @@ function drawChart(h) {
 }
 
 async function act(id, verb) {
+  view.confirming = null;
   try {
     await api('POST', '/v1/crawls/' + encodeURIComponent(id) + '/' + verb);
   } catch (e) {
@@ -118,13 +130,27 @@ async function act(id, verb) {
   refresh();
 }
 
+// Pause or Resume; Cancel apart in the last column, styled as the danger it is (a cancelled crawl
+// cannot be resumed), asking "Cancel crawl? Yes, cancel / No" before it acts.
 function actions(c) {
-  const cell = el('td');
-  const button = (verb, label) => el('button', { type: 'button', 'data-action': verb, onclick: (ev) => { ev.stopPropagation(); act(c.id, verb); } }, label);
-  if (c.state === 'running') cell.append(button('pause', 'Pause'));
-  if (c.state === 'paused') cell.append(button('resume', 'Resume'));
-  if (c.state === 'running' || c.state === 'paused') cell.append(button('cancel', 'Cancel'));
-  return cell;
+  const live = c.state === 'running' || c.state === 'paused';
+  const button = (verb, label, cls, onclick) => el('button', {
+    type: 'button', 'data-action': verb, class: cls || '',
+    onclick: (ev) => { ev.stopPropagation(); onclick(); },
+  }, label);
+  const controls = el('td', { class: 'controls' });
+  if (c.state === 'running') controls.append(button('pause', 'Pause', '', () => act(c.id, 'pause')));
+  if (c.state === 'paused') controls.append(button('resume', 'Resume', '', () => act(c.id, 'resume')));
+  const danger = el('td', { class: 'danger-zone' });
+  if (!live && view.confirming === c.id) view.confirming = null;
+  if (live && view.confirming === c.id) {
+    danger.append(el('span', { class: 'confirm', title: 'A cancelled crawl cannot be resumed.' }, 'Cancel this crawl?'),
+      button('cancel-yes', 'Yes, cancel', 'danger strong', () => act(c.id, 'cancel')),
+      button('cancel-no', 'No', '', () => { view.confirming = null; refresh(); }));
+  } else if (live) {
+    danger.append(button('cancel', 'Cancel', 'danger', () => { view.confirming = c.id; refresh(); }));
+  }
+  return [controls, danger];
 }
 
 function renderCrawls(crawls) {
@@ -144,7 +170,7 @@ function renderCrawls(crawls) {
       el('td', { class: 'n' }, (s.in_flight || 0).toLocaleString('en')),
       el('td', { class: 'n' }, (s.pages_per_s || 0).toFixed(1)),
       el('td', {}, sparkline(h)),
-      actions(c));
+      ...actions(c));
     body.append(row);
   }
 }
@@ -293,25 +319,32 @@ document.getElementById('forget').addEventListener('click', () => {
   view.history.clear();
   showLogin();
 });
+// The config goes as it was typed: the service reads YAML (JSON being YAML too) as
+// `trawler crawl -c` reads a file, and answers with every problem and its key path.
 document.getElementById('new-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const out = document.getElementById('new-result');
-  let body;
+  const list = document.getElementById('new-errors');
+  list.replaceChildren();
+  list.hidden = true;
+  out.textContent = 'starting...';
+  out.className = 'muted';
   try {
-    body = JSON.stringify(JSON.parse(document.getElementById('new-config').value));
-  } catch (e) {
-    out.textContent = 'not JSON: ' + e.message;
-    out.className = 'error';
-    return;
-  }
-  try {
-    const created = await api('POST', '/v1/crawls', body);
+    const created = await api('POST', '/v1/crawls', document.getElementById('new-config').value,
+      'application/yaml');
     out.textContent = 'started ' + created.id;
-    out.className = 'muted';
     view.selected = created.id;
   } catch (e) {
-    out.textContent = e instanceof Unauthorized ? 'the token was refused' : e.message;
     out.className = 'error';
+    if (e instanceof ApiError) {
+      const n = e.problems.length;
+      out.textContent = n === 1 ? 'The crawl was not started: 1 problem.' : 'The crawl was not started: ' + n + ' problems.';
+      list.replaceChildren(...e.problems.map((p) => el('li', { class: 'problem' },
+        el('code', { class: 'problem-key' }, p.key || 'config'), ': ', el('span', { class: 'problem-message' }, p.message))));
+      list.hidden = false;
+    } else {
+      out.textContent = e instanceof Unauthorized ? 'the token was refused' : e.message;
+    }
   }
   refresh();
 });

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -610,6 +611,41 @@ change_result crawl_manager::cancel(std::string_view id) {
     save(*e);
   }
   return {change_outcome::ok, e->state, ""};
+}
+
+remove_result crawl_manager::remove(std::string_view id, bool delete_files) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, "", "", false};
+  if (e->live || !is_final(e->state)) {
+    return {change_outcome::conflict,
+            "crawl " + e->id + " is " + std::string(to_string(e->state)) +
+                (e->live && e->state == crawl_state::cancelled
+                     ? ": it is still stopping, delete it once it has"
+                     : ": cancel it first, then delete it"),
+            "", false};
+  }
+  std::error_code ec;
+  if (delete_files) {
+    fs::remove_all(e->dir, ec);
+    if (ec)
+      return {change_outcome::ok, "", "cannot delete " + e->dir.string() + ": " + ec.message(),
+              false};
+  } else {
+    // Without crawl.json a restarted service does not list the folder; the files stay.
+    fs::rename(e->dir / crawl_file_name, e->dir / removed_crawl_file_name, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return {change_outcome::ok, "",
+              "cannot rename " + (e->dir / crawl_file_name).string() + ": " + ec.message(), false};
+    }
+  }
+  log::info("crawl " + e->id + " deleted" +
+            (delete_files ? " with its files" : ", its files kept in " + e->dir.string()));
+  const auto it =
+      std::find_if(entries_.begin(), entries_.end(), [&](const auto& p) { return p.get() == e; });
+  by_id_.erase(e->id);
+  if (e->crawler) removed_.push_back(std::move(*it));
+  entries_.erase(it);
+  return {change_outcome::ok, "", "", delete_files};
 }
 
 seeds_result crawl_manager::add_seeds(std::string_view id, const std::vector<std::string>& urls) {

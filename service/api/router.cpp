@@ -28,6 +28,7 @@ constexpr route route_table[] = {
     {"POST", "/v1/crawls", route_id::create},
     {"GET", "/v1/crawls", route_id::list},
     {"GET", "/v1/crawls/{id}", route_id::get},
+    {"DELETE", "/v1/crawls/{id}", route_id::remove},
     {"POST", "/v1/crawls/{id}/pause", route_id::pause},
     {"POST", "/v1/crawls/{id}/resume", route_id::resume},
     {"POST", "/v1/crawls/{id}/cancel", route_id::cancel},
@@ -303,6 +304,8 @@ response router::dispatch(const route& r, const request& req, std::string_view i
       return explain(req, id);
     case route_id::broken_links:
       return broken_links(id);
+    case route_id::remove:
+      return remove(req, id);
   }
   return error_response(500, "unrouted request");
 }
@@ -443,6 +446,19 @@ response router::broken_links(std::string_view id) {
   if (r.outcome == change_outcome::not_found) return not_found_crawl(id);
   if (!r.error.empty()) return error_response(500, r.error);
   return json_response(200, r.body);
+}
+
+response router::remove(const request& req, std::string_view id) {
+  // ?files=true: the crawl's folder goes too; absent or false: its files stay.
+  const auto files = query_parameter(req.target, "files");
+  if (files && *files != "true" && *files != "false") {
+    return error_response(400, "must be true or false, got \"" + *files + "\"", "files");
+  }
+  remove_result r = registry_.remove(id, files && *files == "true");
+  if (r.outcome == change_outcome::not_found) return not_found_crawl(id);
+  if (r.outcome == change_outcome::conflict) return error_response(409, r.message);
+  if (!r.error.empty()) return error_response(500, r.error);
+  return json_response(200, {{"id", id}, {"files_deleted", r.files_deleted}});
 }
 
 }  // namespace trawler::api

@@ -25,7 +25,8 @@ enum class route_id {
   cancel,
   seeds,
   explain,
-  broken_links
+  broken_links,
+  remove
 };
 
 // One row of the route table: the method and the path template ("{id}" matches one
@@ -64,6 +65,7 @@ class router {
   response seeds(const request& req, std::string_view id);
   response explain(const request& req, std::string_view id);
   response broken_links(std::string_view id);
+  response remove(const request& req, std::string_view id);
 
   crawl_registry& registry_;
   router_options options_;

@@ -569,6 +569,69 @@ TEST(Api, CreatesACrawlFromTheYamlExampleAndListsEveryYamlError) {
   EXPECT_EQ(svc.stop().exit_code, 0);
 }
 
+// DELETE /v1/crawls/{id}: a finished crawl leaves the list, for good (a restarted service does not
+// list it again), and its files stay unless ?files=true asks for its folder to go too. A crawl
+// that still runs is not deleted.
+TEST(Api, DeleteRemovesAFinishedCrawlAndKeepsItsFilesUnlessAsked) {
+  test_server s;
+  s.add_html("/", page({"/a"}));
+  s.add_html("/a", page({"/"}));
+  add_slow_chain(s, 300, 40ms);
+  temp_dir dir;
+  const std::string data = dir.path() + "/data";
+  std::string kept, gone, live;
+  {
+    service svc(data);
+    ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+    kept = svc.create(crawl_config(s.base_url() + "/"));
+    gone = svc.create(crawl_config(s.base_url() + "/a"));
+    live = svc.create(chain_config(s.base_url() + "/p0"));
+    for (const auto& id : {kept, gone}) {
+      const json v = svc.wait_for(id, [](const json& j) { return j.contains("finished_at"); });
+      ASSERT_EQ(v.at("state"), "completed") << v.dump();
+    }
+    const std::string kept_output = svc.get(kept).at("output");
+    ASSERT_TRUE(fs::exists(kept_output));
+
+    auto r = svc.call("DELETE", "/v1/crawls/" + live);
+    EXPECT_EQ(r.status, 409) << r.raw;
+    EXPECT_NE(r.body_json().at("error").at("message").get<std::string>().find("cancel"),
+              std::string::npos)
+        << r.raw;
+    EXPECT_EQ(svc.call("DELETE", "/v1/crawls/000000000000").status, 404);
+    r = svc.call("DELETE", "/v1/crawls/" + kept + "?files=maybe");
+    EXPECT_EQ(r.status, 400) << r.raw;
+    EXPECT_EQ(r.body_json().at("error").at("key"), "files");
+
+    r = svc.call("DELETE", "/v1/crawls/" + kept);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.body_json(), json({{"id", kept}, {"files_deleted", false}}));
+    EXPECT_EQ(svc.call("GET", "/v1/crawls/" + kept).status, 404);
+    EXPECT_EQ(svc.call("DELETE", "/v1/crawls/" + kept).status, 404);
+    EXPECT_EQ(read_records(kept_output).size(), 2u) << "its records stay";
+
+    r = svc.call("DELETE", "/v1/crawls/" + gone + "?files=true");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.body_json(), json({{"id", gone}, {"files_deleted", true}}));
+    EXPECT_FALSE(fs::exists(data + "/" + gone));
+
+    json list = svc.call("GET", "/v1/crawls").body_json().at("crawls");
+    ASSERT_EQ(list.size(), 1u) << list.dump();
+    EXPECT_EQ(list[0].at("id"), live);
+    EXPECT_EQ(svc.call("POST", "/v1/crawls/" + live + "/cancel").status, 200);
+    svc.wait_for(live, [](const json& j) { return j.contains("finished_at"); });
+    EXPECT_EQ(svc.stop().exit_code, 0);
+  }
+  // Started again on the same data dir: the deleted crawls stay deleted, the files kept stay.
+  service again(data);
+  ASSERT_TRUE(again.up()) << again.proc().err_so_far();
+  json list = again.call("GET", "/v1/crawls").body_json().at("crawls");
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0].at("id"), live);
+  EXPECT_TRUE(fs::exists(data + "/" + kept + "/records.jsonl"));
+  EXPECT_EQ(again.stop().exit_code, 0);
+}
+
 // "A posted crawl config with cluster joins the crawl; GET /v1/crawls/{id} shows the crawl-wide
 // counts beside the worker's own; /metrics has them too." A crawl posted without seeds waits
 // for them; a `trawler crawl` worker seeds the same crawl; the two share a six-host site

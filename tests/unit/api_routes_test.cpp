@@ -97,6 +97,17 @@ class fake_registry : public crawl_registry {
     }
     return r;
   }
+  remove_result remove(std::string_view id, bool delete_files) override {
+    crawl_view* c = find(id);
+    if (!c) return {change_outcome::not_found, "", "", false};
+    if (!is_final(c->state)) return {change_outcome::conflict, "cancel it first", "", false};
+    if (delete_files && remove_error) return {change_outcome::ok, "", "cannot delete", false};
+    removed.emplace_back(std::string(id), delete_files);
+    crawls.erase(crawls.begin() + (c - crawls.data()));
+    return {change_outcome::ok, "", "", delete_files};
+  }
+  std::vector<std::pair<std::string, bool>> removed;
+  bool remove_error = false;
   std::string metrics_text() const override { return metrics; }
   explain_result explain(std::string_view id, const std::string& url) override {
     explained.push_back(url);
@@ -206,7 +217,7 @@ TEST_F(Routes, WrongMethodIs405WithAllow) {
   EXPECT_EQ(header_of(res, "Allow"), "GET");
   res = r.handle(req("PUT", "/v1/crawls/abc"));
   EXPECT_EQ(res.status, 405);
-  EXPECT_EQ(header_of(res, "Allow"), "GET");
+  EXPECT_EQ(header_of(res, "Allow"), "GET, DELETE");
   // Methods are case-sensitive (RFC 9110 9.1).
   EXPECT_EQ(r.handle(req("get", "/healthz")).status, 405);
 }
@@ -224,7 +235,7 @@ TEST_F(Routes, EveryTableRouteIsServed) {
     if (at != std::string::npos) path.replace(at, 4, id);
     json body = rt.id == route_id::seeds ? json{{"urls", {"http://example.com/x"}}} : good_config;
     auto res = r.handle(post_json(path, body));
-    if (rt.method == "GET") res = r.handle(req("GET", path));
+    if (rt.method != "POST") res = r.handle(req(std::string(rt.method), path));
     EXPECT_NE(res.status, 404) << rt.method << " " << rt.path << ": " << res.body;
     EXPECT_NE(res.status, 405) << rt.method << " " << rt.path << ": " << res.body;
     EXPECT_LT(res.status, 500) << rt.method << " " << rt.path;
@@ -236,7 +247,7 @@ TEST_F(Routes, RouteTableHasNoDuplicates) {
   for (const auto& rt : router::routes()) {
     EXPECT_TRUE(seen.emplace(std::string(rt.method), std::string(rt.path)).second) << rt.path;
   }
-  EXPECT_EQ(seen.size(), 16u);
+  EXPECT_EQ(seen.size(), 17u);
 }
 
 TEST_F(Routes, DashboardFilesAreServedUnderAStrictPolicy) {
@@ -777,6 +788,32 @@ TEST_F(Routes, CompletedCrawlRefusesEveryChangeWith409) {
   auto res = r.handle(post_json("/v1/crawls/" + id + "/seeds", {{"urls", {"http://e.com/"}}}));
   EXPECT_EQ(res.status, 409);
   EXPECT_TRUE(reg.seed_calls.empty());
+}
+
+TEST_F(Routes, DeleteTakesAFinishedCrawlOffTheList) {
+  const std::string a = create_one();
+  const std::string b = create_one();
+  // Running: cancel first.
+  auto res = r.handle(req("DELETE", "/v1/crawls/" + a));
+  EXPECT_EQ(res.status, 409) << res.body;
+  EXPECT_TRUE(reg.removed.empty());
+  reg.crawls[0].state = crawl_state::completed;
+  reg.crawls[1].state = crawl_state::cancelled;
+  // Files stay unless ?files=true.
+  res = r.handle(req("DELETE", "/v1/crawls/" + a));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(body_of(res), json({{"id", a}, {"files_deleted", false}}));
+  EXPECT_EQ(r.handle(req("GET", "/v1/crawls/" + a)).status, 404);
+  EXPECT_EQ(r.handle(req("DELETE", "/v1/crawls/" + a)).status, 404);
+  expect_bad(r.handle(req("DELETE", "/v1/crawls/" + b + "?files=yes")), "files");
+  reg.remove_error = true;
+  EXPECT_EQ(r.handle(req("DELETE", "/v1/crawls/" + b + "?files=true")).status, 500);
+  reg.remove_error = false;
+  res = r.handle(req("DELETE", "/v1/crawls/" + b + "?files=true"));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(body_of(res), json({{"id", b}, {"files_deleted", true}}));
+  EXPECT_EQ(reg.removed, (std::vector<std::pair<std::string, bool>>{{a, false}, {b, true}}));
+  EXPECT_EQ(body_of(r.handle(req("GET", "/v1/crawls")))["crawls"], json::array());
 }
 
 TEST_F(Routes, AddSeeds) {

@@ -158,12 +158,23 @@ std::variant<json, response> json_body(const request& req, std::string_view key)
   return doc;
 }
 
+// The seeds a crawl list names: enough to tell crawls apart, not the whole list.
+constexpr std::size_t listed_seeds = 3;
+
 json summary_json(const crawl_view& v) {
   json j = {{"id", v.id},
             {"state", to_string(v.state)},
             {"output", v.output},
             {"created_at", v.created_at},
             {"stats", v.stats}};
+  json seeds = json::array();
+  std::size_t seed_count = 0;
+  if (auto it = v.config.find("seeds"); it != v.config.end() && it->is_array()) {
+    seed_count = it->size();
+    for (std::size_t i = 0; i < it->size() && i < listed_seeds; ++i) seeds.push_back((*it)[i]);
+  }
+  j["seeds"] = std::move(seeds);
+  j["seed_count"] = seed_count;
   if (v.finished_at) j["finished_at"] = *v.finished_at;
   if (v.error) j["error"] = *v.error;
   return j;

@@ -737,6 +737,18 @@ TEST_F(Routes, ListShowsEveryCrawlInOrderWithoutConfig) {
       EXPECT_TRUE(c.contains(k)) << k;
     EXPECT_FALSE(c.contains("config"));
   }
+  // The first seeds name each crawl; the count says how many more.
+  EXPECT_EQ(b["crawls"][0]["seeds"], json::array({"http://example.com/"}));
+  EXPECT_EQ(b["crawls"][0]["seed_count"], 1);
+  reg.crawls[1].config["seeds"] = {"http://a/", "http://b/", "http://c/", "http://d/"};
+  b = body_of(r.handle(req("GET", "/v1/crawls")));
+  EXPECT_EQ(b["crawls"][1]["seeds"], json::array({"http://a/", "http://b/", "http://c/"}));
+  EXPECT_EQ(b["crawls"][1]["seed_count"], 4);
+  // A cluster worker that joined without seeds.
+  reg.crawls[1].config["seeds"] = json::array();
+  b = body_of(r.handle(req("GET", "/v1/crawls")));
+  EXPECT_EQ(b["crawls"][1]["seeds"], json::array());
+  EXPECT_EQ(b["crawls"][1]["seed_count"], 0);
 }
 
 TEST_F(Routes, GetOneCrawl) {

@@ -10,8 +10,9 @@
 // "running" (the list: dashboard-cancel-button.png); clicks its Cancel, reads the confirmation
 // (screenshot dashboard-cancel-confirm.png), answers No, reads the row after two refreshes;
 // clicks Cancel again and answers Yes, waits for "cancelled" (screenshot
-// dashboard-cancelled.png). Prints one JSON object and exits 0, or prints the error on stderr
-// and exits 1:
+// dashboard-cancelled.png), reads the row's seed and times; clicks Delete, reads the question
+// (dashboard-delete-confirm.png), answers No, then Delete and Yes, waits for the row to go.
+// Prints one JSON object and exits 0, or prints the error on stderr and exits 1:
 //   {"console_errors":[...], "requests":[...], "problems":[[key, message]...],
 //    "summary":text, "started":id, "confirm":text, "confirm_buttons":[...],
 //    "state_after_no":s, "confirm_after_no":bool, "state_after_yes":s,
@@ -132,7 +133,30 @@ try {
     { timeout: 10000 });
   out.state_after_yes = await page.textContent(`${row} td.state`);
   out.buttons_after_cancel = await page.$$eval(`${row} button`, (bs) => bs.map((b) => b.textContent));
+  // The row names the crawl's seed and when it started and ended.
+  await page.waitForFunction((sel) => document.querySelector(sel + " td.times .ended")?.textContent !== "",
+    row, { timeout: 10000 });
+  out.row = await page.$eval(row, (r) => ({
+    seeds: r.querySelector("td.crawl .seeds").textContent,
+    times: [...r.querySelectorAll("td.times div")].map((t) => [t.textContent, t.title]),
+  }));
+  out.list_head = await page.$$eval("#crawls thead th", (ths) => ths.map((t) => t.textContent));
   await page.screenshot({ path: shots + "/dashboard-cancelled.png", fullPage: true });
+
+  // Delete asks too; No keeps the crawl listed, Yes takes it off the list.
+  await page.click(`${row} button[data-action="delete"]`);
+  await page.waitForSelector(`${row} button[data-action="delete-yes"]`, { timeout: 5000 });
+  out.delete_confirm = await page.textContent(`${row} td.danger-zone`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: shots + "/dashboard-delete-confirm.png" });
+  await page.click(`${row} button[data-action="delete-no"]`);
+  await page.waitForTimeout(1500);
+  out.listed_after_no = (await page.$(row)) !== null;
+  await page.click(`${row} button[data-action="delete"]`);
+  await page.click(`${row} button[data-action="delete-yes"]`);
+  await page.waitForSelector(row, { state: "detached", timeout: 10000 });
+  await page.waitForSelector("#no-crawls:not([hidden])", { timeout: 10000 });
+  out.detail_hidden_after_delete = await page.$eval("#detail", (d) => d.hidden);
   console.log(JSON.stringify(out));
 } catch (e) {
   console.error(String(e && e.stack || e));

@@ -1681,7 +1681,8 @@ TEST(Dashboard, ListsBrokenLinksWithTheirLinkingPages) {
 // The new-crawl form as a user meets it, in a real chromium: a YAML config pasted with a misspelt
 // key and a bad value lists both problems with their key paths; the fixed YAML starts the crawl;
 // Cancel, apart from Pause and red, asks first: No leaves the crawl running, Yes cancels it. The
-// screenshots are kept as test artifacts.
+// finished crawl's row names its seed, start and end; its Delete asks too, and Yes takes it off
+// the list, its files kept. The screenshots are kept as test artifacts.
 TEST(Dashboard, NewCrawlFormTakesYamlListsEveryErrorAndCancelAsksFirst) {
   const std::string driver = std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/new-crawl.mjs";
   ASSERT_TRUE(
@@ -1696,7 +1697,7 @@ TEST(Dashboard, NewCrawlFormTakesYamlListsEveryErrorAndCancelAsksFirst) {
   const std::string artifacts = std::string(TRAWLER_BINARY_DIR) + "/test-artifacts";
   fs::create_directories(artifacts);
   for (const char* name : {"dashboard-new-crawl-errors.png", "dashboard-cancel-confirm.png",
-                           "dashboard-cancelled.png"})
+                           "dashboard-cancelled.png", "dashboard-delete-confirm.png"})
     fs::remove(artifacts + "/" + name);
   const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
   auto run =
@@ -1718,30 +1719,54 @@ TEST(Dashboard, NewCrawlFormTakesYamlListsEveryErrorAndCancelAsksFirst) {
   const std::string id = out.value("started", "");
   ASSERT_FALSE(id.empty()) << out.dump();
   EXPECT_TRUE(out["errors_hidden_after_start"].get<bool>());
-  const json cfg = svc.get(id).at("config");
+  // (Deleted from the dashboard since: the service's record of it stays in its folder.)
+  std::ifstream kept(svc.data_dir() + "/" + id + "/crawl.deleted.json");
+  const json record = json::parse(kept, nullptr, false);
+  ASSERT_TRUE(record.is_object()) << "no crawl.deleted.json for " << id;
+  EXPECT_EQ(record.at("state"), "cancelled");
+  const json cfg = record.at("config");
   EXPECT_EQ(cfg.at("seeds"), json::array({s.base_url() + "/p0"}));
   EXPECT_EQ(cfg.at("limits").at("concurrency"), 4);
   EXPECT_EQ(cfg.at("scope").at("max_depth"), 1000);
   // Cancel is apart from Pause, in red, and asks first.
-  EXPECT_GE(out["cancel_gap_px"].get<int>(), 40) << out.dump();
+  EXPECT_GE(out["cancel_gap_px"].get<int>(), 32) << out.dump();
   EXPECT_EQ(out["cancel_color"], "rgb(208, 71, 60)") << out.dump();
   EXPECT_NE(out["pause_color"], out["cancel_color"]);
-  EXPECT_EQ(out["confirm"], "Cancel this crawl?Yes, cancelNo") << out.dump();
+  EXPECT_EQ(out["confirm"], "Cancel this crawl?YesNo") << out.dump();
   EXPECT_TRUE(out["confirm_survives_refresh"].get<bool>());
   EXPECT_FALSE(out["page_overflows"].get<bool>()) << "the question pushes the page sideways";
   EXPECT_LE(out["confirm_overhang_px"].get<int>(), 0) << "the question sticks out of the list";
   EXPECT_EQ(out["state_after_no"], "running") << out.dump();
   EXPECT_FALSE(out["confirm_after_no"].get<bool>());
   EXPECT_EQ(out["state_after_yes"], "cancelled") << out.dump();
-  EXPECT_EQ(out["buttons_after_cancel"], json::array());
-  EXPECT_EQ(svc.get(id).at("state"), "cancelled");
-  // Only the one crawl: the refused config created none.
-  EXPECT_EQ(svc.call("GET", "/v1/crawls").body_json().at("crawls").size(), 1u);
+  EXPECT_EQ(out["buttons_after_cancel"], json::array({"Delete"}));
+  // The list names the crawl by its seed, with its start and end.
+  EXPECT_EQ(out["row"]["seeds"], s.base_url() + "/p0") << out.dump();
+  const json listed = svc.call("GET", "/v1/crawls").body_json().at("crawls");
+  ASSERT_EQ(listed.size(), 0u) << "deleted from the dashboard: " << listed.dump();
+  ASSERT_EQ(out["row"]["times"].size(), 2u) << out.dump();
+  for (const auto& t : out["row"]["times"]) {
+    EXPECT_TRUE(std::regex_match(t[0].get<std::string>(),
+                                 std::regex(R"((\d{4}-\d\d-\d\d )?\d\d:\d\d(:\d\d)?)")))
+        << out.dump();
+    EXPECT_TRUE(std::regex_match(t[1].get<std::string>(),
+                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)")))
+        << out.dump();
+  }
+  EXPECT_LE(out["row"]["times"][0][1].get<std::string>(),
+            out["row"]["times"][1][1].get<std::string>());
+  // Delete asks first; Yes takes the crawl off the list and keeps its files.
+  EXPECT_EQ(out["delete_confirm"], "Delete from the list? Its files stay.YesNo")
+      << out.dump();
+  EXPECT_TRUE(out["listed_after_no"].get<bool>());
+  EXPECT_TRUE(out["detail_hidden_after_delete"].get<bool>());
+  EXPECT_EQ(svc.call("GET", "/v1/crawls/" + id).status, 404);
+  EXPECT_TRUE(fs::exists(svc.data_dir() + "/" + id + "/records.jsonl"));
   for (const auto& url : out["requests"]) {
     EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;
   }
   for (const char* name : {"dashboard-new-crawl-errors.png", "dashboard-cancel-confirm.png",
-                           "dashboard-cancelled.png"})
+                           "dashboard-cancelled.png", "dashboard-delete-confirm.png"})
     EXPECT_GT(fs::file_size(artifacts + "/" + name), 10000u) << name;
   EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
 }

@@ -10,7 +10,7 @@ const HISTORY = 60;  // samples (seconds) kept per crawl for the charts
 // are added (new links to known broken URLs).
 const BROKEN_CHANGED_MS = 5000;
 const BROKEN_GROWN_MS = 30000;
-// confirming: the id of the crawl whose Cancel waits for "Yes, cancel" or "No".
+// confirming: {id, action} of the crawl whose Cancel or Delete waits for "Yes" or "No".
 const view = { selected: null, history: new Map(), timer: null, broken: null, confirming: null };
 
 function el(tag, attrs, ...children) {
@@ -95,9 +95,9 @@ function line(points, w, h, max, cls) {
 }
 
 function sparkline(h) {
-  const s = svg('svg', { class: 'spark', viewBox: '0 0 120 24' });
+  const s = svg('svg', { class: 'spark', viewBox: '0 0 96 24' });
   const max = Math.max(1, ...h.map((p) => p.rate));
-  s.append(line(h.map((p) => p.rate), 120, 22, max, 'main'));
+  s.append(line(h.map((p) => p.rate), 96, 22, max, 'main'));
   return s;
 }
 
@@ -130,10 +130,26 @@ async function act(id, verb) {
   refresh();
 }
 
-// Pause or Resume; Cancel apart in the last column, styled as the danger it is (a cancelled crawl
-// cannot be resumed), asking "Cancel crawl? Yes, cancel / No" before it acts.
+// Takes a finished crawl off the list; its files stay (the API deletes them only when asked).
+async function remove(id) {
+  view.confirming = null;
+  try {
+    await api('DELETE', '/v1/crawls/' + encodeURIComponent(id));
+    if (view.selected === id) view.selected = null;
+    view.history.delete(id);
+  } catch (e) {
+    setStatus('delete failed: ' + e.message, true);
+  }
+  refresh();
+}
+
+const FINISHED = ['completed', 'cancelled', 'failed'];
+
+// Pause or Resume; Cancel (a live crawl) or Delete (a finished one) apart in the last column,
+// styled as the danger it is, asking "... this crawl? Yes / No" before it acts.
 function actions(c) {
   const live = c.state === 'running' || c.state === 'paused';
+  const finished = FINISHED.includes(c.state);
   const button = (verb, label, cls, onclick) => el('button', {
     type: 'button', 'data-action': verb, class: cls || '',
     onclick: (ev) => { ev.stopPropagation(); onclick(); },
@@ -142,15 +158,41 @@ function actions(c) {
   if (c.state === 'running') controls.append(button('pause', 'Pause', '', () => act(c.id, 'pause')));
   if (c.state === 'paused') controls.append(button('resume', 'Resume', '', () => act(c.id, 'resume')));
   const danger = el('td', { class: 'danger-zone' });
-  if (!live && view.confirming === c.id) view.confirming = null;
-  if (live && view.confirming === c.id) {
+  const asked = view.confirming && view.confirming.id === c.id ? view.confirming.action : null;
+  const ask = (action) => () => { view.confirming = { id: c.id, action }; refresh(); };
+  const no = button(asked + '-no', 'No', '', () => { view.confirming = null; refresh(); });
+  if (asked === 'cancel' && live) {
     danger.append(el('span', { class: 'confirm', title: 'A cancelled crawl cannot be resumed.' }, 'Cancel this crawl?'),
-      button('cancel-yes', 'Yes, cancel', 'danger strong', () => act(c.id, 'cancel')),
-      button('cancel-no', 'No', '', () => { view.confirming = null; refresh(); }));
-  } else if (live) {
-    danger.append(button('cancel', 'Cancel', 'danger', () => { view.confirming = c.id; refresh(); }));
+      button('cancel-yes', 'Yes', 'danger strong', () => act(c.id, 'cancel')), no);
+  } else if (asked === 'delete' && finished) {
+    danger.append(el('span', { class: 'confirm', title: 'Its records, state and archives stay in ' + (c.output || 'its folder') + '.' },
+      'Delete from the list? Its files stay.'),
+    button('delete-yes', 'Yes', 'danger strong', () => remove(c.id)), no);
+  } else {
+    if (asked) view.confirming = null;  // the crawl moved on: the question is moot
+    if (live) danger.append(button('cancel', 'Cancel', 'danger', ask('cancel')));
+    if (finished) danger.append(button('delete', 'Delete', 'danger', ask('delete')));
   }
   return [controls, danger];
+}
+
+// "17:43:29" today, "2026-12-06 17:43" before; the full RFC 3339 time in the title.
+function when(cls, iso) {
+  if (!iso) return el('div', { class: cls }, '');
+  const d = new Date(iso);
+  if (isNaN(d)) return el('div', { class: cls }, iso);
+  const today = new Date().toDateString() === d.toDateString();
+  const text = today ? d.toLocaleTimeString('en-GB')
+    : d.toLocaleDateString('en-CA') + ' ' + d.toLocaleTimeString('en-GB').slice(0, 5);
+  return el('div', { class: cls, title: iso }, text);
+}
+
+function crawlCell(c) {
+  const seeds = c.seeds || [];
+  const more = (c.seed_count || 0) - seeds.length;
+  const line = seeds.length ? seeds[0] + (seeds.length + more > 1 ? ' +' + (seeds.length + more - 1) + ' more' : '') : 'no seeds (joined a cluster crawl)';
+  return el('td', { class: 'crawl' }, el('div', { class: 'id' }, c.id),
+    el('div', { class: 'seeds', title: seeds.join('\n') }, line));
 }
 
 function renderCrawls(crawls) {
@@ -161,8 +203,9 @@ function renderCrawls(crawls) {
     const s = c.stats || {};
     const h = record(c);
     const row = el('tr', { 'data-id': c.id, class: c.id === view.selected ? 'selected' : '', onclick: () => { view.selected = c.id; refresh(); } },
-      el('td', {}, c.id),
+      crawlCell(c),
       el('td', { class: 'state state-' + c.state }, c.state),
+      el('td', { class: 'times' }, when('started', c.created_at), when('ended', c.finished_at)),
       el('td', { class: 'n pages' }, (s.pages || 0).toLocaleString('en')),
       el('td', { class: 'n http-errors' }, httpErrorsOf(s).toLocaleString('en')),
       el('td', { class: 'n errors' }, errorsOf(s).toLocaleString('en')),

@@ -351,6 +351,30 @@ broken_links_result crawl_manager::broken_links(std::string_view id) {
           ""};
 }
 
+report_result crawl_manager::report(std::string_view id) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, "", ""};
+  // As for explain: the records held for the next checkpoint reach the file first.
+  checkpoint(*e);
+  std::unique_ptr<state::crawl_state> opened;
+  std::string why;
+  state::crawl_state* st = state_of(*e, opened, why);
+  if (!why.empty()) return {change_outcome::ok, "", "cannot read the crawl's state: " + why};
+  const std::vector<std::string> files = outputs_of(*e, st);
+  // As `trawler report` reads them: every line once, then the 4xx/5xx URLs' linking pages.
+  report::crawl_report r;
+  for (const auto& f : files) {
+    const auto read = sink::for_each_line(f, [&r](std::string_view line) { r.add_line(line); });
+    if (!read.error.empty()) {
+      return {change_outcome::ok, "", "cannot read the crawl's records: " + read.error};
+    }
+  }
+  if (const auto error = report::read_links(files, r.broken_links()); !error.empty()) {
+    return {change_outcome::ok, "", "cannot read the crawl's records: " + error};
+  }
+  return {change_outcome::ok, report::render_html(r, {output_of(e->cfg)}), ""};
+}
+
 std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append, bool paused) {
   crawl::crawl_output::open_error open_error;
   auto output = crawl::crawl_output::open(e.cfg, append, open_error);

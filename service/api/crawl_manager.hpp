@@ -71,6 +71,7 @@ class crawl_manager final : public crawl_registry {
   remove_result remove(std::string_view id, bool delete_files) override;
   explain_result explain(std::string_view id, const std::string& url) override;
   broken_links_result broken_links(std::string_view id) override;
+  report_result report(std::string_view id) override;
   std::string metrics_text() const override;
 
  private:

@@ -64,6 +64,12 @@ struct remove_result {
   bool files_deleted = false;
 };
 
+struct report_result {
+  change_outcome outcome = change_outcome::ok;  // not_found: no such crawl
+  std::string html;                             // the page `trawler report` writes
+  std::string error;                            // set when the crawl's outputs cannot be read
+};
+
 struct explain_result {
   change_outcome outcome = change_outcome::ok;  // not_found: no such crawl
   nlohmann::json answer;                        // SPEC "Explain": the answer object
@@ -102,6 +108,9 @@ class crawl_registry {
   // The crawl's URLs that answered 4xx/5xx and the pages linking them, from its outputs
   // (GET /v1/crawls/{id}/broken-links).
   virtual broken_links_result broken_links(std::string_view id) = 0;
+  // The HTML report of the crawl's outputs, as `trawler report` writes it
+  // (GET /v1/crawls/{id}/report).
+  virtual report_result report(std::string_view id) = 0;
   // Prometheus text for GET /metrics.
   virtual std::string metrics_text() const = 0;
 };

@@ -35,6 +35,7 @@ constexpr route route_table[] = {
     {"POST", "/v1/crawls/{id}/seeds", route_id::seeds},
     {"GET", "/v1/crawls/{id}/urls", route_id::explain},
     {"GET", "/v1/crawls/{id}/broken-links", route_id::broken_links},
+    {"GET", "/v1/crawls/{id}/report", route_id::report},
 };
 
 constexpr std::string_view id_placeholder = "{id}";
@@ -317,6 +318,8 @@ response router::dispatch(const route& r, const request& req, std::string_view i
       return broken_links(id);
     case route_id::remove:
       return remove(req, id);
+    case route_id::report:
+      return report(id);
   }
   return error_response(500, "unrouted request");
 }
@@ -470,6 +473,22 @@ response router::remove(const request& req, std::string_view id) {
   if (r.outcome == change_outcome::conflict) return error_response(409, r.message);
   if (!r.error.empty()) return error_response(500, r.error);
   return json_response(200, {{"id", id}, {"files_deleted", r.files_deleted}});
+}
+
+response router::report(std::string_view id) {
+  report_result r = registry_.report(id);
+  if (r.outcome == change_outcome::not_found) return not_found_crawl(id);
+  if (!r.error.empty()) return error_response(500, r.error);
+  response res;
+  res.content_type = "text/html; charset=utf-8";
+  res.body = std::move(r.html);
+  res.headers.emplace_back("Content-Security-Policy", std::string(report_content_security_policy));
+  res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  res.headers.emplace_back("Referrer-Policy", "no-referrer");
+  res.headers.emplace_back("Cache-Control", "no-store");
+  res.headers.emplace_back("Content-Disposition",
+                           "inline; filename=\"trawler-report-" + std::string(id) + ".html\"");
+  return res;
 }
 
 }  // namespace trawler::api

@@ -632,6 +632,61 @@ TEST(Api, DeleteRemovesAFinishedCrawlAndKeepsItsFilesUnlessAsked) {
   EXPECT_EQ(again.stop().exit_code, 0);
 }
 
+// GET /v1/crawls/{id}/report: the page `trawler report` writes for the crawl's output, byte for
+// byte, served sandboxed; a running crawl's report covers the records so far.
+TEST(Api, ReportOfACrawlIsWhatTrawlerReportWrites) {
+  test_server s;
+  s.add_html("/", page({"/a", "/missing"}));
+  s.add_html("/a", page({"/", "/missing"}));
+  response missing;
+  missing.status = 404;
+  missing.body = "gone";
+  s.add_page("/missing", missing);
+  add_slow_chain(s, 300, 40ms);
+  temp_dir dir;
+  service svc(dir.path() + "/data", json{{"api", {{"token", "report-Token"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  const std::string id = svc.create(crawl_config(s.base_url() + "/"));
+  const json v = svc.wait_for(id, [](const json& j) { return j.contains("finished_at"); });
+  ASSERT_EQ(v.at("state"), "completed") << v.dump();
+
+  auto r = svc.call("GET", "/v1/crawls/" + id + "/report");
+  ASSERT_EQ(r.status, 200) << r.raw.substr(0, 500);
+  EXPECT_EQ(r.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_EQ(r.header("content-security-policy").rfind("sandbox allow-scripts;", 0), 0u);
+  EXPECT_EQ(r.header("content-disposition"), "inline; filename=\"trawler-report-" + id + ".html\"");
+  const std::string cli_page = dir.path() + "/cli-report.html";
+  auto cli =
+      run_process({trawler_binary(), "report", v.at("output").get<std::string>(), "-o", cli_page});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  std::ifstream in(cli_page);
+  const std::string expected((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  EXPECT_EQ(r.body, expected);
+  EXPECT_NE(r.body.find("3 records"), std::string::npos) << r.body.substr(0, 2000);
+  EXPECT_NE(r.body.find(s.base_url() + "/missing"), std::string::npos) << "its broken link";
+
+  // Without the token: 401, as every crawl call. An unknown crawl: 404.
+  EXPECT_EQ(http_call(svc.port(), "GET", "/v1/crawls/" + id + "/report").status, 401);
+  EXPECT_EQ(svc.call("GET", "/v1/crawls/000000000000/report").status, 404);
+
+  // A running crawl: the records so far.
+  const std::string live = svc.create(chain_config(s.base_url() + "/p0"));
+  svc.wait_for(live, [](const json& j) { return stat_pages(j) >= 3; });
+  r = svc.call("GET", "/v1/crawls/" + live + "/report");
+  ASSERT_EQ(r.status, 200) << r.raw.substr(0, 500);
+  const std::string tag = "<script type=\"application/json\" id=\"trawler-report\">";
+  const auto at = r.body.find(tag);
+  ASSERT_NE(at, std::string::npos);
+  const auto end = r.body.find("</script>", at);
+  const json summary =
+      json::parse(r.body.substr(at + tag.size(), end - at - tag.size()), nullptr, false);
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_GE(summary.value("records", 0), 3) << summary.dump().substr(0, 500);
+  EXPECT_EQ(svc.call("POST", "/v1/crawls/" + live + "/cancel").status, 200);
+  EXPECT_EQ(svc.stop().exit_code, 0);
+}
+
 // "A posted crawl config with cluster joins the crawl; GET /v1/crawls/{id} shows the crawl-wide
 // counts beside the worker's own; /metrics has them too." A crawl posted without seeds waits
 // for them; a `trawler crawl` worker seeds the same crawl; the two share a six-host site
@@ -1756,8 +1811,7 @@ TEST(Dashboard, NewCrawlFormTakesYamlListsEveryErrorAndCancelAsksFirst) {
   EXPECT_LE(out["row"]["times"][0][1].get<std::string>(),
             out["row"]["times"][1][1].get<std::string>());
   // Delete asks first; Yes takes the crawl off the list and keeps its files.
-  EXPECT_EQ(out["delete_confirm"], "Delete from the list? Its files stay.YesNo")
-      << out.dump();
+  EXPECT_EQ(out["delete_confirm"], "Delete from the list? Its files stay.YesNo") << out.dump();
   EXPECT_TRUE(out["listed_after_no"].get<bool>());
   EXPECT_TRUE(out["detail_hidden_after_delete"].get<bool>());
   EXPECT_EQ(svc.call("GET", "/v1/crawls/" + id).status, 404);

@@ -106,6 +106,12 @@ class fake_registry : public crawl_registry {
     crawls.erase(crawls.begin() + (c - crawls.data()));
     return {change_outcome::ok, "", "", delete_files};
   }
+  report_result report(std::string_view id) override {
+    if (!get(id)) return {change_outcome::not_found, "", ""};
+    if (broken_error) return {change_outcome::ok, "", "cannot read the crawl's records: gone"};
+    return {change_outcome::ok, "<!doctype html><title>report of " + std::string(id) + "</title>",
+            ""};
+  }
   std::vector<std::pair<std::string, bool>> removed;
   bool remove_error = false;
   std::string metrics_text() const override { return metrics; }
@@ -247,7 +253,7 @@ TEST_F(Routes, RouteTableHasNoDuplicates) {
   for (const auto& rt : router::routes()) {
     EXPECT_TRUE(seen.emplace(std::string(rt.method), std::string(rt.path)).second) << rt.path;
   }
-  EXPECT_EQ(seen.size(), 17u);
+  EXPECT_EQ(seen.size(), 18u);
 }
 
 TEST_F(Routes, DashboardFilesAreServedUnderAStrictPolicy) {
@@ -1140,6 +1146,29 @@ TEST_F(Routes, BrokenLinksOfACrawl) {
   res = r.handle(req("GET", "/v1/crawls/" + id + "/broken-links"));
   EXPECT_EQ(res.status, 500);
   EXPECT_NE(res.body.find("cannot read"), std::string::npos) << res.body;
+}
+
+// The HTML report of a crawl: served as HTML, sandboxed (its inline script runs in an origin of
+// its own, away from the dashboard's token), named for a download.
+TEST_F(Routes, ReportIsTheCrawlsHtmlReportSandboxed) {
+  const std::string id = create_one();
+  auto res = r.handle(req("GET", "/v1/crawls/" + id + "/report"));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(res.body, "<!doctype html><title>report of " + id + "</title>");
+  const auto csp = header_of(res, "Content-Security-Policy");
+  ASSERT_TRUE(csp);
+  EXPECT_TRUE(csp->starts_with("sandbox allow-scripts;")) << *csp;
+  EXPECT_EQ(csp->find("allow-same-origin"), std::string::npos) << *csp;
+  EXPECT_NE(csp->find("default-src 'none'"), std::string::npos) << *csp;
+  EXPECT_EQ(header_of(res, "X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(header_of(res, "Content-Disposition"),
+            "inline; filename=\"trawler-report-" + id + ".html\"");
+  EXPECT_EQ(r.handle(req("GET", "/v1/crawls/nope/report")).status, 404);
+  reg.broken_error = true;
+  res = r.handle(req("GET", "/v1/crawls/" + id + "/report"));
+  EXPECT_EQ(res.status, 500);
+  EXPECT_EQ(res.content_type, "application/json");
 }
 
 TEST_F(Routes, ExplainAsksTheRegistryWithTheDecodedUrl) {

@@ -1704,9 +1704,10 @@ TEST(Dashboard, ListsBrokenLinksWithTheirLinkingPages) {
   const std::string artifacts = std::string(TRAWLER_BINARY_DIR) + "/test-artifacts";
   fs::create_directories(artifacts);
   const std::string shot = artifacts + "/dashboard-broken-links.png";
-  fs::remove(shot);
+  const std::string report = artifacts + "/dashboard-report.html";
+  for (const auto& f : {shot, report, artifacts + "/dashboard-report.png"}) fs::remove(f);
   const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
-  auto run = run_process({"node", driver, base, "broken-Token", id, shot}, {}, 120s);
+  auto run = run_process({"node", driver, base, "broken-Token", id, shot, report}, {}, 120s);
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const json out = json::parse(run.out, nullptr, false);
   ASSERT_TRUE(out.is_object()) << run.out;
@@ -1726,6 +1727,17 @@ TEST(Dashboard, ListsBrokenLinksWithTheirLinkingPages) {
   EXPECT_EQ(linking, (std::set<std::string>{b + "/", b + "/guide", b + "/about"})) << out.dump();
   EXPECT_EQ(out["broken_rows"][1], json::array({b + "/boom", "500", "1", {b + "/guide"}}));
   EXPECT_TRUE(out["no_broken_hidden"].get<bool>());
+  // "Download the report" saved the crawl's report, the page GET /v1/crawls/{id}/report serves.
+  EXPECT_EQ(out["report_name"], "trawler-report-" + id + ".html") << out.dump();
+  EXPECT_EQ(out["report_result"], "saved as trawler-report-" + id + ".html");
+  EXPECT_EQ(out["report_title"], "trawler crawl report");
+  EXPECT_EQ(out["report_h1"], "Crawl report");
+  {
+    std::ifstream in(report);
+    const std::string saved((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(saved, svc.call("GET", "/v1/crawls/" + id + "/report").body);
+  }
+  EXPECT_GT(fs::file_size(artifacts + "/dashboard-report.png"), 10000u);
   for (const auto& url : out["requests"]) {
     EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;
   }

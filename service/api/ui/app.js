@@ -392,6 +392,34 @@ document.getElementById('new-form').addEventListener('submit', async (ev) => {
   refresh();
 });
 
+// The selected crawl's HTML report (GET /v1/crawls/{id}/report), fetched with the token and saved
+// as a file: the page is built from crawled data, so it is not opened inside the dashboard.
+document.getElementById('detail-report').addEventListener('click', async () => {
+  const out = document.getElementById('report-result');
+  const id = view.selected;
+  if (!id) return;
+  out.textContent = 'building the report...';
+  out.className = 'muted';
+  try {
+    const headers = {};
+    const token = sessionStorage.getItem(TOKEN_KEY) || '';
+    if (token) headers.Authorization = 'Bearer ' + token;
+    const res = await fetch('/v1/crawls/' + encodeURIComponent(id) + '/report', { headers, cache: 'no-store' });
+    if (res.status === 401) throw new Unauthorized();
+    if (!res.ok) throw new ApiError(res, await res.json().catch(() => ({})));
+    const url = URL.createObjectURL(await res.blob());
+    const a = el('a', { href: url, download: 'trawler-report-' + id + '.html', hidden: '' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    out.textContent = 'saved as trawler-report-' + id + '.html';
+  } catch (e) {
+    out.textContent = e instanceof Unauthorized ? 'the token was refused' : e.message;
+    out.className = 'error';
+  }
+});
+
 document.getElementById('explain-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const out = document.getElementById('explain-result');

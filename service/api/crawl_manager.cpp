@@ -375,6 +375,25 @@ report_result crawl_manager::report(std::string_view id) {
   return {change_outcome::ok, report::render_html(r, {output_of(e->cfg)}), ""};
 }
 
+records_result crawl_manager::records(std::string_view id) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, "", ""};
+  if (!e->cfg.output.dir.empty()) {
+    return {change_outcome::conflict, "",
+            "crawl " + e->id + " writes its records in rotated segments in " + e->cfg.output.dir +
+                ": read them there (trawler report and explain take the folder)"};
+  }
+  // The records held for the next checkpoint reach the file first; the response sends the
+  // file as long as it is then (whole lines: a checkpoint writes whole records).
+  checkpoint(*e);
+  std::error_code ec;
+  if (!fs::is_regular_file(e->cfg.output.path, ec)) {
+    return {change_outcome::conflict, "",
+            "crawl " + e->id + " has no records file at " + e->cfg.output.path};
+  }
+  return {change_outcome::ok, e->cfg.output.path, ""};
+}
+
 std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append, bool paused) {
   crawl::crawl_output::open_error open_error;
   auto output = crawl::crawl_output::open(e.cfg, append, open_error);

@@ -72,6 +72,7 @@ class crawl_manager final : public crawl_registry {
   explain_result explain(std::string_view id, const std::string& url) override;
   broken_links_result broken_links(std::string_view id) override;
   report_result report(std::string_view id) override;
+  records_result records(std::string_view id) override;
   std::string metrics_text() const override;
 
  private:

@@ -70,6 +70,12 @@ struct report_result {
   std::string error;                            // set when the crawl's outputs cannot be read
 };
 
+struct records_result {
+  change_outcome outcome = change_outcome::ok;  // conflict: the records are not one file
+  std::string path;                             // the crawl's records file, to send as it is
+  std::string message;                          // why, for conflict
+};
+
 struct explain_result {
   change_outcome outcome = change_outcome::ok;  // not_found: no such crawl
   nlohmann::json answer;                        // SPEC "Explain": the answer object
@@ -111,6 +117,9 @@ class crawl_registry {
   // The HTML report of the crawl's outputs, as `trawler report` writes it
   // (GET /v1/crawls/{id}/report).
   virtual report_result report(std::string_view id) = 0;
+  // The crawl's records file (GET /v1/crawls/{id}/records), with the records held for the next
+  // checkpoint written first. Records in rotated segments (output.dir) are a conflict.
+  virtual records_result records(std::string_view id) = 0;
   // Prometheus text for GET /metrics.
   virtual std::string metrics_text() const = 0;
 };

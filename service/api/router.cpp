@@ -36,6 +36,7 @@ constexpr route route_table[] = {
     {"GET", "/v1/crawls/{id}/urls", route_id::explain},
     {"GET", "/v1/crawls/{id}/broken-links", route_id::broken_links},
     {"GET", "/v1/crawls/{id}/report", route_id::report},
+    {"GET", "/v1/crawls/{id}/records", route_id::records},
 };
 
 constexpr std::string_view id_placeholder = "{id}";
@@ -320,6 +321,8 @@ response router::dispatch(const route& r, const request& req, std::string_view i
       return remove(req, id);
     case route_id::report:
       return report(id);
+    case route_id::records:
+      return records(id);
   }
   return error_response(500, "unrouted request");
 }
@@ -488,6 +491,20 @@ response router::report(std::string_view id) {
   res.headers.emplace_back("Cache-Control", "no-store");
   res.headers.emplace_back("Content-Disposition",
                            "inline; filename=\"trawler-report-" + std::string(id) + ".html\"");
+  return res;
+}
+
+response router::records(std::string_view id) {
+  records_result r = registry_.records(id);
+  if (r.outcome == change_outcome::not_found) return not_found_crawl(id);
+  if (r.outcome == change_outcome::conflict) return error_response(409, r.message);
+  response res;
+  // JSON Lines; application/jsonl is not registered (yet), x-ndjson is what tools accept.
+  res.content_type = "application/x-ndjson";
+  res.file = std::move(r.path);
+  res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  res.headers.emplace_back("Content-Disposition", "attachment; filename=\"trawler-records-" +
+                                                      std::string(id) + ".jsonl\"");
   return res;
 }
 

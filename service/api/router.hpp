@@ -27,7 +27,8 @@ enum class route_id {
   explain,
   broken_links,
   remove,
-  report
+  report,
+  records
 };
 
 // One row of the route table: the method and the path template ("{id}" matches one
@@ -68,6 +69,7 @@ class router {
   response broken_links(std::string_view id);
   response remove(const request& req, std::string_view id);
   response report(std::string_view id);
+  response records(std::string_view id);
 
   crawl_registry& registry_;
   router_options options_;

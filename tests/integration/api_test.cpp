@@ -687,6 +687,61 @@ TEST(Api, ReportOfACrawlIsWhatTrawlerReportWrites) {
   EXPECT_EQ(svc.stop().exit_code, 0);
 }
 
+// GET /v1/crawls/{id}/records: the crawl's records file as it is, streamed (many buffers here), as
+// a download; a running crawl's records so far, whole lines; segments are read where they are.
+TEST(Api, RecordsDownloadIsTheCrawlsRecordsFile) {
+  test_server s;
+  std::vector<std::string> links;
+  for (int i = 0; i < 400; ++i) links.push_back("/page-with-a-longish-name-" + std::to_string(i));
+  s.add_html("/", page(links));
+  for (const auto& l : links) s.add_html(l, page({"/"}));
+  add_slow_chain(s, 300, 40ms);
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  const std::string id = svc.create(crawl_config(s.base_url() + "/"));
+  const json v = svc.wait_for(id, [](const json& j) { return j.contains("finished_at"); });
+  ASSERT_EQ(v.at("state"), "completed") << v.dump();
+
+  auto r = svc.call("GET", "/v1/crawls/" + id + "/records");
+  ASSERT_EQ(r.status, 200) << r.raw.substr(0, 500);
+  EXPECT_EQ(r.header("content-type"), "application/x-ndjson");
+  EXPECT_EQ(r.header("content-disposition"),
+            "attachment; filename=\"trawler-records-" + id + ".jsonl\"");
+  std::ifstream in(v.at("output").get<std::string>());
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_GT(file.size(), 100000u);
+  EXPECT_EQ(r.body.size(), file.size());
+  EXPECT_TRUE(r.body == file);
+  EXPECT_EQ(svc.call("GET", "/v1/crawls/000000000000/records").status, 404);
+
+  // A running crawl: whole records so far.
+  const std::string live = svc.create(chain_config(s.base_url() + "/p0"));
+  svc.wait_for(live, [](const json& j) { return stat_pages(j) >= 3; });
+  r = svc.call("GET", "/v1/crawls/" + live + "/records");
+  ASSERT_EQ(r.status, 200) << r.raw.substr(0, 500);
+  ASSERT_FALSE(r.body.empty());
+  EXPECT_EQ(r.body.back(), '\n');
+  std::istringstream lines(r.body);
+  std::size_t n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    EXPECT_TRUE(json::parse(line, nullptr, false).is_object()) << line;
+  }
+  EXPECT_GE(n, 3u);
+  EXPECT_EQ(svc.call("POST", "/v1/crawls/" + live + "/cancel").status, 200);
+
+  // Segments: not one file.
+  json seg = crawl_config(s.base_url() + "/p299");
+  seg["output"] = {{"dir", "segments"}};
+  const std::string segmented = svc.create(seg);
+  svc.wait_for(segmented, [](const json& j) { return j.contains("finished_at"); });
+  r = svc.call("GET", "/v1/crawls/" + segmented + "/records");
+  EXPECT_EQ(r.status, 409) << r.raw;
+  EXPECT_NE(r.body_json().at("error").at("message").get<std::string>().find("segments"),
+            std::string::npos);
+  EXPECT_EQ(svc.stop().exit_code, 0);
+}
+
 // "A posted crawl config with cluster joins the crawl; GET /v1/crawls/{id} shows the crawl-wide
 // counts beside the worker's own; /metrics has them too." A crawl posted without seeds waits
 // for them; a `trawler crawl` worker seeds the same crawl; the two share a six-host site

@@ -112,6 +112,13 @@ class fake_registry : public crawl_registry {
     return {change_outcome::ok, "<!doctype html><title>report of " + std::string(id) + "</title>",
             ""};
   }
+  records_result records(std::string_view id) override {
+    const crawl_view* c = find(id);
+    if (!c) return {change_outcome::not_found, "", ""};
+    if (records_in_segments) return {change_outcome::conflict, "", "in segments"};
+    return {change_outcome::ok, c->output, ""};
+  }
+  bool records_in_segments = false;
   std::vector<std::pair<std::string, bool>> removed;
   bool remove_error = false;
   std::string metrics_text() const override { return metrics; }
@@ -253,7 +260,7 @@ TEST_F(Routes, RouteTableHasNoDuplicates) {
   for (const auto& rt : router::routes()) {
     EXPECT_TRUE(seen.emplace(std::string(rt.method), std::string(rt.path)).second) << rt.path;
   }
-  EXPECT_EQ(seen.size(), 18u);
+  EXPECT_EQ(seen.size(), 19u);
 }
 
 TEST_F(Routes, DashboardFilesAreServedUnderAStrictPolicy) {
@@ -1169,6 +1176,23 @@ TEST_F(Routes, ReportIsTheCrawlsHtmlReportSandboxed) {
   res = r.handle(req("GET", "/v1/crawls/" + id + "/report"));
   EXPECT_EQ(res.status, 500);
   EXPECT_EQ(res.content_type, "application/json");
+}
+
+// The records: the file itself, streamed by the server (the route names it), as a download.
+TEST_F(Routes, RecordsAreTheCrawlsRecordsFileAsADownload) {
+  const std::string id = create_one();
+  auto res = r.handle(req("GET", "/v1/crawls/" + id + "/records"));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.file, "/data/" + id + "/records.jsonl");
+  EXPECT_TRUE(res.body.empty());
+  EXPECT_EQ(res.content_type, "application/x-ndjson");
+  EXPECT_EQ(header_of(res, "Content-Disposition"),
+            "attachment; filename=\"trawler-records-" + id + ".jsonl\"");
+  EXPECT_EQ(r.handle(req("GET", "/v1/crawls/nope/records")).status, 404);
+  reg.records_in_segments = true;
+  res = r.handle(req("GET", "/v1/crawls/" + id + "/records"));
+  EXPECT_EQ(res.status, 409);
+  EXPECT_TRUE(res.file.empty());
 }
 
 TEST_F(Routes, ExplainAsksTheRegistryWithTheDecodedUrl) {

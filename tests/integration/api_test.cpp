@@ -1760,7 +1760,9 @@ TEST(Dashboard, ListsBrokenLinksWithTheirLinkingPages) {
   fs::create_directories(artifacts);
   const std::string shot = artifacts + "/dashboard-broken-links.png";
   const std::string report = artifacts + "/dashboard-report.html";
-  for (const auto& f : {shot, report, artifacts + "/dashboard-report.png"}) fs::remove(f);
+  for (const auto& f :
+       {shot, report, artifacts + "/dashboard-report.png", artifacts + "/dashboard-report.jsonl"})
+    fs::remove(f);
   const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
   auto run = run_process({"node", driver, base, "broken-Token", id, shot, report}, {}, 120s);
   ASSERT_EQ(run.exit_code, 0) << run.err;
@@ -1793,6 +1795,18 @@ TEST(Dashboard, ListsBrokenLinksWithTheirLinkingPages) {
     EXPECT_EQ(saved, svc.call("GET", "/v1/crawls/" + id + "/report").body);
   }
   EXPECT_GT(fs::file_size(artifacts + "/dashboard-report.png"), 10000u);
+  // "Download the records" saved the crawl's records file.
+  EXPECT_EQ(out["records_name"], "trawler-records-" + id + ".jsonl") << out.dump();
+  {
+    std::ifstream saved_in(artifacts + "/dashboard-report.jsonl");
+    const std::string saved((std::istreambuf_iterator<char>(saved_in)),
+                            std::istreambuf_iterator<char>());
+    std::ifstream records_in(done.at("output").get<std::string>());
+    const std::string records((std::istreambuf_iterator<char>(records_in)),
+                              std::istreambuf_iterator<char>());
+    EXPECT_EQ(saved, records);
+    EXPECT_EQ(read_records(artifacts + "/dashboard-report.jsonl").size(), 5u);
+  }
   for (const auto& url : out["requests"]) {
     EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;
   }

@@ -392,33 +392,38 @@ document.getElementById('new-form').addEventListener('submit', async (ev) => {
   refresh();
 });
 
-// The selected crawl's HTML report (GET /v1/crawls/{id}/report), fetched with the token and saved
-// as a file: the page is built from crawled data, so it is not opened inside the dashboard.
-document.getElementById('detail-report').addEventListener('click', async () => {
-  const out = document.getElementById('report-result');
+// The selected crawl's records (GET /v1/crawls/{id}/records) or HTML report (/report), fetched
+// with the token (a link cannot carry it) and saved as a file: the report is built from crawled
+// data, so it is never opened inside the dashboard.
+async function download(what, name, busy) {
+  const out = document.getElementById('download-result');
   const id = view.selected;
   if (!id) return;
-  out.textContent = 'building the report...';
+  out.textContent = busy;
   out.className = 'muted';
   try {
     const headers = {};
     const token = sessionStorage.getItem(TOKEN_KEY) || '';
     if (token) headers.Authorization = 'Bearer ' + token;
-    const res = await fetch('/v1/crawls/' + encodeURIComponent(id) + '/report', { headers, cache: 'no-store' });
+    const res = await fetch('/v1/crawls/' + encodeURIComponent(id) + '/' + what, { headers, cache: 'no-store' });
     if (res.status === 401) throw new Unauthorized();
     if (!res.ok) throw new ApiError(res, await res.json().catch(() => ({})));
     const url = URL.createObjectURL(await res.blob());
-    const a = el('a', { href: url, download: 'trawler-report-' + id + '.html', hidden: '' });
+    const a = el('a', { href: url, download: name(id), hidden: '' });
     document.body.append(a);
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60000);
-    out.textContent = 'saved as trawler-report-' + id + '.html';
+    out.textContent = 'saved as ' + name(id);
   } catch (e) {
     out.textContent = e instanceof Unauthorized ? 'the token was refused' : e.message;
     out.className = 'error';
   }
-});
+}
+document.getElementById('detail-records').addEventListener('click', () =>
+  download('records', (id) => 'trawler-records-' + id + '.jsonl', 'reading the records...'));
+document.getElementById('detail-report').addEventListener('click', () =>
+  download('report', (id) => 'trawler-report-' + id + '.html', 'building the report...'));
 
 document.getElementById('explain-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();

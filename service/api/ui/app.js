@@ -160,14 +160,14 @@ function actions(c) {
   const danger = el('td', { class: 'danger-zone' });
   const asked = view.confirming && view.confirming.id === c.id ? view.confirming.action : null;
   const ask = (action) => () => { view.confirming = { id: c.id, action }; refresh(); };
-  const no = button(asked + '-no', 'No', '', () => { view.confirming = null; refresh(); });
+  const no = () => button(asked + '-no', 'No', '', () => { view.confirming = null; refresh(); });
   if (asked === 'cancel' && live) {
     danger.append(el('span', { class: 'confirm', title: 'A cancelled crawl cannot be resumed.' }, 'Cancel this crawl?'),
-      button('cancel-yes', 'Yes', 'danger strong', () => act(c.id, 'cancel')), no);
+      button('cancel-yes', 'Yes', 'danger strong', () => act(c.id, 'cancel')), no());
   } else if (asked === 'delete' && finished) {
     danger.append(el('span', { class: 'confirm', title: 'Its records, state and archives stay in ' + (c.output || 'its folder') + '.' },
       'Delete from the list? Its files stay.'),
-    button('delete-yes', 'Yes', 'danger strong', () => remove(c.id)), no);
+    button('delete-yes', 'Yes', 'danger strong', () => remove(c.id)), no());
   } else {
     if (asked) view.confirming = null;  // the crawl moved on: the question is moot
     if (live) danger.append(button('cancel', 'Cancel', 'danger', ask('cancel')));

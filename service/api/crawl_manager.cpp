@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -350,6 +351,49 @@ broken_links_result crawl_manager::broken_links(std::string_view id) {
           ""};
 }
 
+report_result crawl_manager::report(std::string_view id) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, "", ""};
+  // As for explain: the records held for the next checkpoint reach the file first.
+  checkpoint(*e);
+  std::unique_ptr<state::crawl_state> opened;
+  std::string why;
+  state::crawl_state* st = state_of(*e, opened, why);
+  if (!why.empty()) return {change_outcome::ok, "", "cannot read the crawl's state: " + why};
+  const std::vector<std::string> files = outputs_of(*e, st);
+  // As `trawler report` reads them: every line once, then the 4xx/5xx URLs' linking pages.
+  report::crawl_report r;
+  for (const auto& f : files) {
+    const auto read = sink::for_each_line(f, [&r](std::string_view line) { r.add_line(line); });
+    if (!read.error.empty()) {
+      return {change_outcome::ok, "", "cannot read the crawl's records: " + read.error};
+    }
+  }
+  if (const auto error = report::read_links(files, r.broken_links()); !error.empty()) {
+    return {change_outcome::ok, "", "cannot read the crawl's records: " + error};
+  }
+  return {change_outcome::ok, report::render_html(r, {output_of(e->cfg)}), ""};
+}
+
+records_result crawl_manager::records(std::string_view id) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, "", ""};
+  if (!e->cfg.output.dir.empty()) {
+    return {change_outcome::conflict, "",
+            "crawl " + e->id + " writes its records in rotated segments in " + e->cfg.output.dir +
+                ": read them there (trawler report and explain take the folder)"};
+  }
+  // The records held for the next checkpoint reach the file first; the response sends the
+  // file as long as it is then (whole lines: a checkpoint writes whole records).
+  checkpoint(*e);
+  std::error_code ec;
+  if (!fs::is_regular_file(e->cfg.output.path, ec)) {
+    return {change_outcome::conflict, "",
+            "crawl " + e->id + " has no records file at " + e->cfg.output.path};
+  }
+  return {change_outcome::ok, e->cfg.output.path, ""};
+}
+
 std::optional<api_error> crawl_manager::start_crawl(entry& e, bool append, bool paused) {
   crawl::crawl_output::open_error open_error;
   auto output = crawl::crawl_output::open(e.cfg, append, open_error);
@@ -610,6 +654,41 @@ change_result crawl_manager::cancel(std::string_view id) {
     save(*e);
   }
   return {change_outcome::ok, e->state, ""};
+}
+
+remove_result crawl_manager::remove(std::string_view id, bool delete_files) {
+  entry* e = find(id);
+  if (!e) return {change_outcome::not_found, "", "", false};
+  if (e->live || !is_final(e->state)) {
+    return {change_outcome::conflict,
+            "crawl " + e->id + " is " + std::string(to_string(e->state)) +
+                (e->live && e->state == crawl_state::cancelled
+                     ? ": it is still stopping, delete it once it has"
+                     : ": cancel it first, then delete it"),
+            "", false};
+  }
+  std::error_code ec;
+  if (delete_files) {
+    fs::remove_all(e->dir, ec);
+    if (ec)
+      return {change_outcome::ok, "", "cannot delete " + e->dir.string() + ": " + ec.message(),
+              false};
+  } else {
+    // Without crawl.json a restarted service does not list the folder; the files stay.
+    fs::rename(e->dir / crawl_file_name, e->dir / removed_crawl_file_name, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return {change_outcome::ok, "",
+              "cannot rename " + (e->dir / crawl_file_name).string() + ": " + ec.message(), false};
+    }
+  }
+  log::info("crawl " + e->id + " deleted" +
+            (delete_files ? " with its files" : ", its files kept in " + e->dir.string()));
+  const auto it =
+      std::find_if(entries_.begin(), entries_.end(), [&](const auto& p) { return p.get() == e; });
+  by_id_.erase(e->id);
+  if (e->crawler) removed_.push_back(std::move(*it));
+  entries_.erase(it);
+  return {change_outcome::ok, "", "", delete_files};
 }
 
 seeds_result crawl_manager::add_seeds(std::string_view id, const std::vector<std::string>& urls) {

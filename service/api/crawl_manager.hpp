@@ -68,8 +68,11 @@ class crawl_manager final : public crawl_registry {
   change_result resume(std::string_view id) override;
   change_result cancel(std::string_view id) override;
   seeds_result add_seeds(std::string_view id, const std::vector<std::string>& urls) override;
+  remove_result remove(std::string_view id, bool delete_files) override;
   explain_result explain(std::string_view id, const std::string& url) override;
   broken_links_result broken_links(std::string_view id) override;
+  report_result report(std::string_view id) override;
+  records_result records(std::string_view id) override;
   std::string metrics_text() const override;
 
  private:
@@ -101,6 +104,9 @@ class crawl_manager final : public crawl_registry {
   manager_options options_;
   std::vector<std::unique_ptr<entry>> entries_;  // creation order
   std::map<std::string, entry*, std::less<>> by_id_;
+  // Deleted crawls whose crawler could not go yet (its run() threw: coroutines may hold it);
+  // kept until the manager goes, as on_run_end keeps them.
+  std::vector<std::unique_ptr<entry>> removed_;
   std::unique_ptr<timer_holder> ticker_;
   std::mt19937_64 rng_;
   bool shutting_down_ = false;

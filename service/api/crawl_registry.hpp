@@ -57,6 +57,25 @@ struct seeds_result {
   std::string message;              // why, for conflict
 };
 
+struct remove_result {
+  change_outcome outcome = change_outcome::ok;  // conflict: the crawl has not finished
+  std::string message;                          // why, for conflict
+  std::string error;  // set when its files (or its crawl.json) could not be changed
+  bool files_deleted = false;
+};
+
+struct report_result {
+  change_outcome outcome = change_outcome::ok;  // not_found: no such crawl
+  std::string html;                             // the page `trawler report` writes
+  std::string error;                            // set when the crawl's outputs cannot be read
+};
+
+struct records_result {
+  change_outcome outcome = change_outcome::ok;  // conflict: the records are not one file
+  std::string path;                             // the crawl's records file, to send as it is
+  std::string message;                          // why, for conflict
+};
+
 struct explain_result {
   change_outcome outcome = change_outcome::ok;  // not_found: no such crawl
   nlohmann::json answer;                        // SPEC "Explain": the answer object
@@ -85,11 +104,22 @@ class crawl_registry {
   virtual change_result resume(std::string_view id) = 0;
   virtual change_result cancel(std::string_view id) = 0;
   virtual seeds_result add_seeds(std::string_view id, const std::vector<std::string>& urls) = 0;
+  // Takes a finished crawl (completed, cancelled or failed) off the list for good: a restarted
+  // service does not list it again. Its folder <data_dir>/<id>/ (records, state, archives)
+  // stays as it is, unless `delete_files`, which removes the folder and everything in it.
+  // A crawl that runs, is paused or waits to resume is a conflict: cancel it first.
+  virtual remove_result remove(std::string_view id, bool delete_files) = 0;
   // One URL's fate in the crawl (GET /v1/crawls/{id}/urls?url=).
   virtual explain_result explain(std::string_view id, const std::string& url) = 0;
   // The crawl's URLs that answered 4xx/5xx and the pages linking them, from its outputs
   // (GET /v1/crawls/{id}/broken-links).
   virtual broken_links_result broken_links(std::string_view id) = 0;
+  // The HTML report of the crawl's outputs, as `trawler report` writes it
+  // (GET /v1/crawls/{id}/report).
+  virtual report_result report(std::string_view id) = 0;
+  // The crawl's records file (GET /v1/crawls/{id}/records), with the records held for the next
+  // checkpoint written first. Records in rotated segments (output.dir) are a conflict.
+  virtual records_result records(std::string_view id) = 0;
   // Prometheus text for GET /metrics.
   virtual std::string metrics_text() const = 0;
 };

@@ -26,6 +26,9 @@ struct response {
   std::string content_type = "application/json";
   std::string body;
   header_list headers;  // extra fields (WWW-Authenticate, Allow, Location)
+  // When set, the body is this file as it is when the response is written (its size then),
+  // streamed from disk instead of `body`; a file that cannot be opened is a 500.
+  std::string file;
 };
 
 }  // namespace trawler::api

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "api/auth.hpp"
 #include "api/service_paths.hpp"
 #include "api/ui_assets.hpp"
+#include "config/document.hpp"
 #include "metrics/prometheus.hpp"
 
 namespace trawler::api {
@@ -26,12 +28,15 @@ constexpr route route_table[] = {
     {"POST", "/v1/crawls", route_id::create},
     {"GET", "/v1/crawls", route_id::list},
     {"GET", "/v1/crawls/{id}", route_id::get},
+    {"DELETE", "/v1/crawls/{id}", route_id::remove},
     {"POST", "/v1/crawls/{id}/pause", route_id::pause},
     {"POST", "/v1/crawls/{id}/resume", route_id::resume},
     {"POST", "/v1/crawls/{id}/cancel", route_id::cancel},
     {"POST", "/v1/crawls/{id}/seeds", route_id::seeds},
     {"GET", "/v1/crawls/{id}/urls", route_id::explain},
     {"GET", "/v1/crawls/{id}/broken-links", route_id::broken_links},
+    {"GET", "/v1/crawls/{id}/report", route_id::report},
+    {"GET", "/v1/crawls/{id}/records", route_id::records},
 };
 
 constexpr std::string_view id_placeholder = "{id}";
@@ -107,6 +112,27 @@ bool is_json_media_type(std::string_view content_type) {
           media.find('/') != std::string::npos);
 }
 
+// application/yaml (RFC 9512), the older application/x-yaml, text/yaml and text/x-yaml, or any
+// +yaml type, parameters ignored.
+bool is_yaml_media_type(std::string_view content_type) {
+  std::string media = lower_trimmed(content_type.substr(0, content_type.find(';')));
+  return media == "application/yaml" || media == "application/x-yaml" || media == "text/yaml" ||
+         media == "text/x-yaml" ||
+         (media.size() > 5 && media.compare(media.size() - 5, 5, "+yaml") == 0 &&
+          media.find('/') != std::string::npos);
+}
+
+// 400 listing every config problem with its key ("config" for the document as a whole);
+// "error" is the first, as everywhere.
+response config_errors_response(const std::vector<config::config_error>& problems) {
+  json all = json::array();
+  for (const auto& e : problems) {
+    all.push_back(error_json(api_error{e.key.empty() ? "config" : e.key, e.message}));
+  }
+  json doc = {{"error", all.front()}, {"errors", std::move(all)}};
+  return json_response(400, doc);
+}
+
 // The JSON object a POST carries, or the response refusing it. A missing Content-Type is
 // accepted as JSON (a bare `curl --data-binary` client); a different one is 415.
 std::variant<json, response> json_body(const request& req, std::string_view key) {
@@ -134,12 +160,23 @@ std::variant<json, response> json_body(const request& req, std::string_view key)
   return doc;
 }
 
+// The seeds a crawl list names: enough to tell crawls apart, not the whole list.
+constexpr std::size_t listed_seeds = 3;
+
 json summary_json(const crawl_view& v) {
   json j = {{"id", v.id},
             {"state", to_string(v.state)},
             {"output", v.output},
             {"created_at", v.created_at},
             {"stats", v.stats}};
+  json seeds = json::array();
+  std::size_t seed_count = 0;
+  if (auto it = v.config.find("seeds"); it != v.config.end() && it->is_array()) {
+    seed_count = it->size();
+    for (std::size_t i = 0; i < it->size() && i < listed_seeds; ++i) seeds.push_back((*it)[i]);
+  }
+  j["seeds"] = std::move(seeds);
+  j["seed_count"] = seed_count;
   if (v.finished_at) j["finished_at"] = *v.finished_at;
   if (v.error) j["error"] = *v.error;
   return j;
@@ -280,32 +317,60 @@ response router::dispatch(const route& r, const request& req, std::string_view i
       return explain(req, id);
     case route_id::broken_links:
       return broken_links(id);
+    case route_id::remove:
+      return remove(req, id);
+    case route_id::report:
+      return report(id);
+    case route_id::records:
+      return records(id);
   }
   return error_response(500, "unrouted request");
 }
 
 response router::create(const request& req) {
-  auto body = json_body(req, "config");
-  if (auto* refused = std::get_if<response>(&body)) return std::move(*refused);
-  json& posted = std::get<json>(body);
+  // YAML (the form of every example config) is read as `trawler crawl -c` reads a file;
+  // JSON as before.
+  const auto ct = req.header("content-type");
+  const bool yaml = ct && is_yaml_media_type(*ct);
+  if (ct && !yaml && !is_json_media_type(*ct)) {
+    return error_response(415, "Content-Type must be application/json or application/yaml, got \"" +
+                                   std::string(*ct) + "\"");
+  }
+  std::vector<config::config_error> problems;
+  json posted;
+  if (yaml) {
+    if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return error_response(400, "the body is empty: send a config (YAML or JSON)", "config");
+    }
+    config::document_result doc = config::parse_document(req.body, "the body");
+    if (!doc.parsed) return config_errors_response(doc.errors);
+    if (!doc.doc.is_object()) {
+      return error_response(
+          400,
+          "the body must be a YAML mapping of config keys, got " + std::string(doc.doc.type_name()),
+          "config");
+    }
+    // Duplicate keys, unsupported tags, invalid UTF-8: reported as a config file's are.
+    problems = std::move(doc.errors);
+    posted = std::move(doc.doc);
+  } else {
+    auto body = json_body(req, "config");
+    if (auto* refused = std::get_if<response>(&body)) return std::move(*refused);
+    posted = std::move(std::get<json>(body));
+  }
   // The api section configures the service, not a crawl: a posted one has no effect.
   posted.erase("api");
   auto loaded = config::from_json(config::merge_patch(options_.defaults, posted));
-  if (!loaded.ok()) {
-    json all = json::array();
-    for (const auto& e : loaded.errors) {
-      all.push_back(error_json(api_error{e.key.empty() ? "config" : e.key, e.message}));
-    }
-    // "error" is the first problem, as everywhere; "errors" lists them all.
-    const auto& first = loaded.errors.front();
-    json doc = error_body(first.message, first.key.empty() ? "config" : first.key);
-    doc["errors"] = std::move(all);
-    return json_response(400, doc);
-  }
+  problems.insert(problems.end(), loaded.errors.begin(), loaded.errors.end());
   config::crawl_config cfg = std::move(loaded.config);
-  // A worker of a cluster crawl may join without seeds: another one gave them.
-  if (cfg.seeds.empty() && cfg.cluster.redis.empty())
-    return error_response(400, "at least one seed URL is required", "seeds");
+  // A worker of a cluster crawl may join without seeds: another one gave them. (Listed beside
+  // the config's problems, so that one answer names everything to fix.)
+  const bool seeds_named = std::any_of(problems.begin(), problems.end(), [](const auto& e) {
+    return e.key == "seeds" || e.key.starts_with("seeds[");
+  });
+  if (cfg.seeds.empty() && cfg.cluster.redis.empty() && !seeds_named)
+    problems.push_back({"seeds", "at least one seed URL is required"});
+  if (!problems.empty()) return config_errors_response(problems);
   if (auto e = check_service_paths(cfg)) return error_response(400, e->message, e->key);
 
   create_result created = registry_.create(std::move(cfg));
@@ -398,6 +463,49 @@ response router::broken_links(std::string_view id) {
   if (r.outcome == change_outcome::not_found) return not_found_crawl(id);
   if (!r.error.empty()) return error_response(500, r.error);
   return json_response(200, r.body);
+}
+
+response router::remove(const request& req, std::string_view id) {
+  // ?files=true: the crawl's folder goes too; absent or false: its files stay.
+  const auto files = query_parameter(req.target, "files");
+  if (files && *files != "true" && *files != "false") {
+    return error_response(400, "must be true or false, got \"" + *files + "\"", "files");
+  }
+  remove_result r = registry_.remove(id, files && *files == "true");
+  if (r.outcome == change_outcome::not_found) return not_found_crawl(id);
+  if (r.outcome == change_outcome::conflict) return error_response(409, r.message);
+  if (!r.error.empty()) return error_response(500, r.error);
+  return json_response(200, {{"id", id}, {"files_deleted", r.files_deleted}});
+}
+
+response router::report(std::string_view id) {
+  report_result r = registry_.report(id);
+  if (r.outcome == change_outcome::not_found) return not_found_crawl(id);
+  if (!r.error.empty()) return error_response(500, r.error);
+  response res;
+  res.content_type = "text/html; charset=utf-8";
+  res.body = std::move(r.html);
+  res.headers.emplace_back("Content-Security-Policy", std::string(report_content_security_policy));
+  res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  res.headers.emplace_back("Referrer-Policy", "no-referrer");
+  res.headers.emplace_back("Cache-Control", "no-store");
+  res.headers.emplace_back("Content-Disposition",
+                           "inline; filename=\"trawler-report-" + std::string(id) + ".html\"");
+  return res;
+}
+
+response router::records(std::string_view id) {
+  records_result r = registry_.records(id);
+  if (r.outcome == change_outcome::not_found) return not_found_crawl(id);
+  if (r.outcome == change_outcome::conflict) return error_response(409, r.message);
+  response res;
+  // JSON Lines; application/jsonl is not registered (yet), x-ndjson is what tools accept.
+  res.content_type = "application/x-ndjson";
+  res.file = std::move(r.path);
+  res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  res.headers.emplace_back("Content-Disposition", "attachment; filename=\"trawler-records-" +
+                                                      std::string(id) + ".jsonl\"");
+  return res;
 }
 
 }  // namespace trawler::api

@@ -25,7 +25,10 @@ enum class route_id {
   cancel,
   seeds,
   explain,
-  broken_links
+  broken_links,
+  remove,
+  report,
+  records
 };
 
 // One row of the route table: the method and the path template ("{id}" matches one
@@ -64,6 +67,9 @@ class router {
   response seeds(const request& req, std::string_view id);
   response explain(const request& req, std::string_view id);
   response broken_links(std::string_view id);
+  response remove(const request& req, std::string_view id);
+  response report(std::string_view id);
+  response records(std::string_view id);
 
   crawl_registry& registry_;
   router_options options_;
@@ -72,6 +78,14 @@ class router {
 // The value of the first `name` parameter of a target's query, percent-decoded ('+' stays:
 // URLs keep it), or nullopt when absent or badly encoded.
 std::optional<std::string> query_parameter(std::string_view target, std::string_view name);
+
+// The policy of GET /v1/crawls/{id}/report: the page is self-contained (inline style and a
+// sorting script) and built from crawled data, so it runs sandboxed, in an origin of its own:
+// nothing in it can read the dashboard's token or call the API.
+inline constexpr std::string_view report_content_security_policy =
+    "sandbox allow-scripts; default-src 'none'; style-src 'unsafe-inline'; "
+    "script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'";
 
 // {"error":{"message":message,"key":key}} ("key" left out when empty).
 response error_response(int status, std::string_view message, std::string_view key = {});

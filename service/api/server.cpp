@@ -8,6 +8,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -185,10 +186,42 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<bool> write(beast::tcp_stream& stream, response res, unsigned version,
                               bool keep_alive) {
+    if (!res.file.empty())
+      co_return co_await write_file(stream, std::move(res), version, keep_alive);
     auto m = to_message(std::move(res), version, keep_alive);
     stream.expires_after(options.io_timeout);
     auto [ec, n] = co_await http::async_write(stream, m, use_tuple);
     co_return !ec;
+  }
+
+  // A file body (a crawl's records, maybe gigabytes): the size it has now, read from disk a
+  // buffer at a time; each buffer written gets io_timeout, not the whole file.
+  asio::awaitable<bool> write_file(beast::tcp_stream& stream, response res, unsigned version,
+                                   bool keep_alive) {
+    http::file_body::value_type file;
+    error_code ec;
+    file.open(res.file.c_str(), beast::file_mode::scan, ec);
+    if (ec) {
+      log::warn("cannot open " + res.file + ": " + ec.message());
+      co_return co_await write(stream,
+                               error_response(500, "cannot open " + res.file + ": " + ec.message()),
+                               version, keep_alive);
+    }
+    http::response<http::file_body> m{static_cast<http::status>(res.status), version};
+    m.set(http::field::server, "trawler");
+    m.set(http::field::content_type, res.content_type);
+    m.set(http::field::cache_control, "no-store");
+    for (auto& [name, value] : res.headers) m.set(name, value);
+    m.body() = std::move(file);
+    m.keep_alive(keep_alive);
+    m.prepare_payload();
+    http::response_serializer<http::file_body> sr{m};
+    while (!sr.is_done()) {
+      stream.expires_after(options.io_timeout);
+      auto [wec, wn] = co_await http::async_write_some(stream, sr, use_tuple);
+      if (wec) co_return false;
+    }
+    co_return true;
   }
 };
 

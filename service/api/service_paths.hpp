@@ -16,6 +16,9 @@ inline constexpr std::string_view default_output_name = "records.jsonl";
 inline constexpr std::string_view default_state_name = "state";
 // The service's own record of a crawl (config and state), beside its output.
 inline constexpr std::string_view crawl_file_name = "crawl.json";
+// What crawl.json becomes when the crawl is deleted with its files kept: a restarted service
+// lists only folders with a crawl.json.
+inline constexpr std::string_view removed_crawl_file_name = "crawl.deleted.json";
 
 // Why `path` cannot be used inside a crawl's folder, or nullopt. The check is lexical
 // ("a/../b" is fine, "a/../../b" is not); what the folder holds is the service's own.

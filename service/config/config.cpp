@@ -306,12 +306,13 @@ class validator {
       if (known != fields.end()) {
         known->read(it.value(), key);
       } else {
-        fail(key, unknown_key_message(it.key(), fields));
+        fail(key, unknown_key_message(path, it.key(), fields));
       }
     }
   }
 
-  static std::string unknown_key_message(std::string_view key,
+  // The suggestion is the whole key path, as it is to be written ("limits.concurrency").
+  static std::string unknown_key_message(std::string_view path, std::string_view key,
                                          std::initializer_list<field> fields) {
     const field* best = nullptr;
     std::size_t best_distance = SIZE_MAX;
@@ -320,7 +321,7 @@ class validator {
       if (d < best_distance) best = &f, best_distance = d;
     }
     if (best && best_distance <= 2 && best_distance * 2 < std::max(key.size(), best->name.size())) {
-      return "unknown key; did you mean \"" + std::string(best->name) + "\"?";
+      return "unknown key; did you mean \"" + join_key(path, best->name) + "\"?";
     }
     std::string message = "unknown key; expected one of: ";
     for (const field& f : fields) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -149,7 +150,10 @@ http_reply http_call(std::uint16_t port, const std::string& method, const std::s
                      const std::string& body = "", std::vector<std::string> headers = {}) {
   socket_fd s(port);
   EXPECT_TRUE(s.connected());
-  if (!body.empty()) headers.push_back("Content-Type: application/json");
+  const bool typed = std::any_of(headers.begin(), headers.end(), [](const std::string& h) {
+    return h.size() > 13 && strncasecmp(h.c_str(), "content-type:", 13) == 0;
+  });
+  if (!body.empty() && !typed) headers.push_back("Content-Type: application/json");
   s.send_all(request_text(method, target, body, headers));
   return parse_reply(s.read_all());
 }
@@ -194,6 +198,14 @@ class service {
   http_reply call(const std::string& method, const std::string& target,
                   const std::string& body = "") {
     std::vector<std::string> headers;
+    if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
+    return http_call(port_, method, target, body, headers);
+  }
+
+  // A call with the configured token and the body's Content-Type.
+  http_reply call_typed(const std::string& method, const std::string& target,
+                        const std::string& body, const std::string& content_type) {
+    std::vector<std::string> headers{"Content-Type: " + content_type};
     if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
     return http_call(port_, method, target, body, headers);
   }
@@ -493,6 +505,240 @@ TEST(Api, BadRequestsNameTheProblem) {
   r = svc.call("DELETE", "/v1/crawls");
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.header("allow"), "POST, GET");
+  EXPECT_EQ(svc.stop().exit_code, 0);
+}
+
+// config/site-crawl.yaml, the example a new user starts from, posted as it is but for its
+// seed: the service reads it as `trawler crawl -c` reads the file, and the crawl runs with its
+// settings. A YAML config with mistakes comes back with every problem and its key path.
+TEST(Api, CreatesACrawlFromTheYamlExampleAndListsEveryYamlError) {
+  test_server s;
+  const std::string b = s.base_url();
+  s.add_html("/", page({"/a", "/b"}));
+  s.add_html("/a", page({"/"}));
+  s.add_html("/b", page({"/a"}));
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+
+  std::ifstream in(std::string(TRAWLER_SOURCE_DIR) + "/config/site-crawl.yaml");
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string example_seed = "  - https://example.com/\n";
+  const auto at = yaml.find(example_seed);
+  ASSERT_NE(at, std::string::npos) << yaml;
+  yaml.replace(at, example_seed.size(), "  - " + b + "/\n");
+  yaml += "network:\n  allow_private: true   # the test site is on loopback\n";
+
+  auto created = svc.call_typed("POST", "/v1/crawls", yaml, "application/yaml");
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string id = created.body_json().at("id");
+  const json v = svc.wait_for(id, [](const json& j) { return j.at("state") != "running"; });
+  ASSERT_EQ(v.at("state"), "completed") << v.dump();
+  EXPECT_EQ(stat_pages(v), 3u) << v.dump();
+  const json& cfg = v.at("config");
+  EXPECT_EQ(cfg.at("seeds"), json::array({b + "/"}));
+  EXPECT_EQ(cfg.at("limits").at("delay_ms"), 500);
+  EXPECT_EQ(cfg.at("limits").at("per_host"), 1);
+  EXPECT_EQ(cfg.at("scope").at("exclude"), json::array({"[?&](sort|order|sessionid)="}));
+  EXPECT_EQ(cfg.at("robots").at("user_agent"), "trawler/0.1 (+https://example.com/contact)");
+  EXPECT_EQ(cfg.at("output").at("fields"), json::array({"links", "title", "canonical"}));
+  // output.path "example.jsonl" is taken inside the crawl's folder.
+  EXPECT_EQ(v.at("output"), dir.path() + "/data/" + id + "/example.jsonl");
+  EXPECT_EQ(read_records(v.at("output")).size(), 3u);
+
+  // A misspelt key, a bad value and no seed: all three, each with its key path.
+  auto bad = svc.call_typed("POST", "/v1/crawls", "limits:\n  concurency: 4\n  per_host: -1\n",
+                            "text/yaml");
+  ASSERT_EQ(bad.status, 400) << bad.raw;
+  json errors = bad.body_json().at("errors");
+  ASSERT_EQ(errors.size(), 3u) << bad.raw;
+  EXPECT_EQ(errors[0], json({{"key", "limits.concurency"},
+                             {"message", "unknown key; did you mean \"limits.concurrency\"?"}}));
+  EXPECT_EQ(errors[1].at("key"), "limits.per_host");
+  EXPECT_EQ(errors[2], json({{"key", "seeds"}, {"message", "at least one seed URL is required"}}));
+  // A syntax error names the line.
+  bad =
+      svc.call_typed("POST", "/v1/crawls", "seeds: [" + b + "/\nlimits: {}\n", "application/yaml");
+  ASSERT_EQ(bad.status, 400) << bad.raw;
+  EXPECT_EQ(bad.body_json().at("error").at("key"), "config");
+  EXPECT_NE(bad.body_json().at("error").at("message").get<std::string>().find("line "),
+            std::string::npos)
+      << bad.raw;
+  // Nothing else was created.
+  EXPECT_EQ(svc.call("GET", "/v1/crawls").body_json().at("crawls").size(), 1u);
+  EXPECT_EQ(svc.stop().exit_code, 0);
+}
+
+// DELETE /v1/crawls/{id}: a finished crawl leaves the list, for good (a restarted service does not
+// list it again), and its files stay unless ?files=true asks for its folder to go too. A crawl
+// that still runs is not deleted.
+TEST(Api, DeleteRemovesAFinishedCrawlAndKeepsItsFilesUnlessAsked) {
+  test_server s;
+  s.add_html("/", page({"/a"}));
+  s.add_html("/a", page({"/"}));
+  add_slow_chain(s, 300, 40ms);
+  temp_dir dir;
+  const std::string data = dir.path() + "/data";
+  std::string kept, gone, live;
+  {
+    service svc(data);
+    ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+    kept = svc.create(crawl_config(s.base_url() + "/"));
+    gone = svc.create(crawl_config(s.base_url() + "/a"));
+    live = svc.create(chain_config(s.base_url() + "/p0"));
+    for (const auto& id : {kept, gone}) {
+      const json v = svc.wait_for(id, [](const json& j) { return j.contains("finished_at"); });
+      ASSERT_EQ(v.at("state"), "completed") << v.dump();
+    }
+    const std::string kept_output = svc.get(kept).at("output");
+    ASSERT_TRUE(fs::exists(kept_output));
+
+    auto r = svc.call("DELETE", "/v1/crawls/" + live);
+    EXPECT_EQ(r.status, 409) << r.raw;
+    EXPECT_NE(r.body_json().at("error").at("message").get<std::string>().find("cancel"),
+              std::string::npos)
+        << r.raw;
+    EXPECT_EQ(svc.call("DELETE", "/v1/crawls/000000000000").status, 404);
+    r = svc.call("DELETE", "/v1/crawls/" + kept + "?files=maybe");
+    EXPECT_EQ(r.status, 400) << r.raw;
+    EXPECT_EQ(r.body_json().at("error").at("key"), "files");
+
+    r = svc.call("DELETE", "/v1/crawls/" + kept);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.body_json(), json({{"id", kept}, {"files_deleted", false}}));
+    EXPECT_EQ(svc.call("GET", "/v1/crawls/" + kept).status, 404);
+    EXPECT_EQ(svc.call("DELETE", "/v1/crawls/" + kept).status, 404);
+    EXPECT_EQ(read_records(kept_output).size(), 2u) << "its records stay";
+
+    r = svc.call("DELETE", "/v1/crawls/" + gone + "?files=true");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.body_json(), json({{"id", gone}, {"files_deleted", true}}));
+    EXPECT_FALSE(fs::exists(data + "/" + gone));
+
+    json list = svc.call("GET", "/v1/crawls").body_json().at("crawls");
+    ASSERT_EQ(list.size(), 1u) << list.dump();
+    EXPECT_EQ(list[0].at("id"), live);
+    EXPECT_EQ(svc.call("POST", "/v1/crawls/" + live + "/cancel").status, 200);
+    svc.wait_for(live, [](const json& j) { return j.contains("finished_at"); });
+    EXPECT_EQ(svc.stop().exit_code, 0);
+  }
+  // Started again on the same data dir: the deleted crawls stay deleted, the files kept stay.
+  service again(data);
+  ASSERT_TRUE(again.up()) << again.proc().err_so_far();
+  json list = again.call("GET", "/v1/crawls").body_json().at("crawls");
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0].at("id"), live);
+  EXPECT_TRUE(fs::exists(data + "/" + kept + "/records.jsonl"));
+  EXPECT_EQ(again.stop().exit_code, 0);
+}
+
+// GET /v1/crawls/{id}/report: the page `trawler report` writes for the crawl's output, byte for
+// byte, served sandboxed; a running crawl's report covers the records so far.
+TEST(Api, ReportOfACrawlIsWhatTrawlerReportWrites) {
+  test_server s;
+  s.add_html("/", page({"/a", "/missing"}));
+  s.add_html("/a", page({"/", "/missing"}));
+  response missing;
+  missing.status = 404;
+  missing.body = "gone";
+  s.add_page("/missing", missing);
+  add_slow_chain(s, 300, 40ms);
+  temp_dir dir;
+  service svc(dir.path() + "/data", json{{"api", {{"token", "report-Token"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  const std::string id = svc.create(crawl_config(s.base_url() + "/"));
+  const json v = svc.wait_for(id, [](const json& j) { return j.contains("finished_at"); });
+  ASSERT_EQ(v.at("state"), "completed") << v.dump();
+
+  auto r = svc.call("GET", "/v1/crawls/" + id + "/report");
+  ASSERT_EQ(r.status, 200) << r.raw.substr(0, 500);
+  EXPECT_EQ(r.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_EQ(r.header("content-security-policy").rfind("sandbox allow-scripts;", 0), 0u);
+  EXPECT_EQ(r.header("content-disposition"), "inline; filename=\"trawler-report-" + id + ".html\"");
+  const std::string cli_page = dir.path() + "/cli-report.html";
+  auto cli =
+      run_process({trawler_binary(), "report", v.at("output").get<std::string>(), "-o", cli_page});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  std::ifstream in(cli_page);
+  const std::string expected((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  EXPECT_EQ(r.body, expected);
+  EXPECT_NE(r.body.find("3 records"), std::string::npos) << r.body.substr(0, 2000);
+  EXPECT_NE(r.body.find(s.base_url() + "/missing"), std::string::npos) << "its broken link";
+
+  // Without the token: 401, as every crawl call. An unknown crawl: 404.
+  EXPECT_EQ(http_call(svc.port(), "GET", "/v1/crawls/" + id + "/report").status, 401);
+  EXPECT_EQ(svc.call("GET", "/v1/crawls/000000000000/report").status, 404);
+
+  // A running crawl: the records so far.
+  const std::string live = svc.create(chain_config(s.base_url() + "/p0"));
+  svc.wait_for(live, [](const json& j) { return stat_pages(j) >= 3; });
+  r = svc.call("GET", "/v1/crawls/" + live + "/report");
+  ASSERT_EQ(r.status, 200) << r.raw.substr(0, 500);
+  const std::string tag = "<script type=\"application/json\" id=\"trawler-report\">";
+  const auto at = r.body.find(tag);
+  ASSERT_NE(at, std::string::npos);
+  const auto end = r.body.find("</script>", at);
+  const json summary =
+      json::parse(r.body.substr(at + tag.size(), end - at - tag.size()), nullptr, false);
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_GE(summary.value("records", 0), 3) << summary.dump().substr(0, 500);
+  EXPECT_EQ(svc.call("POST", "/v1/crawls/" + live + "/cancel").status, 200);
+  EXPECT_EQ(svc.stop().exit_code, 0);
+}
+
+// GET /v1/crawls/{id}/records: the crawl's records file as it is, streamed (many buffers here), as
+// a download; a running crawl's records so far, whole lines; segments are read where they are.
+TEST(Api, RecordsDownloadIsTheCrawlsRecordsFile) {
+  test_server s;
+  std::vector<std::string> links;
+  for (int i = 0; i < 400; ++i) links.push_back("/page-with-a-longish-name-" + std::to_string(i));
+  s.add_html("/", page(links));
+  for (const auto& l : links) s.add_html(l, page({"/"}));
+  add_slow_chain(s, 300, 40ms);
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  const std::string id = svc.create(crawl_config(s.base_url() + "/"));
+  const json v = svc.wait_for(id, [](const json& j) { return j.contains("finished_at"); });
+  ASSERT_EQ(v.at("state"), "completed") << v.dump();
+
+  auto r = svc.call("GET", "/v1/crawls/" + id + "/records");
+  ASSERT_EQ(r.status, 200) << r.raw.substr(0, 500);
+  EXPECT_EQ(r.header("content-type"), "application/x-ndjson");
+  EXPECT_EQ(r.header("content-disposition"),
+            "attachment; filename=\"trawler-records-" + id + ".jsonl\"");
+  std::ifstream in(v.at("output").get<std::string>());
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_GT(file.size(), 100000u);
+  EXPECT_EQ(r.body.size(), file.size());
+  EXPECT_TRUE(r.body == file);
+  EXPECT_EQ(svc.call("GET", "/v1/crawls/000000000000/records").status, 404);
+
+  // A running crawl: whole records so far.
+  const std::string live = svc.create(chain_config(s.base_url() + "/p0"));
+  svc.wait_for(live, [](const json& j) { return stat_pages(j) >= 3; });
+  r = svc.call("GET", "/v1/crawls/" + live + "/records");
+  ASSERT_EQ(r.status, 200) << r.raw.substr(0, 500);
+  ASSERT_FALSE(r.body.empty());
+  EXPECT_EQ(r.body.back(), '\n');
+  std::istringstream lines(r.body);
+  std::size_t n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    EXPECT_TRUE(json::parse(line, nullptr, false).is_object()) << line;
+  }
+  EXPECT_GE(n, 3u);
+  EXPECT_EQ(svc.call("POST", "/v1/crawls/" + live + "/cancel").status, 200);
+
+  // Segments: not one file.
+  json seg = crawl_config(s.base_url() + "/p299");
+  seg["output"] = {{"dir", "segments"}};
+  const std::string segmented = svc.create(seg);
+  svc.wait_for(segmented, [](const json& j) { return j.contains("finished_at"); });
+  r = svc.call("GET", "/v1/crawls/" + segmented + "/records");
+  EXPECT_EQ(r.status, 409) << r.raw;
+  EXPECT_NE(r.body_json().at("error").at("message").get<std::string>().find("segments"),
+            std::string::npos);
   EXPECT_EQ(svc.stop().exit_code, 0);
 }
 
@@ -1513,9 +1759,12 @@ TEST(Dashboard, ListsBrokenLinksWithTheirLinkingPages) {
   const std::string artifacts = std::string(TRAWLER_BINARY_DIR) + "/test-artifacts";
   fs::create_directories(artifacts);
   const std::string shot = artifacts + "/dashboard-broken-links.png";
-  fs::remove(shot);
+  const std::string report = artifacts + "/dashboard-report.html";
+  for (const auto& f :
+       {shot, report, artifacts + "/dashboard-report.png", artifacts + "/dashboard-report.jsonl"})
+    fs::remove(f);
   const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
-  auto run = run_process({"node", driver, base, "broken-Token", id, shot}, {}, 120s);
+  auto run = run_process({"node", driver, base, "broken-Token", id, shot, report}, {}, 120s);
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const json out = json::parse(run.out, nullptr, false);
   ASSERT_TRUE(out.is_object()) << run.out;
@@ -1535,9 +1784,124 @@ TEST(Dashboard, ListsBrokenLinksWithTheirLinkingPages) {
   EXPECT_EQ(linking, (std::set<std::string>{b + "/", b + "/guide", b + "/about"})) << out.dump();
   EXPECT_EQ(out["broken_rows"][1], json::array({b + "/boom", "500", "1", {b + "/guide"}}));
   EXPECT_TRUE(out["no_broken_hidden"].get<bool>());
+  // "Download the report" saved the crawl's report, the page GET /v1/crawls/{id}/report serves.
+  EXPECT_EQ(out["report_name"], "trawler-report-" + id + ".html") << out.dump();
+  EXPECT_EQ(out["report_result"], "saved as trawler-report-" + id + ".html");
+  EXPECT_EQ(out["report_title"], "trawler crawl report");
+  EXPECT_EQ(out["report_h1"], "Crawl report");
+  {
+    std::ifstream in(report);
+    const std::string saved((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(saved, svc.call("GET", "/v1/crawls/" + id + "/report").body);
+  }
+  EXPECT_GT(fs::file_size(artifacts + "/dashboard-report.png"), 10000u);
+  // "Download the records" saved the crawl's records file.
+  EXPECT_EQ(out["records_name"], "trawler-records-" + id + ".jsonl") << out.dump();
+  {
+    std::ifstream saved_in(artifacts + "/dashboard-report.jsonl");
+    const std::string saved((std::istreambuf_iterator<char>(saved_in)),
+                            std::istreambuf_iterator<char>());
+    std::ifstream records_in(done.at("output").get<std::string>());
+    const std::string records((std::istreambuf_iterator<char>(records_in)),
+                              std::istreambuf_iterator<char>());
+    EXPECT_EQ(saved, records);
+    EXPECT_EQ(read_records(artifacts + "/dashboard-report.jsonl").size(), 5u);
+  }
   for (const auto& url : out["requests"]) {
     EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;
   }
   EXPECT_GT(fs::file_size(shot), 10000u);
+  EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
+}
+
+// The new-crawl form as a user meets it, in a real chromium: a YAML config pasted with a misspelt
+// key and a bad value lists both problems with their key paths; the fixed YAML starts the crawl;
+// Cancel, apart from Pause and red, asks first: No leaves the crawl running, Yes cancels it. The
+// finished crawl's row names its seed, start and end; its Delete asks too, and Yes takes it off
+// the list, its files kept. The screenshots are kept as test artifacts.
+TEST(Dashboard, NewCrawlFormTakesYamlListsEveryErrorAndCancelAsksFirst) {
+  const std::string driver = std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/new-crawl.mjs";
+  ASSERT_TRUE(
+      fs::exists(std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/node_modules/playwright-core"))
+      << "playwright-core is not installed: run scripts/install-deps.sh";
+  test_server s;
+  add_slow_chain(s, 300, 40ms);
+  temp_dir dir;
+  service svc(dir.path() + "/data", json{{"api", {{"token", "form-Token"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+
+  const std::string artifacts = std::string(TRAWLER_BINARY_DIR) + "/test-artifacts";
+  fs::create_directories(artifacts);
+  for (const char* name : {"dashboard-new-crawl-errors.png", "dashboard-cancel-confirm.png",
+                           "dashboard-cancelled.png", "dashboard-delete-confirm.png"})
+    fs::remove(artifacts + "/" + name);
+  const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
+  auto run =
+      run_process({"node", driver, base, "form-Token", s.base_url() + "/p0", artifacts}, {}, 120s);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json out = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(out.is_object()) << run.out;
+  EXPECT_TRUE(out["console_errors"].empty()) << out["console_errors"].dump();
+  EXPECT_EQ(out["refused_posts"].size(), 1u) << out.dump();  // the bad config's 400
+  // Both problems, each with its key path.
+  EXPECT_EQ(out["summary"], "The crawl was not started: 2 problems.") << out.dump();
+  ASSERT_EQ(out["problems"].size(), 2u) << out.dump();
+  EXPECT_EQ(out["problem_lines"][0],
+            "limits.concurency: unknown key; did you mean \"limits.concurrency\"?");
+  EXPECT_EQ(out["problems"][1][0], "limits.per_host") << out.dump();
+  EXPECT_NE(out["problems"][1][1].get<std::string>().find("got -1"), std::string::npos)
+      << out.dump();
+  // The good YAML started a crawl with its settings.
+  const std::string id = out.value("started", "");
+  ASSERT_FALSE(id.empty()) << out.dump();
+  EXPECT_TRUE(out["errors_hidden_after_start"].get<bool>());
+  // (Deleted from the dashboard since: the service's record of it stays in its folder.)
+  std::ifstream kept(svc.data_dir() + "/" + id + "/crawl.deleted.json");
+  const json record = json::parse(kept, nullptr, false);
+  ASSERT_TRUE(record.is_object()) << "no crawl.deleted.json for " << id;
+  EXPECT_EQ(record.at("state"), "cancelled");
+  const json cfg = record.at("config");
+  EXPECT_EQ(cfg.at("seeds"), json::array({s.base_url() + "/p0"}));
+  EXPECT_EQ(cfg.at("limits").at("concurrency"), 4);
+  EXPECT_EQ(cfg.at("scope").at("max_depth"), 1000);
+  // Cancel is apart from Pause, in red, and asks first.
+  EXPECT_GE(out["cancel_gap_px"].get<int>(), 32) << out.dump();
+  EXPECT_EQ(out["cancel_color"], "rgb(208, 71, 60)") << out.dump();
+  EXPECT_NE(out["pause_color"], out["cancel_color"]);
+  EXPECT_EQ(out["confirm"], "Cancel this crawl?YesNo") << out.dump();
+  EXPECT_TRUE(out["confirm_survives_refresh"].get<bool>());
+  EXPECT_FALSE(out["page_overflows"].get<bool>()) << "the question pushes the page sideways";
+  EXPECT_LE(out["confirm_overhang_px"].get<int>(), 0) << "the question sticks out of the list";
+  EXPECT_EQ(out["state_after_no"], "running") << out.dump();
+  EXPECT_FALSE(out["confirm_after_no"].get<bool>());
+  EXPECT_EQ(out["state_after_yes"], "cancelled") << out.dump();
+  EXPECT_EQ(out["buttons_after_cancel"], json::array({"Delete"}));
+  // The list names the crawl by its seed, with its start and end.
+  EXPECT_EQ(out["row"]["seeds"], s.base_url() + "/p0") << out.dump();
+  const json listed = svc.call("GET", "/v1/crawls").body_json().at("crawls");
+  ASSERT_EQ(listed.size(), 0u) << "deleted from the dashboard: " << listed.dump();
+  ASSERT_EQ(out["row"]["times"].size(), 2u) << out.dump();
+  for (const auto& t : out["row"]["times"]) {
+    EXPECT_TRUE(std::regex_match(t[0].get<std::string>(),
+                                 std::regex(R"((\d{4}-\d\d-\d\d )?\d\d:\d\d(:\d\d)?)")))
+        << out.dump();
+    EXPECT_TRUE(std::regex_match(t[1].get<std::string>(),
+                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)")))
+        << out.dump();
+  }
+  EXPECT_LE(out["row"]["times"][0][1].get<std::string>(),
+            out["row"]["times"][1][1].get<std::string>());
+  // Delete asks first; Yes takes the crawl off the list and keeps its files.
+  EXPECT_EQ(out["delete_confirm"], "Delete from the list? Its files stay.YesNo") << out.dump();
+  EXPECT_TRUE(out["listed_after_no"].get<bool>());
+  EXPECT_TRUE(out["detail_hidden_after_delete"].get<bool>());
+  EXPECT_EQ(svc.call("GET", "/v1/crawls/" + id).status, 404);
+  EXPECT_TRUE(fs::exists(svc.data_dir() + "/" + id + "/records.jsonl"));
+  for (const auto& url : out["requests"]) {
+    EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;
+  }
+  for (const char* name : {"dashboard-new-crawl-errors.png", "dashboard-cancel-confirm.png",
+                           "dashboard-cancelled.png", "dashboard-delete-confirm.png"})
+    EXPECT_GT(fs::file_size(artifacts + "/" + name), 10000u) << name;
   EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
 }

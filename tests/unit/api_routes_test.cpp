@@ -97,6 +97,30 @@ class fake_registry : public crawl_registry {
     }
     return r;
   }
+  remove_result remove(std::string_view id, bool delete_files) override {
+    crawl_view* c = find(id);
+    if (!c) return {change_outcome::not_found, "", "", false};
+    if (!is_final(c->state)) return {change_outcome::conflict, "cancel it first", "", false};
+    if (delete_files && remove_error) return {change_outcome::ok, "", "cannot delete", false};
+    removed.emplace_back(std::string(id), delete_files);
+    crawls.erase(crawls.begin() + (c - crawls.data()));
+    return {change_outcome::ok, "", "", delete_files};
+  }
+  report_result report(std::string_view id) override {
+    if (!get(id)) return {change_outcome::not_found, "", ""};
+    if (broken_error) return {change_outcome::ok, "", "cannot read the crawl's records: gone"};
+    return {change_outcome::ok, "<!doctype html><title>report of " + std::string(id) + "</title>",
+            ""};
+  }
+  records_result records(std::string_view id) override {
+    const crawl_view* c = find(id);
+    if (!c) return {change_outcome::not_found, "", ""};
+    if (records_in_segments) return {change_outcome::conflict, "", "in segments"};
+    return {change_outcome::ok, c->output, ""};
+  }
+  bool records_in_segments = false;
+  std::vector<std::pair<std::string, bool>> removed;
+  bool remove_error = false;
   std::string metrics_text() const override { return metrics; }
   explain_result explain(std::string_view id, const std::string& url) override {
     explained.push_back(url);
@@ -206,7 +230,7 @@ TEST_F(Routes, WrongMethodIs405WithAllow) {
   EXPECT_EQ(header_of(res, "Allow"), "GET");
   res = r.handle(req("PUT", "/v1/crawls/abc"));
   EXPECT_EQ(res.status, 405);
-  EXPECT_EQ(header_of(res, "Allow"), "GET");
+  EXPECT_EQ(header_of(res, "Allow"), "GET, DELETE");
   // Methods are case-sensitive (RFC 9110 9.1).
   EXPECT_EQ(r.handle(req("get", "/healthz")).status, 405);
 }
@@ -224,7 +248,7 @@ TEST_F(Routes, EveryTableRouteIsServed) {
     if (at != std::string::npos) path.replace(at, 4, id);
     json body = rt.id == route_id::seeds ? json{{"urls", {"http://example.com/x"}}} : good_config;
     auto res = r.handle(post_json(path, body));
-    if (rt.method == "GET") res = r.handle(req("GET", path));
+    if (rt.method != "POST") res = r.handle(req(std::string(rt.method), path));
     EXPECT_NE(res.status, 404) << rt.method << " " << rt.path << ": " << res.body;
     EXPECT_NE(res.status, 405) << rt.method << " " << rt.path << ": " << res.body;
     EXPECT_LT(res.status, 500) << rt.method << " " << rt.path;
@@ -236,7 +260,7 @@ TEST_F(Routes, RouteTableHasNoDuplicates) {
   for (const auto& rt : router::routes()) {
     EXPECT_TRUE(seen.emplace(std::string(rt.method), std::string(rt.path)).second) << rt.path;
   }
-  EXPECT_EQ(seen.size(), 16u);
+  EXPECT_EQ(seen.size(), 19u);
 }
 
 TEST_F(Routes, DashboardFilesAreServedUnderAStrictPolicy) {
@@ -404,12 +428,118 @@ TEST_F(Routes, CreateAcceptsJsonMediaTypesAndNoContentType) {
 
 TEST_F(Routes, CreateRefusesOtherMediaTypesWith415) {
   for (const char* ct :
-       {"text/plain", "application/x-www-form-urlencoded", "application/yaml", "json", "+json"}) {
+       {"text/plain", "application/x-www-form-urlencoded", "yaml", "+yaml", "application/xml"}) {
     auto res = r.handle(req("POST", "/v1/crawls", good_config.dump(), {{"Content-Type", ct}}));
     EXPECT_EQ(res.status, 415) << ct;
     EXPECT_TRUE(body_of(res).at("error").contains("message"));
   }
   EXPECT_TRUE(reg.created.empty());
+}
+
+// A config as YAML, read as `trawler crawl -c file.yaml` reads it: comments, anchors, the
+// 1.2 core schema (plain 4 is a number, "4" a string), JSON as YAML's flow style.
+TEST_F(Routes, CreateAcceptsYamlConfigs) {
+  const std::string yaml =
+      "# a crawl of one site\n"
+      "seeds:\n"
+      "  - http://example.com/\n"
+      "limits: &lim\n"
+      "  concurrency: 5   # five at once\n"
+      "  per_host: 2\n"
+      "network:\n"
+      "  allow_private: true\n";
+  for (const char* ct : {"application/yaml", "application/yaml; charset=utf-8", "text/yaml",
+                         "Application/X-YAML", "text/x-yaml", "application/vnd.trawler+yaml"}) {
+    auto res = r.handle(req("POST", "/v1/crawls", yaml, {{"Content-Type", ct}}));
+    ASSERT_EQ(res.status, 201) << ct << res.body;
+    const crawl_config& c = reg.created.back();
+    EXPECT_EQ(c.seeds, std::vector<std::string>{"http://example.com/"}) << ct;
+    EXPECT_EQ(c.limits.concurrency, 5) << ct;
+    EXPECT_EQ(c.limits.per_host, 2) << ct;
+    EXPECT_TRUE(c.network.allow_private) << ct;
+  }
+  // JSON is YAML too.
+  auto res =
+      r.handle(req("POST", "/v1/crawls", good_config.dump(), {{"Content-Type", "text/yaml"}}));
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(reg.created.back().seeds, std::vector<std::string>{"http://example.com/"});
+  // A posted api section has no effect, as with JSON.
+  res = r.handle(req("POST", "/v1/crawls",
+                     "seeds: [http://example.com/]\napi: {token: 'has spaces'}\n",
+                     {{"Content-Type", "application/yaml"}}));
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(reg.created.back().api, crawl_config{}.api);
+  EXPECT_EQ(reg.created.size(), 8u);
+}
+
+TEST(RoutesDefaults, YamlConfigsMergeOntoTheServiceDefaults) {
+  fake_registry reg;
+  router r{reg, router_options{"", {{"limits", {{"concurrency", 7}, {"per_host", 3}}}}}};
+  auto res =
+      r.handle(req("POST", "/v1/crawls", "seeds: [http://example.com/]\nlimits:\n  per_host: 1\n",
+                   {{"Content-Type", "application/yaml"}}));
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(reg.created[0].limits.concurrency, 7);
+  EXPECT_EQ(reg.created[0].limits.per_host, 1);
+}
+
+// Every problem of a YAML config comes back with its key path: the misspelt key, a bad value,
+// a duplicate key (an error in a config file too), and a missing seed, all in one answer.
+TEST_F(Routes, CreateListsEveryYamlConfigErrorWithItsKey) {
+  const std::string yaml =
+      "limits:\n"
+      "  concurency: 4\n"
+      "  per_host: -1\n"
+      "scope:\n"
+      "  max_depth: 2\n"
+      "  max_depth: 3\n";
+  auto res = r.handle(req("POST", "/v1/crawls", yaml, {{"Content-Type", "application/yaml"}}));
+  ASSERT_EQ(res.status, 400) << res.body;
+  const json b = body_of(res);
+  std::vector<std::string> keys;
+  for (const auto& e : b.at("errors")) {
+    keys.push_back(e.at("key"));
+    EXPECT_FALSE(e.value("message", "").empty()) << e.dump();
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"scope.max_depth", "limits.concurency",
+                                            "limits.per_host", "seeds"}))
+      << res.body;
+  EXPECT_EQ(b["errors"][1]["message"], "unknown key; did you mean \"limits.concurrency\"?");
+  EXPECT_EQ(b["errors"][3]["message"], "at least one seed URL is required");
+  EXPECT_EQ(b["error"], b["errors"][0]);
+  EXPECT_TRUE(reg.created.empty());
+}
+
+TEST_F(Routes, CreateRefusesYamlThatIsNotAMapping) {
+  for (const char* body : {"", "  \n", "- a\n- b\n", "just text", "seeds: [http://example.com/\n",
+                           "a: 1\n---\nb: 2\n", "{\"seeds\": [}"}) {
+    auto res = r.handle(req("POST", "/v1/crawls", body, {{"Content-Type", "application/yaml"}}));
+    expect_bad(res, "config");
+  }
+  // Invalid UTF-8 is named where it is.
+  expect_bad(r.handle(req("POST", "/v1/crawls", "seeds: [\"\xff\"]\n",
+                          {{"Content-Type", "application/yaml"}})),
+             "seeds[0]");
+  // Only comments: an empty config, as an empty file is; it has no seed.
+  expect_bad(r.handle(req("POST", "/v1/crawls", "# nothing yet\n",
+                          {{"Content-Type", "application/yaml"}})),
+             "seeds");
+  // A syntax error says where.
+  auto res = r.handle(req("POST", "/v1/crawls", "seeds: [http://example.com/\nlimits: {}\n",
+                          {{"Content-Type", "application/yaml"}}));
+  EXPECT_NE(body_of(res)["error"]["message"].get<std::string>().find("line "), std::string::npos)
+      << res.body;
+  EXPECT_TRUE(reg.created.empty());
+}
+
+// With JSON too, a missing seed is listed beside the config's errors.
+TEST_F(Routes, CreateListsAMissingSeedBesideTheConfigErrors) {
+  auto res = r.handle(post_json("/v1/crawls", {{"limits", {{"concurrency", 0}}}}));
+  ASSERT_EQ(res.status, 400) << res.body;
+  const json b = body_of(res);
+  ASSERT_EQ(b["errors"].size(), 2u) << res.body;
+  EXPECT_EQ(b["errors"][0]["key"], "limits.concurrency");
+  EXPECT_EQ(b["errors"][1]["key"], "seeds");
 }
 
 TEST_F(Routes, CreateRefusesBodiesThatAreNotAJsonObject) {
@@ -620,6 +750,18 @@ TEST_F(Routes, ListShowsEveryCrawlInOrderWithoutConfig) {
       EXPECT_TRUE(c.contains(k)) << k;
     EXPECT_FALSE(c.contains("config"));
   }
+  // The first seeds name each crawl; the count says how many more.
+  EXPECT_EQ(b["crawls"][0]["seeds"], json::array({"http://example.com/"}));
+  EXPECT_EQ(b["crawls"][0]["seed_count"], 1);
+  reg.crawls[1].config["seeds"] = {"http://a/", "http://b/", "http://c/", "http://d/"};
+  b = body_of(r.handle(req("GET", "/v1/crawls")));
+  EXPECT_EQ(b["crawls"][1]["seeds"], json::array({"http://a/", "http://b/", "http://c/"}));
+  EXPECT_EQ(b["crawls"][1]["seed_count"], 4);
+  // A cluster worker that joined without seeds.
+  reg.crawls[1].config["seeds"] = json::array();
+  b = body_of(r.handle(req("GET", "/v1/crawls")));
+  EXPECT_EQ(b["crawls"][1]["seeds"], json::array());
+  EXPECT_EQ(b["crawls"][1]["seed_count"], 0);
 }
 
 TEST_F(Routes, GetOneCrawl) {
@@ -671,6 +813,32 @@ TEST_F(Routes, CompletedCrawlRefusesEveryChangeWith409) {
   auto res = r.handle(post_json("/v1/crawls/" + id + "/seeds", {{"urls", {"http://e.com/"}}}));
   EXPECT_EQ(res.status, 409);
   EXPECT_TRUE(reg.seed_calls.empty());
+}
+
+TEST_F(Routes, DeleteTakesAFinishedCrawlOffTheList) {
+  const std::string a = create_one();
+  const std::string b = create_one();
+  // Running: cancel first.
+  auto res = r.handle(req("DELETE", "/v1/crawls/" + a));
+  EXPECT_EQ(res.status, 409) << res.body;
+  EXPECT_TRUE(reg.removed.empty());
+  reg.crawls[0].state = crawl_state::completed;
+  reg.crawls[1].state = crawl_state::cancelled;
+  // Files stay unless ?files=true.
+  res = r.handle(req("DELETE", "/v1/crawls/" + a));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(body_of(res), json({{"id", a}, {"files_deleted", false}}));
+  EXPECT_EQ(r.handle(req("GET", "/v1/crawls/" + a)).status, 404);
+  EXPECT_EQ(r.handle(req("DELETE", "/v1/crawls/" + a)).status, 404);
+  expect_bad(r.handle(req("DELETE", "/v1/crawls/" + b + "?files=yes")), "files");
+  reg.remove_error = true;
+  EXPECT_EQ(r.handle(req("DELETE", "/v1/crawls/" + b + "?files=true")).status, 500);
+  reg.remove_error = false;
+  res = r.handle(req("DELETE", "/v1/crawls/" + b + "?files=true"));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(body_of(res), json({{"id", b}, {"files_deleted", true}}));
+  EXPECT_EQ(reg.removed, (std::vector<std::pair<std::string, bool>>{{a, false}, {b, true}}));
+  EXPECT_EQ(body_of(r.handle(req("GET", "/v1/crawls")))["crawls"], json::array());
 }
 
 TEST_F(Routes, AddSeeds) {
@@ -880,6 +1048,29 @@ TEST(Contract, OpenApiRefsResolve) {
   EXPECT_NE(text.find("stats.schema.json"), std::string::npos);
 }
 
+// POST /v1/crawls documents both bodies it reads, each the config schema, and its YAML example
+// is a config the route accepts.
+TEST(Contract, OpenApiCreateCrawlTakesJsonAndYaml) {
+  YAML::Node doc = YAML::LoadFile(api_dir + "openapi.yaml");
+  YAML::Node content = doc["paths"]["/v1/crawls"]["post"]["requestBody"]["content"];
+  ASSERT_TRUE(content.IsMap());
+  std::set<std::string> types;
+  for (const auto& c : content) {
+    types.insert(c.first.as<std::string>());
+    EXPECT_EQ(c.second["schema"]["$ref"].as<std::string>(), "./config.schema.json");
+  }
+  EXPECT_EQ(types, (std::set<std::string>{"application/json", "application/yaml"}));
+  fake_registry reg;
+  router r{reg, router_options{}};
+  const std::string example = content["application/yaml"]["example"].as<std::string>();
+  auto res = r.handle(req("POST", "/v1/crawls", example, {{"Content-Type", "application/yaml"}}));
+  EXPECT_EQ(res.status, 201) << res.body;
+  // The 400 example lists errors as the route does.
+  YAML::Node bad = doc["paths"]["/v1/crawls"]["post"]["responses"]["400"]["content"]
+                      ["application/json"]["example"];
+  EXPECT_EQ(bad["errors"][0]["key"].as<std::string>(), bad["error"]["key"].as<std::string>());
+}
+
 TEST(Contract, StatsSchemaMatchesTheStatsObject) {
   json schema = read_json_file(api_dir + "stats.schema.json");
   json stats = trawler::crawl::crawl_stats{}.to_json();
@@ -962,6 +1153,46 @@ TEST_F(Routes, BrokenLinksOfACrawl) {
   res = r.handle(req("GET", "/v1/crawls/" + id + "/broken-links"));
   EXPECT_EQ(res.status, 500);
   EXPECT_NE(res.body.find("cannot read"), std::string::npos) << res.body;
+}
+
+// The HTML report of a crawl: served as HTML, sandboxed (its inline script runs in an origin of
+// its own, away from the dashboard's token), named for a download.
+TEST_F(Routes, ReportIsTheCrawlsHtmlReportSandboxed) {
+  const std::string id = create_one();
+  auto res = r.handle(req("GET", "/v1/crawls/" + id + "/report"));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(res.body, "<!doctype html><title>report of " + id + "</title>");
+  const auto csp = header_of(res, "Content-Security-Policy");
+  ASSERT_TRUE(csp);
+  EXPECT_TRUE(csp->starts_with("sandbox allow-scripts;")) << *csp;
+  EXPECT_EQ(csp->find("allow-same-origin"), std::string::npos) << *csp;
+  EXPECT_NE(csp->find("default-src 'none'"), std::string::npos) << *csp;
+  EXPECT_EQ(header_of(res, "X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(header_of(res, "Content-Disposition"),
+            "inline; filename=\"trawler-report-" + id + ".html\"");
+  EXPECT_EQ(r.handle(req("GET", "/v1/crawls/nope/report")).status, 404);
+  reg.broken_error = true;
+  res = r.handle(req("GET", "/v1/crawls/" + id + "/report"));
+  EXPECT_EQ(res.status, 500);
+  EXPECT_EQ(res.content_type, "application/json");
+}
+
+// The records: the file itself, streamed by the server (the route names it), as a download.
+TEST_F(Routes, RecordsAreTheCrawlsRecordsFileAsADownload) {
+  const std::string id = create_one();
+  auto res = r.handle(req("GET", "/v1/crawls/" + id + "/records"));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.file, "/data/" + id + "/records.jsonl");
+  EXPECT_TRUE(res.body.empty());
+  EXPECT_EQ(res.content_type, "application/x-ndjson");
+  EXPECT_EQ(header_of(res, "Content-Disposition"),
+            "attachment; filename=\"trawler-records-" + id + ".jsonl\"");
+  EXPECT_EQ(r.handle(req("GET", "/v1/crawls/nope/records")).status, 404);
+  reg.records_in_segments = true;
+  res = r.handle(req("GET", "/v1/crawls/" + id + "/records"));
+  EXPECT_EQ(res.status, 409);
+  EXPECT_TRUE(res.file.empty());
 }
 
 TEST_F(Routes, ExplainAsksTheRegistryWithTheDecodedUrl) {

@@ -924,7 +924,7 @@ TEST(ConfigValidation, UnknownKeysAtEveryLevel) {
 
 TEST(ConfigValidation, UnknownKeySuggestsTheNearOne) {
   const config_error e = only_error(yaml("limits:\n  concurency: 4\n"));
-  EXPECT_EQ(e.text(), "limits.concurency: unknown key; did you mean \"concurrency\"?");
+  EXPECT_EQ(e.text(), "limits.concurency: unknown key; did you mean \"limits.concurrency\"?");
   EXPECT_EQ(only_error(yaml("seed: [a]\n")).text(), "seed: unknown key; did you mean \"seeds\"?");
   EXPECT_EQ(only_error(yaml("state:\n  directory: x\n")).text(),
             "state.directory: unknown key; expected one of: dir");

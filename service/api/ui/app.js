@@ -10,7 +10,8 @@ const HISTORY = 60;  // samples (seconds) kept per crawl for the charts
 // are added (new links to known broken URLs).
 const BROKEN_CHANGED_MS = 5000;
 const BROKEN_GROWN_MS = 30000;
-const view = { selected: null, history: new Map(), timer: null, broken: null };
+// confirming: {id, action} of the crawl whose Cancel or Delete waits for "Yes" or "No".
+const view = { selected: null, history: new Map(), timer: null, broken: null, confirming: null };
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -31,15 +32,25 @@ function svg(tag, attrs) {
 
 class Unauthorized extends Error {}
 
-async function api(method, path, body) {
+// A refused call: message is the first problem; problems lists every one as {key, message}
+// (a bad config has "errors": every problem with its key path).
+class ApiError extends Error {
+  constructor(res, data) {
+    const first = data.error || { message: res.status + ' ' + res.statusText };
+    super(first.key ? first.key + ': ' + first.message : first.message);
+    this.problems = Array.isArray(data.errors) && data.errors.length ? data.errors : [first];
+  }
+}
+
+async function api(method, path, body, contentType = 'application/json') {
   const headers = {};
   const token = sessionStorage.getItem(TOKEN_KEY) || '';
   if (token) headers.Authorization = 'Bearer ' + token;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = contentType;
   const res = await fetch(path, { method, headers, body, cache: 'no-store' });
   if (res.status === 401) throw new Unauthorized();
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error((data.error && data.error.message) || res.status + ' ' + res.statusText);
+  if (!res.ok) throw new ApiError(res, data);
   return data;
 }
 
@@ -84,9 +95,9 @@ function line(points, w, h, max, cls) {
 }
 
 function sparkline(h) {
-  const s = svg('svg', { class: 'spark', viewBox: '0 0 120 24' });
+  const s = svg('svg', { class: 'spark', viewBox: '0 0 96 24' });
   const max = Math.max(1, ...h.map((p) => p.rate));
-  s.append(line(h.map((p) => p.rate), 120, 22, max, 'main'));
+  s.append(line(h.map((p) => p.rate), 96, 22, max, 'main'));
   return s;
 }
 
@@ -110,6 +121,7 @@ function drawChart(h) {
 }
 
 async function act(id, verb) {
+  view.confirming = null;
   try {
     await api('POST', '/v1/crawls/' + encodeURIComponent(id) + '/' + verb);
   } catch (e) {
@@ -118,13 +130,69 @@ async function act(id, verb) {
   refresh();
 }
 
+// Takes a finished crawl off the list; its files stay (the API deletes them only when asked).
+async function remove(id) {
+  view.confirming = null;
+  try {
+    await api('DELETE', '/v1/crawls/' + encodeURIComponent(id));
+    if (view.selected === id) view.selected = null;
+    view.history.delete(id);
+  } catch (e) {
+    setStatus('delete failed: ' + e.message, true);
+  }
+  refresh();
+}
+
+const FINISHED = ['completed', 'cancelled', 'failed'];
+
+// Pause or Resume; Cancel (a live crawl) or Delete (a finished one) apart in the last column,
+// styled as the danger it is, asking "... this crawl? Yes / No" before it acts.
 function actions(c) {
-  const cell = el('td');
-  const button = (verb, label) => el('button', { type: 'button', 'data-action': verb, onclick: (ev) => { ev.stopPropagation(); act(c.id, verb); } }, label);
-  if (c.state === 'running') cell.append(button('pause', 'Pause'));
-  if (c.state === 'paused') cell.append(button('resume', 'Resume'));
-  if (c.state === 'running' || c.state === 'paused') cell.append(button('cancel', 'Cancel'));
-  return cell;
+  const live = c.state === 'running' || c.state === 'paused';
+  const finished = FINISHED.includes(c.state);
+  const button = (verb, label, cls, onclick) => el('button', {
+    type: 'button', 'data-action': verb, class: cls || '',
+    onclick: (ev) => { ev.stopPropagation(); onclick(); },
+  }, label);
+  const controls = el('td', { class: 'controls' });
+  if (c.state === 'running') controls.append(button('pause', 'Pause', '', () => act(c.id, 'pause')));
+  if (c.state === 'paused') controls.append(button('resume', 'Resume', '', () => act(c.id, 'resume')));
+  const danger = el('td', { class: 'danger-zone' });
+  const asked = view.confirming && view.confirming.id === c.id ? view.confirming.action : null;
+  const ask = (action) => () => { view.confirming = { id: c.id, action }; refresh(); };
+  const no = () => button(asked + '-no', 'No', '', () => { view.confirming = null; refresh(); });
+  if (asked === 'cancel' && live) {
+    danger.append(el('span', { class: 'confirm', title: 'A cancelled crawl cannot be resumed.' }, 'Cancel this crawl?'),
+      button('cancel-yes', 'Yes', 'danger strong', () => act(c.id, 'cancel')), no());
+  } else if (asked === 'delete' && finished) {
+    danger.append(el('span', { class: 'confirm', title: 'Its records, state and archives stay in ' + (c.output || 'its folder') + '.' },
+      'Delete from the list? Its files stay.'),
+    button('delete-yes', 'Yes', 'danger strong', () => remove(c.id)), no());
+  } else {
+    if (asked) view.confirming = null;  // the crawl moved on: the question is moot
+    if (live) danger.append(button('cancel', 'Cancel', 'danger', ask('cancel')));
+    if (finished) danger.append(button('delete', 'Delete', 'danger', ask('delete')));
+  }
+  return [controls, danger];
+}
+
+// "17:43:29" today, "2026-12-06 17:43" before; the full RFC 3339 time in the title.
+function when(cls, iso) {
+  if (!iso) return el('div', { class: cls }, '');
+  const d = new Date(iso);
+  if (isNaN(d)) return el('div', { class: cls }, iso);
+  const today = new Date().toDateString() === d.toDateString();
+  const text = today ? d.toLocaleTimeString('en-GB')
+    : d.toLocaleDateString('en-CA') + ' ' + d.toLocaleTimeString('en-GB').slice(0, 5);
+  return el('div', { class: cls, title: iso }, text);
+}
+
+function crawlCell(c) {
+  const seeds = c.seeds || [];
+  const more = (c.seed_count || 0) - seeds.length;
+  const line = seeds.length ? seeds[0] + (seeds.length + more > 1 ? ' +' + (seeds.length + more - 1) + ' more' : '') : 'no seeds (joined a cluster crawl)';
+  return el('td', { class: 'crawl' }, el('div', { class: 'id' }, c.id),
+    el('div', { class: 'seeds', title: seeds.join('\n') }, line));
 }
 
 function renderCrawls(crawls) {
@@ -135,8 +203,9 @@ function renderCrawls(crawls) {
     const s = c.stats || {};
     const h = record(c);
     const row = el('tr', { 'data-id': c.id, class: c.id === view.selected ? 'selected' : '', onclick: () => { view.selected = c.id; refresh(); } },
-      el('td', {}, c.id),
+      crawlCell(c),
       el('td', { class: 'state state-' + c.state }, c.state),
+      el('td', { class: 'times' }, when('started', c.created_at), when('ended', c.finished_at)),
       el('td', { class: 'n pages' }, (s.pages || 0).toLocaleString('en')),
       el('td', { class: 'n http-errors' }, httpErrorsOf(s).toLocaleString('en')),
       el('td', { class: 'n errors' }, errorsOf(s).toLocaleString('en')),
@@ -144,7 +213,7 @@ function renderCrawls(crawls) {
       el('td', { class: 'n' }, (s.in_flight || 0).toLocaleString('en')),
       el('td', { class: 'n' }, (s.pages_per_s || 0).toFixed(1)),
       el('td', {}, sparkline(h)),
-      actions(c));
+      ...actions(c));
     body.append(row);
   }
 }
@@ -293,28 +362,68 @@ document.getElementById('forget').addEventListener('click', () => {
   view.history.clear();
   showLogin();
 });
+// The config goes as it was typed: the service reads YAML (JSON being YAML too) as
+// `trawler crawl -c` reads a file, and answers with every problem and its key path.
 document.getElementById('new-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const out = document.getElementById('new-result');
-  let body;
+  const list = document.getElementById('new-errors');
+  list.replaceChildren();
+  list.hidden = true;
+  out.textContent = 'starting...';
+  out.className = 'muted';
   try {
-    body = JSON.stringify(JSON.parse(document.getElementById('new-config').value));
-  } catch (e) {
-    out.textContent = 'not JSON: ' + e.message;
-    out.className = 'error';
-    return;
-  }
-  try {
-    const created = await api('POST', '/v1/crawls', body);
+    const created = await api('POST', '/v1/crawls', document.getElementById('new-config').value,
+      'application/yaml');
     out.textContent = 'started ' + created.id;
-    out.className = 'muted';
     view.selected = created.id;
+  } catch (e) {
+    out.className = 'error';
+    if (e instanceof ApiError) {
+      const n = e.problems.length;
+      out.textContent = n === 1 ? 'The crawl was not started: 1 problem.' : 'The crawl was not started: ' + n + ' problems.';
+      list.replaceChildren(...e.problems.map((p) => el('li', { class: 'problem' },
+        el('code', { class: 'problem-key' }, p.key || 'config'), ': ', el('span', { class: 'problem-message' }, p.message))));
+      list.hidden = false;
+    } else {
+      out.textContent = e instanceof Unauthorized ? 'the token was refused' : e.message;
+    }
+  }
+  refresh();
+});
+
+// The selected crawl's records (GET /v1/crawls/{id}/records) or HTML report (/report), fetched
+// with the token (a link cannot carry it) and saved as a file: the report is built from crawled
+// data, so it is never opened inside the dashboard.
+async function download(what, name, busy) {
+  const out = document.getElementById('download-result');
+  const id = view.selected;
+  if (!id) return;
+  out.textContent = busy;
+  out.className = 'muted';
+  try {
+    const headers = {};
+    const token = sessionStorage.getItem(TOKEN_KEY) || '';
+    if (token) headers.Authorization = 'Bearer ' + token;
+    const res = await fetch('/v1/crawls/' + encodeURIComponent(id) + '/' + what, { headers, cache: 'no-store' });
+    if (res.status === 401) throw new Unauthorized();
+    if (!res.ok) throw new ApiError(res, await res.json().catch(() => ({})));
+    const url = URL.createObjectURL(await res.blob());
+    const a = el('a', { href: url, download: name(id), hidden: '' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    out.textContent = 'saved as ' + name(id);
   } catch (e) {
     out.textContent = e instanceof Unauthorized ? 'the token was refused' : e.message;
     out.className = 'error';
   }
-  refresh();
-});
+}
+document.getElementById('detail-records').addEventListener('click', () =>
+  download('records', (id) => 'trawler-records-' + id + '.jsonl', 'reading the records...'));
+document.getElementById('detail-report').addEventListener('click', () =>
+  download('report', (id) => 'trawler-report-' + id + '.html', 'building the report...'));
 
 document.getElementById('explain-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();

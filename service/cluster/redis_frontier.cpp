@@ -392,6 +392,10 @@ asio::awaitable<void> redis_frontier::release_host(frontier::host_id h) {
   const std::string key = it->second;
   drop_host(h);
   std::vector<shared_entry> unfinished;
+  if (auto aside = set_aside_.find(h); aside != set_aside_.end()) {
+    unfinished = std::move(aside->second);
+    set_aside_.erase(aside);
+  }
   for (auto& e : schedule().remove_if(h, [](const frontier::url_entry&) { return true; })) {
     claimed_here_.erase(fingerprint::of(e.url).value);
     unfinished.push_back(to_shared(e));
@@ -503,12 +507,14 @@ asio::awaitable<void> redis_frontier::membership(bool force) {
     auto it = buckets_.find(b);
     const bool mine = target[static_cast<std::size_t>(b)] == me;
     if (mine && (it == buckets_.end() || !it->second.owned)) wanted.push_back({b, ""});
-    if (mine && it != buckets_.end() && it->second.leaving) it->second.leaving = false;
+    // A bucket being handed over is given up first (its hosts' URLs are set aside already),
+    // then acquired again if it is this worker's once more.
     if (!mine && it != buckets_.end() && it->second.owned && !it->second.leaving) {
       it->second.leaving = true;
       it->second.leaving_since = now;
     }
   }
+  int acquired = 0;
   for (int round = 0; round < 2 && !wanted.empty(); ++round) {
     auto got = co_await call<std::vector<shared_frontier::acquired>>(
         [&] { return shared_.acquire(wanted); });
@@ -518,6 +524,7 @@ asio::awaitable<void> redis_frontier::membership(bool force) {
       const int b = wanted[i].first;
       const auto& a = (*got)[i];
       if (a.ok) {
+        ++acquired;
         auto& st = buckets_[b];
         st.owned = true;
         st.leaving = false;
@@ -547,6 +554,10 @@ asio::awaitable<void> redis_frontier::membership(bool force) {
     });
     wanted = std::move(dead);
   }
+  if (acquired > 0)
+    log::info("cluster: acquired " + std::to_string(acquired) + " buckets; owns " +
+              std::to_string(buckets_owned()) + " of " + std::to_string(shared_.buckets()) +
+              " with " + std::to_string(alive_.size()) + " workers alive");
   // Until every bucket of this worker's share is owned, look again soon.
   unowned_share_ = 0;
   for (int b = 0; b < static_cast<int>(target.size()); ++b) {
@@ -597,7 +608,14 @@ asio::awaitable<void> redis_frontier::hand_over() {
     if (it == buckets_.end()) continue;
     const auto held = it->second.held;
     for (auto h : held) {
-      if (schedule().pending_on(h) == schedule().queued_on(h)) co_await release_host(h);
+      // No new request starts on the host here: its queued URLs wait aside for the release,
+      // which comes once its open requests have ended.
+      auto& aside = set_aside_[h];
+      for (auto& e : schedule().remove_if(h, [](const frontier::url_entry&) { return true; })) {
+        claimed_here_.erase(fingerprint::of(e.url).value);
+        aside.push_back(to_shared(e));
+      }
+      if (schedule().pending_on(h) == 0) co_await release_host(h);
     }
     it = buckets_.find(b);
     if (it == buckets_.end()) continue;
@@ -617,6 +635,8 @@ asio::awaitable<void> redis_frontier::hand_over() {
   co_await flush(true);
   co_await call<bool>([&] { return shared_.give_up(give); });
   for (int b : give) buckets_.erase(b);
+  log::info("cluster: handed " + std::to_string(give.size()) + " buckets over; owns " +
+            std::to_string(buckets_owned()));
   // Their new owners acquire them at once rather than at their next look.
   const auto target = assign_buckets(alive_, shared_.buckets());
   std::map<std::string, std::vector<int>> bells;

@@ -136,13 +136,15 @@ class redis_frontier final : public frontier::crawl_frontier {
   std::unordered_map<frontier::host_id, std::string> owned_;  // held hosts
   std::unordered_map<frontier::host_id, bool> dry_;      // held hosts whose queue came back empty
   std::unordered_map<std::uint64_t, int> claimed_here_;  // claimed, not recorded: fp -> bucket
-  std::vector<shared_entry> outbox_;                     // admitted since the last settle()
-  std::map<int, std::vector<fingerprint>> done_;         // records handed to the writer, per bucket
-  std::vector<shared_entry> give_back_;                  // cancelled at a stop: queued again
-  std::vector<shared_entry> seeds_;                      // not offered to the fleet yet
-  std::vector<std::string> seed_hosts_;                  // their hosts, not told to the fleet yet
-  std::vector<std::uint64_t> seen_cache_;                // URLs the fleet has seen, direct-mapped
-  std::vector<std::string> alive_;                       // live workers, sorted
+  // Hosts of buckets being handed over: their queued URLs, waiting for the release.
+  std::unordered_map<frontier::host_id, std::vector<shared_entry>> set_aside_;
+  std::vector<shared_entry> outbox_;              // admitted since the last settle()
+  std::map<int, std::vector<fingerprint>> done_;  // records handed to the writer, per bucket
+  std::vector<shared_entry> give_back_;           // cancelled at a stop: queued again
+  std::vector<shared_entry> seeds_;               // not offered to the fleet yet
+  std::vector<std::string> seed_hosts_;           // their hosts, not told to the fleet yet
+  std::vector<std::uint64_t> seen_cache_;         // URLs the fleet has seen, direct-mapped
+  std::vector<std::string> alive_;                // live workers, sorted
   registry registry_;
   bool registered_ = false;
   std::uint64_t idle_generation_ = 0;

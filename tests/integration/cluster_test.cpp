@@ -349,17 +349,19 @@ TEST(Cluster, SeedSitemapWithRobotsOffIsCrawlWide) {
 TEST(Cluster, LateJoinerWithoutSeedsTakesAShare) {
   redis_server redis;
   NEED_REDIS(redis);
-  fleet_site site(8, 15, 30ms);
+  // Long enough (about 2 s alone) for the handover of the joiner's buckets to matter.
+  fleet_site site(8, 30, 30ms);
   fleet_run fleet;
   fleet.redis_url = redis.url();
   fleet.common = {"--max-depth", "100", "--concurrency", "4", "--per-host", "2"};
   auto first = start_process(fleet.worker_args(0, {}, true, site));
   std::this_thread::sleep_for(500ms);
-  auto late = start_process(fleet.worker_args(1, {}, false, site));
-  EXPECT_EQ(first.wait(60s).exit_code, 0);
+  auto late = start_process(fleet.worker_args(1, {"-v"}, false, site));
+  auto f = first.wait(60s);
+  EXPECT_EQ(f.exit_code, 0);
   auto r = late.wait(60s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_GT(read_jsonl(fleet.out(1)).size(), 0u) << "the late joiner took no share";
+  EXPECT_GT(read_jsonl(fleet.out(1)).size(), 0u) << "the late joiner took no share:\n" << r.err;
   const auto c = fleet.counts(2);
   std::set<std::string> got;
   for (const auto& [url, n] : c) {

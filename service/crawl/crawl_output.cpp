@@ -230,16 +230,14 @@ crawler::line_writer crawl_output::writer() {
     if (store_) {
       held_bytes_ += line.size();
       held_.push_back(std::move(line));
-      if (held_bytes_ >= checkpoint_at_ && !checkpoint_posted_ && crawler_) {
-        // After the handler that recorded it: the state is consistent between handlers (a
-        // page's links are admitted before its record), as for the timer's checkpoints.
-        checkpoint_posted_ = true;
-        boost::asio::post(crawler_->get_executor(), [this, alive = std::weak_ptr<int>(alive_)] {
-          if (alive.expired()) return;
-          checkpoint_posted_ = false;
-          // A failed output is seen by the owner's next checkpoint, which stops the crawl.
-          checkpoint();
-        });
+      if (held_bytes_ >= checkpoint_at_ && crawler_) {
+        // Here and now, not posted: the handlers queued before a posted one could hold
+        // back any number of records (a robots refusal of a whole host is one handler), and
+        // the bound a SIGKILL costs on stdout would be gone. The state is consistent at every
+        // record: its done flag, the links its page admitted and the stats that count it are
+        // in the state before its line comes here.
+        // A failed output is seen by the owner's next checkpoint, which stops the crawl.
+        checkpoint();
       }
     } else {
       write_line(line);

@@ -41,10 +41,10 @@ class crawl_output {
   void attach(crawler& c);
   // Commits the state, then writes and flushes the records it covers. False when the output
   // cannot be written any more (sink_error() says why). The owner calls it on a timer (4 a
-  // second); with state and stdout it also runs on its own, posted to the crawler's executor,
-  // once held_limit bytes of records wait. A kill between its commit and its write loses the
-  // lines not yet written (stdout cannot be read back on resume; see crawl_state): to stdout,
-  // at most held_limit bytes and the records of the handlers that ran before the posted one.
+  // second); with state and stdout it also runs on its own, from the writer, as soon as
+  // held_limit bytes of records wait. A kill between its commit and its write loses the lines
+  // not yet written (stdout cannot be read back on resume; see crawl_state): to stdout, at
+  // most held_limit bytes plus the line that crossed it.
   bool checkpoint();
   static constexpr std::size_t held_limit = sink::jsonl_sink::buffer_capacity;
   // The crawl ended; `completed` marks the state finished (a resume then fetches nothing).
@@ -71,9 +71,6 @@ class crawl_output {
   // Where the lines cannot be read back (stdout): held lines past held_limit are checkpointed
   // at once; elsewhere the timer's checkpoints alone.
   std::size_t checkpoint_at_ = static_cast<std::size_t>(-1);
-  bool checkpoint_posted_ = false;
-  // Expires with this object: a posted checkpoint finds it gone and does nothing.
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   bool resumed_ = false;
   crawler* crawler_ = nullptr;
   crawl_stats carried_;  // what the runs before this one counted

@@ -161,10 +161,8 @@ std::set<std::string> check_resume(const site& s, const std::map<std::string, in
 }
 
 // The most records a SIGKILL may lose to stdout (SPEC "What a SIGKILL can cost"): a checkpoint
-// of 64 KiB, the line that crossed it and the pages done at that moment (`concurrency`),
-// counted with the shortest line seen in `texts`.
-std::size_t most_lost_to_stdout(std::initializer_list<const std::string*> texts,
-                                std::size_t concurrency) {
+// of 64 KiB and the line that crossed it, counted with the shortest line seen in `texts`.
+std::size_t most_lost_to_stdout(std::initializer_list<const std::string*> texts) {
   std::size_t shortest = std::string::npos;
   for (const std::string* text : texts) {
     for (std::size_t at = 0; at < text->size();) {
@@ -176,7 +174,7 @@ std::size_t most_lost_to_stdout(std::initializer_list<const std::string*> texts,
   }
   EXPECT_NE(shortest, std::string::npos) << "no whole line in either run";
   if (shortest == std::string::npos) return 0;
-  return (64 * 1024) / shortest + 1 + concurrency;
+  return (64 * 1024) / shortest + 1;
 }
 
 struct round_result {
@@ -228,7 +226,7 @@ round_result kill_and_resume(kill_output where, int after_lines, std::chrono::mi
   }
   round_result r;
   r.lost = check_resume(s, before, std::move(after));
-  r.most_lost = most_lost_to_stdout({&before_text, &after_text}, 4);
+  r.most_lost = most_lost_to_stdout({&before_text, &after_text});
   return r;
 }
 
@@ -386,7 +384,7 @@ TEST(Resume, SigkillWithASlowReaderOnStdoutLosesAtMostOneCheckpointOfLines) {
     EXPECT_EQ(torn, 0);
     const auto lost = check_resume(s, before, after);
 
-    const auto most_lost = most_lost_to_stdout({&before_text, &second.out}, 8);
+    const auto most_lost = most_lost_to_stdout({&before_text, &second.out});
     EXPECT_LE(lost.size(), most_lost) << lost.size() << " URLs never recorded";
     std::cerr << "round " << round << ": " << before.size() << " records before the kill, "
               << lost.size() << " lost\n";

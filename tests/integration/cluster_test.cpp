@@ -110,6 +110,17 @@ std::string missing(const std::set<std::string>& site, const std::set<std::strin
   return out;
 }
 
+// Waits (up to 5 s) until workers 0..n-1 have recorded `records` pages between them: the
+// crawl is under way, the moment a fault is injected.
+void wait_for_records(const fleet_run& fleet, int n, std::size_t records) {
+  for (int i = 0; i < 500; ++i) {
+    std::size_t got = 0;
+    for (int w = 0; w < n; ++w) got += read_jsonl(fleet.out(w)).size();
+    if (got >= records) return;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
 // Who owns each bucket of a crawl now (worker -> buckets; "" for unowned), read through the
 // cluster client as any tool would.
 std::map<std::string, int> bucket_owners(const std::string& urls, const std::string& crawl,
@@ -607,9 +618,7 @@ TEST(Cluster, ReshardingMidCrawlLosesNothing) {
   const std::vector<std::string> cfg = {"-c", fleet.dir.path() + "/fleet.yaml"};
   auto a = start_process(fleet.worker_args(0, cfg, true, site));
   auto b = start_process(fleet.worker_args(1, cfg, true, site));
-  for (int i = 0; i < 500 && read_jsonl(fleet.out(0)).size() + read_jsonl(fleet.out(1)).size() < 15;
-       ++i)
-    std::this_thread::sleep_for(10ms);
+  wait_for_records(fleet, 2, 15);
   const auto masters = cluster.initial_masters();
   const auto t0 = std::chrono::steady_clock::now();
   const auto moved = cluster.migrate_slots(masters[0], masters[1], 600);
@@ -651,9 +660,7 @@ TEST(Cluster, MasterKilledMidCrawlTheFleetCarriesOn) {
   const std::vector<std::string> cfg = {"-c", fleet.dir.path() + "/fleet.yaml"};
   auto a = start_process(fleet.worker_args(0, cfg, true, site));
   auto b = start_process(fleet.worker_args(1, cfg, true, site));
-  for (int i = 0; i < 500 && read_jsonl(fleet.out(0)).size() + read_jsonl(fleet.out(1)).size() < 15;
-       ++i)
-    std::this_thread::sleep_for(10ms);
+  wait_for_records(fleet, 2, 15);
   const auto killed = cluster.kill_master(0);
   EXPECT_NE(cluster.wait_failover(killed, 20s), 0) << "no replica took over";
   auto ra = a.wait(90s);

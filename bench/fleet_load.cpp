@@ -142,6 +142,10 @@ class sim_worker final : public frontier::frontier_owner {
 
   // frontier_owner
   void enqueue(frontier::url_entry e) override { front_->schedule().push(std::move(e)); }
+  void revisit(frontier::url_entry e, std::string) override {
+    front_->schedule().push_revisit(std::move(e), std::chrono::steady_clock::now());
+  }
+  void revisit_dropped(const std::string&) override {}
   void wake() override { timer_.cancel(); }
   bool busy() const override { return open_ > 0; }
   bool stopping() const override { return false; }

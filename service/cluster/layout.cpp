@@ -125,6 +125,27 @@ std::string encode(const shared_entry& e) {
   return out;
 }
 
+std::string encode_visit(const shared_entry& e, std::string_view row) {
+  const std::string stored = encode(e);
+  const auto n = static_cast<std::uint32_t>(stored.size());
+  std::string out;
+  out.reserve(4 + stored.size() + row.size());
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((n >> (8 * i)) & 0xffu);
+  out += stored;
+  out.append(row);
+  return out;
+}
+
+std::optional<std::string> row_of_visit(std::string_view value) {
+  if (value.size() < 4) return std::nullopt;
+  std::uint32_t n = 0;
+  for (int i = 0; i < 4; ++i)
+    n |= static_cast<std::uint32_t>(static_cast<unsigned char>(value[static_cast<std::size_t>(i)]))
+         << (8 * i);
+  if (n < 8 || value.size() - 4 < n) return std::nullopt;
+  return std::string(value.substr(4 + n));
+}
+
 std::optional<shared_entry> decode(std::string_view stored, std::string_view host) {
   if (stored.size() < 8 || host.empty()) return std::nullopt;
   std::string_view text = stored.substr(8);

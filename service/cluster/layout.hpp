@@ -51,6 +51,9 @@ struct shared_entry {
   int redirects_left = 0;
   bool sitemap = false;
   std::string referrer;  // empty: none
+  // Recrawl: the URL's visit row (recrawl::encode) when it was visited before. It travels
+  // beside the stored form (take() reads it from the host's visit hash), never inside it.
+  std::string visit;
 
   bool operator==(const shared_entry&) const = default;
 };
@@ -63,6 +66,14 @@ shared_entry make_entry(std::string url, std::string host, int depth, int redire
 std::string encode(const shared_entry& e);
 // `host` is the queue's host, which the stored form leaves out.
 std::optional<shared_entry> decode(std::string_view stored, std::string_view host);
+
+// Recrawl: a visited URL's value in its host's visit hash ("v:HOST", field: the fingerprint's 8
+// bytes): the stored entry, its length first (4 bytes, little-endian) so that a script can cut
+// it out when the URL comes due, then the visit row. The host's revisit set ("r:HOST") holds
+// the fingerprint scored by the due time.
+std::string encode_visit(const shared_entry& e, std::string_view row);
+// The visit row of such a value (nullopt when it is not one).
+std::optional<std::string> row_of_visit(std::string_view value);
 
 // Which worker owns each bucket, given the live workers (any order; the result depends only on
 // the set): rendezvous hashing with bounded loads. Each bucket goes to the worker that scores

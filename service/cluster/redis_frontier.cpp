@@ -46,6 +46,7 @@ shared_options shared_options_of(const fleet_settings& s) {
   so.lease = s.lease;
   so.batch = static_cast<std::size_t>(std::clamp(s.per_host * 4, 4, 64));
   so.buckets = s.buckets;
+  so.recrawl = s.recrawl;
   return so;
 }
 
@@ -178,6 +179,12 @@ void redis_frontier::recorded(std::string_view url) {
   // Marked done once its line is written (flush), so a kill in between fetches it again rather
   // than losing it.
   const auto fp = fingerprint::of(url);
+  if (auto v = visiting_.find(fp.value); v != visiting_.end()) {
+    // Kept with the done mark, in the same call: a kill before it fetches the URL again.
+    const int b = shared_.bucket_of(v->second.host);
+    visits_done_[b].push_back(std::move(v->second));
+    visiting_.erase(v);
+  }
   auto it = claimed_here_.find(fp.value);
   if (it == claimed_here_.end()) return;
   done_[it->second].push_back(fp);
@@ -185,7 +192,18 @@ void redis_frontier::recorded(std::string_view url) {
 }
 
 void redis_frontier::cancelled(const frontier::url_entry& e) {
+  visiting_.erase(fingerprint::of(e.url).value);
   give_back_.push_back(to_shared(e));
+}
+
+void redis_frontier::keep_visit(const frontier::url_entry& next, std::string row,
+                                std::int64_t due_ms) {
+  kept_visit k;
+  k.host = schedule().host_key(next.host);
+  k.fp = fingerprint::of(next.url);
+  k.value = encode_visit(to_shared(next), row);
+  k.due_ms = due_ms;
+  visiting_[k.fp.value] = std::move(k);
 }
 
 asio::awaitable<void> redis_frontier::share_robots(frontier::host_id h,
@@ -297,6 +315,23 @@ shared_entry redis_frontier::to_shared(const frontier::url_entry& e) const {
                     text_of(e.referrer));
 }
 
+std::size_t redis_frontier::work_on(frontier::host_id h) const {
+  return schedule().pending_on(h) + schedule().revisits_on(h);
+}
+
+std::size_t redis_frontier::waiting_on(frontier::host_id h) const {
+  return schedule().queued_on(h) + schedule().revisits_on(h);
+}
+
+std::vector<frontier::url_entry> redis_frontier::remove_all(frontier::host_id h) {
+  auto out = schedule().remove_if(h, [](const frontier::url_entry&) { return true; });
+  for (const auto& e : out) {
+    claimed_here_.erase(fingerprint::of(e.url).value);
+    if (e.revisit) owner_.revisit_dropped(e.url);
+  }
+  return out;
+}
+
 bool redis_frontier::locally_idle() const {
   return !owner_.busy() && schedule().idle() && busy_ == 0 && outbox_.empty() && seeds_.empty();
 }
@@ -343,7 +378,12 @@ void redis_frontier::install_entries(int bucket, frontier::host_id h,
         last_referrer = std::make_shared<const std::string>(std::move(se.referrer));
       e.referrer = last_referrer;
     }
-    owner_.enqueue(std::move(e));
+    // Visited before (recrawl): a revisit, with the row its visit decides from.
+    if (!se.visit.empty()) {
+      owner_.revisit(std::move(e), std::move(se.visit));
+    } else {
+      owner_.enqueue(std::move(e));
+    }
   }
 }
 
@@ -396,10 +436,7 @@ asio::awaitable<void> redis_frontier::release_host(frontier::host_id h) {
     unfinished = std::move(aside->second);
     set_aside_.erase(aside);
   }
-  for (auto& e : schedule().remove_if(h, [](const frontier::url_entry&) { return true; })) {
-    claimed_here_.erase(fingerprint::of(e.url).value);
-    unfinished.push_back(to_shared(e));
-  }
+  for (auto& e : remove_all(h)) unfinished.push_back(to_shared(e));
   const milliseconds wait = wait_left(h);
   co_await call<bool>([&] { return shared_.release(key, wait, unfinished); });
 }
@@ -426,13 +463,15 @@ asio::awaitable<void> redis_frontier::publish_seeds() {
 
 asio::awaitable<void> redis_frontier::flush(bool force) {
   const auto now = steady::now();
-  if (done_.empty() || (!force && now < next_flush_)) co_return;
+  if ((done_.empty() && visits_done_.empty()) || (!force && now < next_flush_)) co_return;
   // Every tick: the records written but not yet marked done are what a kill -9 would have
   // recorded twice, so that window stays a few tens of milliseconds.
   next_flush_ = now + milliseconds(20);
   if (!owner_.flush_output()) co_return;  // the output failed: the crawl is being stopped
   auto done = std::move(done_);
   done_.clear();
+  auto visits = std::move(visits_done_);
+  visits_done_.clear();
   // Kept a while: after an outage, a claim Redis still lists for this worker is told apart
   // from one it never received.
   const auto now2 = steady::now();
@@ -442,7 +481,14 @@ asio::awaitable<void> redis_frontier::flush(bool force) {
   for (const auto& [b, fps] : done) {
     for (const auto& f : fps) recent_done_.emplace_back(now2, b, f);
   }
-  auto counts = co_await call<std::map<int, bucket_counts>>([&] { return shared_.record(done); });
+  while (!outage_began_ && !recent_visits_.empty() &&
+         now2 - std::get<0>(recent_visits_.front()) > keep)
+    recent_visits_.pop_front();
+  for (const auto& [b, vs] : visits) {
+    for (const auto& v : vs) recent_visits_.emplace_back(now2, b, v);
+  }
+  auto counts =
+      co_await call<std::map<int, bucket_counts>>([&] { return shared_.record(done, visits); });
   if (!counts) co_return;
   for (const auto& [b, c] : *counts) {
     auto it = buckets_.find(b);
@@ -611,10 +657,7 @@ asio::awaitable<void> redis_frontier::hand_over() {
       // No new request starts on the host here: its queued URLs wait aside for the release,
       // which comes once its open requests have ended.
       auto& aside = set_aside_[h];
-      for (auto& e : schedule().remove_if(h, [](const frontier::url_entry&) { return true; })) {
-        claimed_here_.erase(fingerprint::of(e.url).value);
-        aside.push_back(to_shared(e));
-      }
+      for (auto& e : remove_all(h)) aside.push_back(to_shared(e));
       if (schedule().pending_on(h) == 0) co_await release_host(h);
     }
     it = buckets_.find(b);
@@ -657,7 +700,7 @@ asio::awaitable<void> redis_frontier::take() {
   const std::size_t slots = (static_cast<std::size_t>(settings_.concurrency) + per - 1) / per;
   std::size_t busy_hosts = 0;
   for (const auto& [id, key] : owned_) {
-    if (schedule().pending_on(id) > 0) ++busy_hosts;
+    if (work_on(id) > 0) ++busy_hosts;
   }
   std::size_t free_slots = busy_hosts < slots ? slots - busy_hosts : 0;
   if (owner_.paused() || budget_spent() || owner_.stopping()) free_slots = 0;
@@ -685,8 +728,8 @@ asio::awaitable<void> redis_frontier::take() {
     shared_frontier::take_request rq;
     rq.bucket = b;
     for (auto h : st.held) {
-      const auto queued = schedule().queued_on(h);
-      if (schedule().pending_on(h) == 0 && dry_[h]) {
+      const auto queued = waiting_on(h);
+      if (work_on(h) == 0 && dry_[h]) {
         rq.release.push_back({owned_[h], wait_left(h)});
       } else if (queued < low_water) {
         rq.refill.push_back(owned_[h]);
@@ -716,8 +759,7 @@ asio::awaitable<void> redis_frontier::take() {
       auto it = buckets_.find(b);
       if (it == buckets_.end()) continue;
       for (auto h : std::vector<frontier::host_id>(it->second.held)) {
-        for (auto& e : schedule().remove_if(h, [](const frontier::url_entry&) { return true; }))
-          claimed_here_.erase(fingerprint::of(e.url).value);
+        remove_all(h);
         drop_host(h);
       }
       std::erase_if(claimed_here_, [b](const auto& kv) { return kv.second == b; });
@@ -832,6 +874,16 @@ asio::awaitable<void> redis_frontier::reconcile() {
       }
     }
   }
+  // Visits kept shortly before the outage are kept again, the newest of each URL (writing a
+  // row again changes nothing; one lost with the master would leave the URL never revisited).
+  if (!recent_visits_.empty()) {
+    std::unordered_map<std::uint64_t, std::pair<int, kept_visit>> newest;
+    for (auto& [at, b, v] : recent_visits_) newest[v.fp.value] = {b, v};
+    recent_visits_.clear();
+    std::map<int, std::vector<kept_visit>> again;
+    for (auto& [fp, bv] : newest) again[bv.first].push_back(std::move(bv.second));
+    co_await call<std::map<int, bucket_counts>>([&] { return shared_.record({}, again); });
+  }
   lost_admissions_ += readmitted;
   if (readmitted > 0)
     log::warn("cluster: Redis had lost " + std::to_string(readmitted) +
@@ -862,6 +914,8 @@ asio::awaitable<void> redis_frontier::reconcile() {
 // bucket is empty and the registry did not change meanwhile (a worker that claimed or admitted
 // in between is no longer idle at the same generation).
 asio::awaitable<void> redis_frontier::check_end() {
+  // Continuous recrawl never ends on an empty frontier: a stop ends it.
+  if (settings_.recrawl) co_return;
   if (!idle_everywhere_here() || !registered_ || !registry_.seeded) co_return;
   if (idle_state_ == "busy") co_return;
   for (const auto& w : registry_.alive) {

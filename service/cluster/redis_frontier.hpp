@@ -40,6 +40,9 @@ struct fleet_settings {
   std::int64_t max_pages = 0;  // crawl-wide; 0: no budget
   std::chrono::milliseconds robots_ttl{86400000};
   int buckets = default_buckets;  // the crawl's first worker fixes the count
+  // recrawl.mode continuous: visits are kept in the host's bucket, due revisits come with the
+  // takes, and the crawl never ends on an empty frontier.
+  bool recrawl = false;
 };
 
 // A worker's name in the fleet: host name, pid and a random tail, readable in Redis and unique
@@ -64,6 +67,8 @@ class redis_frontier final : public frontier::crawl_frontier {
   boost::asio::awaitable<std::optional<int>> settle() override;
   void recorded(std::string_view url) override;
   void cancelled(const frontier::url_entry& e) override;
+  void keep_visit(const frontier::url_entry& next, std::string row, std::int64_t due_ms) override;
+  bool keeps_visits() const override { return settings_.recrawl; }
   boost::asio::awaitable<void> share_robots(frontier::host_id h,
                                             frontier::robots_verdict v) override;
 
@@ -103,6 +108,11 @@ class redis_frontier final : public frontier::crawl_frontier {
   shared_entry to_shared(const frontier::url_entry& e) const;
   bool locally_idle() const;
   bool idle_everywhere_here() const;
+  // A held host's URLs here: queued or open, and (recrawl) revisits taken and not started.
+  std::size_t work_on(frontier::host_id h) const;
+  std::size_t waiting_on(frontier::host_id h) const;
+  // Entries leaving this worker's schedule for Redis again.
+  std::vector<frontier::url_entry> remove_all(frontier::host_id h);
   void install(int bucket, claimed_host& c);
   void install_entries(int bucket, frontier::host_id h, std::vector<shared_entry>& entries);
   void drop_host(frontier::host_id h);
@@ -140,11 +150,17 @@ class redis_frontier final : public frontier::crawl_frontier {
   std::unordered_map<frontier::host_id, std::vector<shared_entry>> set_aside_;
   std::vector<shared_entry> outbox_;              // admitted since the last settle()
   std::map<int, std::vector<fingerprint>> done_;  // records handed to the writer, per bucket
-  std::vector<shared_entry> give_back_;           // cancelled at a stop: queued again
-  std::vector<shared_entry> seeds_;               // not offered to the fleet yet
-  std::vector<std::string> seed_hosts_;           // their hosts, not told to the fleet yet
-  std::vector<std::uint64_t> seen_cache_;         // URLs the fleet has seen, direct-mapped
-  std::vector<std::string> alive_;                // live workers, sorted
+  // Recrawl: the visits of URLs being recorded (by fingerprint), then of the records handed to
+  // the writer (per bucket): sent with their done marks.
+  std::unordered_map<std::uint64_t, kept_visit> visiting_;
+  std::map<int, std::vector<kept_visit>> visits_done_;
+  // Visits kept lately, replayed after an outage (a failover may have lost them).
+  std::deque<std::tuple<std::chrono::steady_clock::time_point, int, kept_visit>> recent_visits_;
+  std::vector<shared_entry> give_back_;    // cancelled at a stop: queued again
+  std::vector<shared_entry> seeds_;        // not offered to the fleet yet
+  std::vector<std::string> seed_hosts_;    // their hosts, not told to the fleet yet
+  std::vector<std::uint64_t> seen_cache_;  // URLs the fleet has seen, direct-mapped
+  std::vector<std::string> alive_;         // live workers, sorted
   registry registry_;
   bool registered_ = false;
   std::uint64_t idle_generation_ = 0;

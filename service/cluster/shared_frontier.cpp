@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 namespace trawler::cluster {
 
@@ -14,38 +15,55 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// Every bucket script declares the bucket's fixed keys, KEYS[1..5] = n (counters and the seen
-// subsets' split state), ready, claimed, held, owner, and names a host's keys (q:, hs:, robots:)
-// and the seen subsets (s:N) from the same prefix, so they share the hash tag and the slot.
-// On a Redis Cluster (a sixth key, the first again, says so) every key a script will write is
+// Every bucket script declares the bucket's fixed keys, KEYS[1..6] = n (counters and the seen
+// subsets' split state), ready, claimed, held, owner, due (recrawl: hosts waiting for their next
+// revisit, scored by the earliest), and names a host's keys (q:, hs:, robots:, and with recrawl
+// v: its visit rows and r: its revisits by due time) and the seen subsets (s:N) from the same
+// prefix, so they share the hash tag and the slot.
+// On a Redis Cluster (a seventh key, the first again, says so) every key a script will write is
 // touched (EXISTS) before its first write: while a resharding moves the slot, a key already
 // moved fails the script there, before it changed anything (a script is not rolled back), and
 // the client retries once the slot has settled. A single Redis has no slot to move.
-#define TRAWLER_BUCKET_PROLOGUE                                                           \
-  "local n, ready, claimed, held, ownerk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]\n" \
-  "local P = string.sub(n, 1, -2)\n"                                                      \
-  "local t = redis.call('TIME')\n"                                                        \
-  "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"               \
-  "local touched = {}\n"                                                                  \
-  "local function touch(key)\n"                                                           \
-  "  if #KEYS < 6 or touched[key] then return end\n"                                      \
-  "  touched[key] = true\n"                                                               \
-  "  redis.call('EXISTS', key)\n"                                                         \
-  "end\n"                                                                                 \
-  "local function touch_host(host)\n"                                                     \
-  "  touch(P .. 'q:' .. host)\n"                                                          \
-  "  touch(P .. 'hs:' .. host)\n"                                                         \
-  "  touch(P .. 'robots:' .. host)\n"                                                     \
-  "end\n"                                                                                 \
-  "local function counts()\n"                                                             \
-  "  local c = redis.call('HMGET', n, 'queued', 'claimed', 'seen')\n"                     \
-  "  local first = redis.call('ZRANGE', ready, 0, 0, 'WITHSCORES')\n"                     \
-  "  local nr = -1\n"                                                                     \
-  "  if #first == 2 then\n"                                                               \
-  "    nr = tonumber(first[2]) - now\n"                                                   \
-  "    if nr < 0 then nr = 0 end\n"                                                       \
-  "  end\n"                                                                               \
-  "  return {tonumber(c[1] or '0'), tonumber(c[2] or '0'), tonumber(c[3] or '0'), nr}\n"  \
+#define TRAWLER_BUCKET_PROLOGUE                                                              \
+  "local n, ready, claimed, held, ownerk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]\n"    \
+  "local due = KEYS[6]\n"                                                                    \
+  "local P = string.sub(n, 1, -2)\n"                                                         \
+  "local t = redis.call('TIME')\n"                                                           \
+  "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"                  \
+  "local touched = {}\n"                                                                     \
+  "local function touch(key)\n"                                                              \
+  "  if #KEYS < 7 or touched[key] then return end\n"                                         \
+  "  touched[key] = true\n"                                                                  \
+  "  redis.call('EXISTS', key)\n"                                                            \
+  "end\n"                                                                                    \
+  "local function touch_host(host)\n"                                                        \
+  "  touch(P .. 'q:' .. host)\n"                                                             \
+  "  touch(P .. 'hs:' .. host)\n"                                                            \
+  "  touch(P .. 'robots:' .. host)\n"                                                        \
+  "  touch(P .. 'r:' .. host)\n"                                                             \
+  "  touch(P .. 'v:' .. host)\n"                                                             \
+  "end\n" /* A host waits in `due` for its earliest revisit unless it is ready or held. */   \
+  "local function redue(host)\n"                                                             \
+  "  local first = redis.call('ZRANGE', P .. 'r:' .. host, 0, 0, 'WITHSCORES')\n"            \
+  "  if #first == 2 then redis.call('ZADD', due, first[2], host)\n"                          \
+  "  else redis.call('ZREM', due, host) end\n"                                               \
+  "end\n"                                                                                    \
+  "local function counts()\n"                                                                \
+  "  local c = redis.call('HMGET', n, 'queued', 'claimed', 'seen')\n"                        \
+  "  local first = redis.call('ZRANGE', ready, 0, 0, 'WITHSCORES')\n"                        \
+  "  local nr = -1\n"                                                                        \
+  "  if #first == 2 then\n"                                                                  \
+  "    nr = tonumber(first[2]) - now\n"                                                      \
+  "    if nr < 0 then nr = 0 end\n"                                                          \
+  "  end\n"                                                                                  \
+  "  local d = redis.call('ZRANGE', due, 0, 0, 'WITHSCORES')\n"                              \
+  "  if #d == 2 then\n"                                                                      \
+  "    local dn = tonumber(d[2]) - now\n"                                                    \
+  "    if dn < 0 then dn = 0 end\n"                                                          \
+  "    if nr < 0 or dn < nr then nr = dn end\n"                                              \
+  "  end\n"                                                                                  \
+  "  local rv = tonumber(redis.call('HGET', n, 'revisits') or '0')\n"                        \
+  "  return {tonumber(c[1] or '0'), tonumber(c[2] or '0'), tonumber(c[3] or '0'), nr, rv}\n" \
   "end\n"
 
 // ARGV: (host, fingerprint as a signed decimal, its low 30 bits, entry) per link.
@@ -149,11 +167,26 @@ const char* const admit_lua = TRAWLER_BUCKET_PROLOGUE
     "end\n"
     "return {out, fresh, redis.call('GET', ownerk) or '', counts()}\n";
 
-// ARGV: fingerprints (8 bytes each) of recorded entries.
+// ARGV: the number of recorded entries, their fingerprints (8 bytes each), then per visit kept
+// (recrawl) its host, fingerprint, value (encode_visit) and due time (Unix ms). A visit is kept
+// whether or not its entry was still claimed: writing it again (a replay after an outage) only
+// rewrites the same row.
 const char* const record_lua = TRAWLER_BUCKET_PROLOGUE
+    "local nf = tonumber(ARGV[1])\n"
+    "for i = 2 + nf, #ARGV, 4 do touch_host(ARGV[i]) end\n"
     "local done = 0\n"
-    "for i = 1, #ARGV do done = done + redis.call('HDEL', claimed, ARGV[i]) end\n"
+    "for i = 2, 1 + nf do done = done + redis.call('HDEL', claimed, ARGV[i]) end\n"
     "if done > 0 then redis.call('HINCRBY', n, 'claimed', -done) end\n"
+    "local kept = 0\n"
+    "for i = 2 + nf, #ARGV, 4 do\n"
+    "  local host, f, d = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 3])\n"
+    "  redis.call('HSET', P .. 'v:' .. host, f, ARGV[i + 2])\n"
+    "  kept = kept + redis.call('ZADD', P .. 'r:' .. host, d, f)\n"
+    // A held host's holder takes its due revisits with its refills; others wait in `due`.
+    "  if redis.call('SISMEMBER', held, host) == 0 and redis.call('ZSCORE', ready, host) == false "
+    "then redis.call('ZADD', due, 'LT', d, host) end\n"
+    "end\n"
+    "if kept > 0 then redis.call('HINCRBY', n, 'revisits', kept) end\n"
     "return counts()\n";
 
 // Puts back what the owner claimed ("host\tentry") and the hosts it held into the ready set.
@@ -181,6 +214,8 @@ const char* const record_lua = TRAWLER_BUCKET_PROLOGUE
   "      local ns = tonumber(redis.call('HGET', P .. 'hs:' .. host, 'next_start') or '0')\n" \
   "      if ns < now then ns = now end\n"                                                    \
   "      redis.call('ZADD', ready, 'NX', ns, host)\n"                                        \
+  "    else\n"                                                                               \
+  "      redue(host)\n"                                                                      \
   "    end\n"                                                                                \
   "  end\n"                                                                                  \
   "  redis.call('DEL', held)\n"                                                              \
@@ -204,42 +239,87 @@ const char* const give_up_lua = TRAWLER_BUCKET_PROLOGUE TRAWLER_LUA_REQUEUE
     "redis.call('DEL', ownerk)\n"
     "return 1\n";
 
-// ARGV: worker, batch, new hosts wanted, number of releases, (host, wait ms) per release, then
-// the hosts to refill. Returns {1, new hosts, refills, counts} or {0} when the bucket is not
-// this worker's.
+// ARGV: worker, batch, new hosts wanted, recrawl (1: also take due revisits, and answer the
+// visit rows), number of releases, (host, wait ms) per release, then the hosts to refill.
+// Returns {1, new hosts, refills, counts} or {0} when the bucket is not this worker's; a host's
+// entries are its queue's first `batch`, then (recrawl) up to `batch` of its due revisits, most
+// overdue first, with their visit rows beside them (false: a URL never visited).
 const char* const take_lua = TRAWLER_BUCKET_PROLOGUE
     "local w, batch, maxh = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local recrawl = ARGV[4] == '1'\n"
     "if redis.call('GET', ownerk) ~= w then return {0} end\n"
     "local releases, refill, cands = {}, {}, {}\n"
-    "local i = 5\n"
-    "for k = 1, tonumber(ARGV[4]) do\n"
+    "local i = 6\n"
+    "for k = 1, tonumber(ARGV[5]) do\n"
     "  releases[#releases + 1] = {ARGV[i], now + tonumber(ARGV[i + 1])}\n"
     "  i = i + 2\n"
     "end\n"
     "for k = i, #ARGV do refill[#refill + 1] = ARGV[k] end\n"
-    "if maxh > 0 then cands = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'LIMIT', 0, maxh) "
-    "end\n"
+    // Hosts whose next revisit came due, neither ready nor held here: ready now.
+    "local came_due = {}\n"
+    "if maxh > 0 and recrawl then came_due = redis.call('ZRANGEBYSCORE', due, '-inf', now, "
+    "'LIMIT', 0, maxh) end\n"
     "for _, r in ipairs(releases) do touch_host(r[1]) end\n"
     "for _, host in ipairs(refill) do touch_host(host) end\n"
+    "for _, host in ipairs(came_due) do touch_host(host) end\n"
+    "for _, host in ipairs(came_due) do\n"
+    "  redis.call('ZREM', due, host)\n"
+    "  if redis.call('SISMEMBER', held, host) == 0 then\n"
+    "    local ns = tonumber(redis.call('HGET', P .. 'hs:' .. host, 'next_start') or '0')\n"
+    "    if ns < now then ns = now end\n"
+    "    redis.call('ZADD', ready, 'NX', ns, host)\n"
+    "  end\n"
+    "end\n"
+    "if maxh > 0 then cands = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'LIMIT', 0, maxh) "
+    "end\n"
     "for _, host in ipairs(cands) do touch_host(host) end\n"
     "local function take(host)\n"
-    "  local got = redis.call('LPOP', P .. 'q:' .. host, batch)\n"
-    "  if not got then return {} end\n"
+    "  local got = redis.call('LPOP', P .. 'q:' .. host, batch) or {}\n"
     "  for _, e in ipairs(got) do redis.call('HSET', claimed, string.sub(e, 1, 8), host .. "
     "'\\t' .. e) end\n"
-    "  redis.call('HINCRBY', n, 'queued', -#got)\n"
-    "  redis.call('HINCRBY', n, 'claimed', #got)\n"
-    "  return got\n"
+    "  if #got > 0 then redis.call('HINCRBY', n, 'queued', -#got) end\n"
+    "  local newn = #got\n"
+    "  if not recrawl then\n"
+    "    if newn > 0 then redis.call('HINCRBY', n, 'claimed', newn) end\n"
+    "    return got, {}\n"
+    "  end\n"
+    "  local vk, rk = P .. 'v:' .. host, P .. 'r:' .. host\n"
+    "  local fps = redis.call('ZRANGEBYSCORE', rk, '-inf', now, 'LIMIT', 0, batch)\n"
+    "  local rows = {}\n"
+    "  if newn > 0 then\n"
+    "    local f = {}\n"
+    "    for k, e in ipairs(got) do f[k] = string.sub(e, 1, 8) end\n"
+    "    rows = redis.call('HMGET', vk, unpack(f))\n"
+    "  end\n"
+    "  if #fps > 0 then\n"
+    "    redis.call('ZREM', rk, unpack(fps))\n"
+    "    redis.call('HINCRBY', n, 'revisits', -#fps)\n"
+    "    local vals = redis.call('HMGET', vk, unpack(fps))\n"
+    "    for k, f in ipairs(fps) do\n"
+    "      local v = vals[k]\n"
+    "      if v then\n"
+    "        local e = string.sub(v, 5, 4 + struct.unpack('<I4', v))\n"
+    "        got[#got + 1] = e\n"
+    "        rows[#rows + 1] = v\n"
+    "        redis.call('HSET', claimed, f, host .. '\\t' .. e)\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  if #got > 0 then redis.call('HINCRBY', n, 'claimed', #got) end\n"
+    // Held here from now on: its later revisits come with its refills.
+    "  redis.call('ZREM', due, host)\n"
+    "  return got, rows\n"
     "end\n"
     "for _, r in ipairs(releases) do\n"
     "  redis.call('SREM', held, r[1])\n"
     "  redis.call('HSET', P .. 'hs:' .. r[1], 'next_start', r[2])\n"
     "  if redis.call('LLEN', P .. 'q:' .. r[1]) > 0 then redis.call('ZADD', ready, r[2], r[1]) "
-    "end\n"
+    "else redue(r[1]) end\n"
     "end\n"
     "local refills = {}\n"
     "for _, host in ipairs(refill) do\n"
-    "  refills[#refills + 1] = {host, take(host)}\n"
+    "  local got, rows = take(host)\n"
+    "  refills[#refills + 1] = {host, got, rows}\n"
     // Links queued for a held host put it in the ready set: its refill took them.
     "  if redis.call('LLEN', P .. 'q:' .. host) == 0 then redis.call('ZREM', ready, host) end\n"
     "end\n"
@@ -247,16 +327,16 @@ const char* const take_lua = TRAWLER_BUCKET_PROLOGUE
     "for _, host in ipairs(cands) do\n"
     "  redis.call('ZREM', ready, host)\n"
     "  redis.call('SADD', held, host)\n"
-    "  local got = take(host)\n"
+    "  local got, rows = take(host)\n"
     "  local wait = tonumber(redis.call('HGET', P .. 'hs:' .. host, 'next_start') or '0') - now\n"
     "  if wait < 0 then wait = 0 end\n"
-    "  out[#out + 1] = {host, wait, redis.call('HGETALL', P .. 'robots:' .. host), got}\n"
+    "  out[#out + 1] = {host, wait, redis.call('HGETALL', P .. 'robots:' .. host), got, rows}\n"
     "end\n"
     "return {1, out, refills, counts()}\n";
 
 // ARGV: host, wait ms, entries to put back (in queue order)...
 const char* const release_lua = TRAWLER_BUCKET_PROLOGUE
-    "local host, due = ARGV[1], now + tonumber(ARGV[2])\n"
+    "local host, at = ARGV[1], now + tonumber(ARGV[2])\n"
     "touch_host(host)\n"
     "local back = 0\n"
     "for i = #ARGV, 3, -1 do\n"
@@ -270,8 +350,9 @@ const char* const release_lua = TRAWLER_BUCKET_PROLOGUE
     "  redis.call('HINCRBY', n, 'queued', back)\n"
     "end\n"
     "redis.call('SREM', held, host)\n"
-    "redis.call('HSET', P .. 'hs:' .. host, 'next_start', due)\n"
-    "if redis.call('LLEN', P .. 'q:' .. host) > 0 then redis.call('ZADD', ready, due, host) end\n"
+    "redis.call('HSET', P .. 'hs:' .. host, 'next_start', at)\n"
+    "if redis.call('LLEN', P .. 'q:' .. host) > 0 then redis.call('ZADD', ready, at, host) "
+    "else redue(host) end\n"
     "return back\n";
 
 // ARGV: worker, number of hosts, the hosts this worker holds, number of fingerprints, the
@@ -322,6 +403,8 @@ const char* const reconcile_lua = TRAWLER_BUCKET_PROLOGUE
     "    local ns = tonumber(redis.call('HGET', P .. 'hs:' .. h, 'next_start') or '0')\n"
     "    if ns < now then ns = now end\n"
     "    redis.call('ZADD', ready, 'NX', ns, h)\n"
+    "  else\n"
+    "    redue(h)\n"
     "  end\n"
     "end\n"
     // A held host that got entries back is in the ready set: its holder takes them again.
@@ -416,20 +499,29 @@ std::int64_t integer_of(const redis::reply& r) {
 
 bucket_counts counts_of(const redis::reply& r) {
   bucket_counts c;
-  if (r.elements.size() != 4) return c;
+  if (r.elements.size() != 5) return c;
   c.queued = integer_of(r.elements[0]);
   c.claimed = integer_of(r.elements[1]);
   c.seen = integer_of(r.elements[2]);
   const auto next = integer_of(r.elements[3]);
   if (next >= 0) c.next_ready = milliseconds(next);
+  c.revisits = integer_of(r.elements[4]);
   return c;
 }
 
-std::vector<shared_entry> entries_of(const redis::reply& r, const std::string& host) {
+// A host's taken entries, with their visit rows (recrawl: `rows` beside them, nil for a URL
+// never visited).
+std::vector<shared_entry> entries_of(const redis::reply& r, const redis::reply* rows,
+                                     const std::string& host) {
   std::vector<shared_entry> out;
   out.reserve(r.elements.size());
-  for (const auto& e : r.elements) {
-    if (auto d = decode(e.str, host)) out.push_back(std::move(*d));
+  for (std::size_t i = 0; i < r.elements.size(); ++i) {
+    auto d = decode(r.elements[i].str, host);
+    if (!d) continue;
+    if (rows && i < rows->elements.size() && !rows->elements[i].str.empty()) {
+      if (auto row = row_of_visit(rows->elements[i].str)) d->visit = std::move(*row);
+    }
+    out.push_back(std::move(*d));
   }
   return out;
 }
@@ -479,8 +571,8 @@ std::string shared_frontier::bkey(int b, std::string_view what) const {
 }
 
 std::vector<std::string> shared_frontier::bucket_keys(int b) const {
-  std::vector<std::string> k = {bkey(b, "n"), bkey(b, "ready"), bkey(b, "claimed"), bkey(b, "held"),
-                                bkey(b, "owner")};
+  std::vector<std::string> k = {bkey(b, "n"),    bkey(b, "ready"), bkey(b, "claimed"),
+                                bkey(b, "held"), bkey(b, "owner"), bkey(b, "due")};
   // Before the first map load the kind of Redis is not known: touch.
   if (redis_.is_cluster() || redis_.masters() == 0) k.push_back(k.front());
   return k;
@@ -639,20 +731,35 @@ asio::awaitable<result<std::vector<admitted_batch>>> shared_frontier::admit(
 }
 
 asio::awaitable<result<std::map<int, bucket_counts>>> shared_frontier::record(
-    std::map<int, std::vector<fingerprint>> done) {
+    std::map<int, std::vector<fingerprint>> done, std::map<int, std::vector<kept_visit>> visits) {
   using T = std::map<int, bucket_counts>;
   result<T> out;
-  if (done.empty()) co_return out;
+  std::set<int> buckets;
+  for (const auto& [b, fps] : done) buckets.insert(b);
+  for (const auto& [b, vs] : visits) buckets.insert(b);
+  if (buckets.empty()) co_return out;
   std::vector<call> calls;
-  for (const auto& [b, fps] : done) {
+  for (int b : buckets) {
     call c{bucket_slot(b), &record_script(), TRAWLER_BUCKET_KEYS(b), {}};
-    for (const auto& f : fps) c.args.push_back(f.raw());
+    const auto d = done.find(b);
+    c.args.push_back(std::to_string(d == done.end() ? 0 : d->second.size()));
+    if (d != done.end()) {
+      for (const auto& f : d->second) c.args.push_back(f.raw());
+    }
+    if (const auto v = visits.find(b); v != visits.end()) {
+      for (const auto& k : v->second) {
+        c.args.push_back(k.host);
+        c.args.push_back(k.fp.raw());
+        c.args.push_back(k.value);
+        c.args.push_back(std::to_string(k.due_ms));
+      }
+    }
     calls.push_back(std::move(c));
   }
   auto rs = co_await eval(std::move(calls));
   TRAWLER_CHECK(T, rs)
   std::size_t i = 0;
-  for (const auto& [b, fps] : done) out.value[b] = counts_of(rs[i++].replies[0]);
+  for (int b : buckets) out.value[b] = counts_of(rs[i++].replies[0]);
   co_return out;
 }
 
@@ -702,6 +809,7 @@ asio::awaitable<result<std::vector<taken>>> shared_frontier::take(
     c.args.push_back(worker_);
     c.args.push_back(std::to_string(opt_.batch));
     c.args.push_back(std::to_string(rq.new_hosts));
+    c.args.emplace_back(opt_.recrawl ? "1" : "0");
     c.args.push_back(std::to_string(rq.release.size()));
     for (const auto& [host, wait] : rq.release) {
       c.args.push_back(host);
@@ -721,18 +829,18 @@ asio::awaitable<result<std::vector<taken>>> shared_frontier::take(
       continue;
     }
     for (const auto& h : e[1].elements) {
-      if (h.elements.size() != 4) continue;
+      if (h.elements.size() != 5) continue;
       claimed_host c;
       c.host = h.elements[0].str;
       c.wait = milliseconds(integer_of(h.elements[1]));
       c.robots = robots_of(h.elements[2]);
-      c.entries = entries_of(h.elements[3], c.host);
+      c.entries = entries_of(h.elements[3], &h.elements[4], c.host);
       t.hosts.push_back(std::move(c));
     }
     for (const auto& h : e[2].elements) {
-      if (h.elements.size() != 2) continue;
+      if (h.elements.size() != 3) continue;
       const std::string host = h.elements[0].str;
-      t.refills[host] = entries_of(h.elements[1], host);
+      t.refills[host] = entries_of(h.elements[1], &h.elements[2], host);
     }
     t.counts = counts_of(e[3]);
     out.value.push_back(std::move(t));
@@ -818,7 +926,7 @@ asio::awaitable<result<std::vector<bucket_counts>>> shared_frontier::census() {
   batches.reserve(static_cast<std::size_t>(opt_.buckets));
   for (int b = 0; b < opt_.buckets; ++b) {
     std::vector<redis::command> one;
-    one.push_back({"HMGET", bkey(b, "n"), "queued", "claimed", "seen"});
+    one.push_back({"HMGET", bkey(b, "n"), "queued", "claimed", "seen", "revisits"});
     batches.push_back({bucket_slot(b), std::move(one)});
   }
   auto rs = co_await redis_.exec_each(std::move(batches));
@@ -826,10 +934,11 @@ asio::awaitable<result<std::vector<bucket_counts>>> shared_frontier::census() {
   for (const auto& r : rs) {
     bucket_counts c;
     const auto& e = r.replies[0].elements;
-    if (e.size() == 3) {
+    if (e.size() == 4) {
       c.queued = integer_of(e[0]);
       c.claimed = integer_of(e[1]);
       c.seen = integer_of(e[2]);
+      c.revisits = integer_of(e[3]);
     }
     out.value.push_back(c);
   }

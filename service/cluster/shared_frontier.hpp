@@ -44,6 +44,7 @@ struct shared_options {
   std::chrono::milliseconds lease{15000};  // cluster.lease_ms
   std::size_t batch = 64;                  // entries taken from a host's queue at a time
   int buckets = default_buckets;           // cluster.buckets (the crawl's first worker fixes it)
+  bool recrawl = false;                    // recrawl.mode continuous: takes bring due revisits
 };
 
 // A bucket's counters as a script left them.
@@ -53,6 +54,15 @@ struct bucket_counts {
   std::int64_t seen = 0;     // distinct URLs admitted to the bucket
   // Until the earliest ready host may start (nullopt: no host is ready at all).
   std::optional<std::chrono::milliseconds> next_ready;
+  std::int64_t revisits = 0;  // recrawl: visited URLs waiting for their next visit
+};
+
+// Recrawl: a visit to keep with its record: the URL's row and when it is due again.
+struct kept_visit {
+  std::string host;         // politeness key
+  fingerprint fp;           // of the URL
+  std::string value;        // encode_visit(entry, row)
+  std::int64_t due_ms = 0;  // Unix ms
 };
 
 // Links for one bucket, and which of them were new to the fleet.
@@ -112,10 +122,12 @@ class shared_frontier {
   // bucket and sent one pipeline per shard. Per bucket, in the order of `by_bucket`.
   boost::asio::awaitable<result<std::vector<admitted_batch>>> admit(
       std::vector<std::pair<int, std::vector<shared_entry>>> by_bucket);
-  // The claimed entries (by fingerprint) are recorded: they leave the claimed set. Returns the
-  // buckets' counts after.
+  // The claimed entries (by fingerprint) are recorded: they leave the claimed set; with them
+  // (recrawl) their visits are kept: each URL's row, and its fingerprint in its host's revisit
+  // set at the due time. Returns the buckets' counts after.
   boost::asio::awaitable<result<std::map<int, bucket_counts>>> record(
-      std::map<int, std::vector<fingerprint>> done);
+      std::map<int, std::vector<fingerprint>> done,
+      std::map<int, std::vector<kept_visit>> visits = {});
 
   // Becomes the bucket's owner: when nobody owns it, or when `dead_owner` does (then what it
   // had claimed and held goes back to the queues first). False (with the owner) when another

@@ -281,10 +281,10 @@ class validator {
            "cannot be combined with cluster.redis (a cluster crawl keeps its state in "
            "Redis; restart a worker to resume)");
     }
-    if (c.recrawl.mode != "off" && !c.cluster.redis.empty()) {
+    if (c.recrawl.mode == "pass" && !c.cluster.redis.empty()) {
       fail("recrawl.mode",
-           "is not supported with cluster.redis yet (a fleet keeps no visit history); run it "
-           "with state.dir on one worker");
+           "\"pass\" is not supported with cluster.redis (a fleet runs \"continuous\"); run a "
+           "pass with state.dir on one worker");
     }
   }
 

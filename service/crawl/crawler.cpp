@@ -96,6 +96,7 @@ std::unique_ptr<frontier::crawl_frontier> make_frontier(const asio::any_io_execu
   fs.concurrency = c.limits.concurrency;
   fs.max_pages = c.scope.max_pages;
   fs.robots_ttl = milliseconds(c.robots.cache_ttl_ms);
+  fs.recrawl = c.recrawl.mode == "continuous";
   return std::make_unique<cluster::redis_frontier>(ex, schedule_options_of(c), owner,
                                                    std::move(fs));
 }
@@ -165,6 +166,7 @@ struct crawler::impl final : frontier::frontier_owner {
     extract_opt.want_text = records.fields().text;
     records.on_untried(
         [this](const frontier::url_entry& e, record::fetch_record& r) { visits.untried(e, r); });
+    if (visits.on() && front->keeps_visits()) visits.keep_in(front.get());
   }
 
   ~impl() { pool.join(); }
@@ -180,6 +182,14 @@ struct crawler::impl final : frontier::frontier_owner {
     schedule.push(std::move(e));
     wake();
   }
+
+  // A fleet's revisit: through the robots gate when it starts, as every revisit.
+  void revisit(frontier::url_entry e, std::string row) override {
+    const auto due = visits.hold(e, std::move(row));
+    schedule.push_revisit(std::move(e), due);
+    wake();
+  }
+  void revisit_dropped(const std::string& url) override { visits.drop(url); }
 
   void wake() override {
     dirty = true;

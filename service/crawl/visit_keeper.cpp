@@ -68,10 +68,26 @@ recrawl::policy visit_keeper::policy_for(const std::string& url) const {
 }
 
 std::optional<recrawl::visit_row> visit_keeper::row_of(const std::string& url) const {
-  if (!store_) return std::nullopt;
+  if (!store_) {
+    const auto it = held_.find(url);
+    if (it == held_.end()) return std::nullopt;
+    return recrawl::decode(it->second);
+  }
   auto bytes = store_->visit(url);
   if (!bytes) return std::nullopt;
   return recrawl::decode(*bytes);
+}
+
+steady::time_point visit_keeper::hold(frontier::url_entry& e, std::string row) {
+  auto now = steady::now();
+  if (const auto r = recrawl::decode(row)) {
+    e.visit_stamp = r->visits;
+    // Its lag counts from when it came due (the fleet's clocks agree to NTP's precision).
+    const auto late = unix_ms(system::now()) - r->next_due;
+    if (late > 0) now -= std::chrono::milliseconds(late);
+  }
+  held_[e.url] = std::move(row);
+  return now;
 }
 
 void visit_keeper::resume() {
@@ -179,6 +195,15 @@ void visit_keeper::visited(const frontier::url_entry& e, record::fetch_record& r
       ++lm.changed;
     }
   }
+  if (fleet_) {
+    // With the record, to the host's bucket: the next visit is whoever owns it then.
+    held_.erase(e.url);
+    frontier::url_entry next = e;
+    next.attempts = 0;
+    next.lastmod = false;
+    fleet_->keep_visit(next, recrawl::encode(d.row), d.row.next_due);
+    return;
+  }
   if (mode_ == mode::continuous) {
     frontier::url_entry next = e;
     next.attempts = 0;
@@ -249,6 +274,7 @@ void visit_keeper::untried(const frontier::url_entry& e, record::fetch_record& r
 void visit_keeper::cancelled(const frontier::url_entry& e, record::fetch_record& r) {
   if (!on()) return;
   const auto prev = row_of(e.url);
+  held_.erase(e.url);
   record::visit_facts f;
   f.change = std::string(recrawl::change_name(recrawl::change::failed));
   f.visit = prev ? prev->visits : 0;

@@ -10,6 +10,7 @@
 
 #include "config/crawl_config.hpp"
 #include "crawl/crawl_stats.hpp"
+#include "frontier/crawl_frontier.hpp"
 #include "frontier/frontier.hpp"
 #include "record/record.hpp"
 #include "recrawl/visit.hpp"
@@ -37,6 +38,14 @@ class visit_keeper {
 
   bool on() const { return mode_ != mode::off; }
   void attach(state::crawl_state* store) { store_ = store; }
+  // A fleet keeps the visits with its frontier (in Redis, beside each host's queue): rows come
+  // with the revisits it hands over (hold()) and go back with the records (keep_visit).
+  void keep_in(frontier::crawl_frontier* fleet) { fleet_ = fleet; }
+  // A fleet's revisit came due with its row: held until its visit ends. Sets the entry's visit
+  // stamp; returns when it came due.
+  std::chrono::steady_clock::time_point hold(frontier::url_entry& e, std::string row);
+  // Such a revisit went back to the fleet unvisited.
+  void drop(const std::string& url) { held_.erase(url); }
 
   // Puts every URL the state holds a record of into the schedule as a revisit: at its due time
   // (continuous), or now (pass: every known URL once). URLs recorded by a run without recrawl
@@ -88,6 +97,8 @@ class visit_keeper {
   std::vector<rule> rules_;
   frontier::frontier& schedule_;
   state::crawl_state* store_ = nullptr;
+  frontier::crawl_frontier* fleet_ = nullptr;
+  std::unordered_map<std::string, std::string> held_;  // a fleet's rows of revisits here
   recrawl_counts counts_;
   std::string lastmod_mode_;
   struct lastmod_record {

@@ -53,6 +53,10 @@ class frontier_owner {
   virtual bool busy() const = 0;
   virtual bool stopping() const = 0;
   virtual bool paused() const = 0;
+  // Recrawl in a fleet: a URL visited before came due, with its visit row (recrawl::encode).
+  virtual void revisit(url_entry e, std::string row) = 0;
+  // Such a revisit left this process unvisited (its host went back to the fleet).
+  virtual void revisit_dropped(const std::string& url) = 0;
   // Another process settled the host's robots.txt: this one uses the verdict.
   virtual void learn_robots(host_id h, const robots_verdict& v) = 0;
   // A seed host of the crawl (scope.mode host and domain are relative to the seeds).
@@ -91,6 +95,16 @@ class crawl_frontier {
   virtual void recorded(std::string_view url) = 0;
   // A URL cancelled by a stop: kept to be crawled later (a resume, or another worker).
   virtual void cancelled(const url_entry& e) = 0;
+  // Recrawl, where the visits are kept with the frontier (a fleet): the URL's visit `row`
+  // (recrawl::encode) and its next visit, `next` due at `due_ms` (Unix ms), kept with the
+  // URL's record (called before recorded()). A local frontier's visits live in the state.
+  virtual void keep_visit(const url_entry& next, std::string row, std::int64_t due_ms) {
+    (void)next;
+    (void)row;
+    (void)due_ms;
+  }
+  // Whether keep_visit() keeps visits (the visit rows are not in a local state).
+  virtual bool keeps_visits() const { return false; }
   // This process settled a host's robots.txt.
   virtual boost::asio::awaitable<void> share_robots(host_id h, robots_verdict v) = 0;
 

@@ -317,6 +317,10 @@ std::size_t frontier::pending_on(host_id id) const {
   return h.queue.size() + h.retrying + static_cast<std::size_t>(h.open);
 }
 
+std::size_t frontier::revisits_on(host_id id) const {
+  return hosts_.at(id).revisits.size();
+}
+
 std::size_t frontier::queued_on(host_id id) const {
   const host_state& h = hosts_.at(id);
   return h.queue.size() + h.retrying;

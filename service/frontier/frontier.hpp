@@ -112,6 +112,8 @@ class frontier {
   void hold_new(bool held);
   // Revisits waiting (due or not), and of those the ones due at `now` (linear: for stats).
   std::size_t revisits() const { return revisits_; }
+  // Revisits of one host waiting here, due or not.
+  std::size_t revisits_on(host_id id) const;
   std::size_t revisits_due(time_point now) const;
   const options& settings() const { return opt_; }
 

@@ -1427,7 +1427,7 @@ TEST(ConfigRecrawl, BadValuesNameTheirKey) {
             "recrawl.rules");
 }
 
-TEST(ConfigRecrawl, NeedsAStateDirForTheCrawlCommandAndIsRefusedInClusterMode) {
+TEST(ConfigRecrawl, NeedsAStateDirForTheCrawlCommandAndAFleetRunsContinuousOnly) {
   const load_result r = from_json(json::parse(R"({"recrawl": {"mode": "pass"}})"));
   ASSERT_TRUE(r.ok());
   const auto problems = crawl_command_problems(r.config);
@@ -1435,6 +1435,12 @@ TEST(ConfigRecrawl, NeedsAStateDirForTheCrawlCommandAndIsRefusedInClusterMode) {
   EXPECT_EQ(problems[0].key, "recrawl.mode");
   EXPECT_NE(problems[0].message.find("state.dir"), std::string::npos);
   const load_result cluster = from_json(
-      json::parse(R"({"recrawl": {"mode": "continuous"}, "cluster": {"redis": "redis://h:1"}})"));
+      json::parse(R"({"recrawl": {"mode": "pass"}, "cluster": {"redis": "redis://h:1"}})"));
   EXPECT_EQ(only_error(cluster).key, "recrawl.mode");
+  EXPECT_NE(only_error(cluster).message.find("continuous"), std::string::npos);
+  // A fleet keeps its visits in Redis: continuous needs no state dir there.
+  const load_result fleet = from_json(
+      json::parse(R"({"recrawl": {"mode": "continuous"}, "cluster": {"redis": "redis://h:1"}})"));
+  ASSERT_TRUE(fleet.ok());
+  EXPECT_TRUE(crawl_command_problems(fleet.config).empty());
 }

@@ -507,8 +507,10 @@ TEST(Cluster, SeedSitemapWithRobotsOffIsCrawlWide) {
 TEST(Cluster, LateJoinerWithoutSeedsTakesAShare) {
   redis_server redis;
   NEED_REDIS(redis);
-  // Long enough (about 2 s alone) for the handover of the joiner's buckets to matter.
-  fleet_site site(8, 30, 30ms);
+  // Long enough (about 2 s alone) for the handover of the joiner's buckets to matter, and
+  // hosts enough that the joiner's half of the buckets holds some (with 8 it held none in
+  // 2^-7 of runs).
+  fleet_site site(16, 15, 30ms);
   fleet_run fleet;
   fleet.redis_url = redis.url();
   fleet.common = {"--max-depth", "100", "--concurrency", "4", "--per-host", "2"};

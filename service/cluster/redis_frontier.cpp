@@ -254,6 +254,7 @@ std::optional<frontier::crawl_wide_counts> redis_frontier::counts() const {
         registry_.hosts_held, registry_.pages};
   }
   c.owned_here = static_cast<std::int64_t>(owned_.size());
+  c.revisits = registry_.revisits;
   return c;
 }
 
@@ -523,6 +524,7 @@ asio::awaitable<void> redis_frontier::membership(bool force) {
     part.queued += st.counts.queued;
     part.claimed += st.counts.claimed;
     part.seen += st.counts.seen;
+    part.revisits += st.counts.revisits;
   }
   part.hosts_held = static_cast<std::int64_t>(owned_.size());
   auto reg = co_await call<registry>([&] { return shared_.beat(state, part); });
@@ -1010,11 +1012,12 @@ asio::awaitable<void> redis_frontier::hand_back() {
   }
   // The crawl-wide counts as they are at the end (the registry's are as of the last beats).
   if (auto all = co_await call<std::vector<bucket_counts>>([&] { return shared_.census(); })) {
-    registry_.seen = registry_.queued = registry_.claimed = 0;
+    registry_.seen = registry_.queued = registry_.claimed = registry_.revisits = 0;
     for (const auto& c : *all) {
       registry_.seen += c.seen;
       registry_.queued += c.queued;
       registry_.claimed += c.claimed;
+      registry_.revisits += c.revisits;
     }
   }
   std::vector<int> mine;

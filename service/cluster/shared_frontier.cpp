@@ -440,7 +440,7 @@ const char* const beat_lua =
     "  redis.call('HDEL', parts, g)\n"
     "end\n"
     "local alive = redis.call('ZRANGEBYSCORE', workers, now - lease, '+inf')\n"
-    "local states, sums = {}, {0, 0, 0, 0}\n"
+    "local states, sums = {}, {0, 0, 0, 0, 0}\n"
     "for _, a in ipairs(alive) do\n"
     "  states[#states + 1] = redis.call('HGET', idle, a) or 'busy'\n"
     "  local p = redis.call('HGET', parts, a)\n"
@@ -956,7 +956,8 @@ asio::awaitable<result<registry>> shared_frontier::beat(const std::string& idle_
                    {ckey("workers"), ckey("idle"), ckey("parts"), ckey("meta"), ckey("pages")},
                    {worker_, std::to_string(opt_.lease.count()), idle_state,
                     std::to_string(part.queued) + "," + std::to_string(part.claimed) + "," +
-                        std::to_string(part.seen) + "," + std::to_string(part.hosts_held),
+                        std::to_string(part.seen) + "," + std::to_string(part.hosts_held) + "," +
+                        std::to_string(part.revisits),
                     std::to_string(opt_.buckets)}});
   auto rs = co_await eval(std::move(calls));
   TRAWLER_CHECK(registry, rs)
@@ -969,11 +970,12 @@ asio::awaitable<result<registry>> shared_frontier::beat(const std::string& idle_
     if (i < e[1].elements.size()) reg.idle[w] = e[1].elements[i].str;
   }
   std::sort(reg.alive.begin(), reg.alive.end());
-  if (e[2].elements.size() == 4) {
+  if (e[2].elements.size() == 5) {
     reg.queued = integer_of(e[2].elements[0]);
     reg.claimed = integer_of(e[2].elements[1]);
     reg.seen = integer_of(e[2].elements[2]);
     reg.hosts_held = integer_of(e[2].elements[3]);
+    reg.revisits = integer_of(e[2].elements[4]);
   }
   reg.buckets = static_cast<int>(std::clamp<std::int64_t>(integer_of(e[3]), 1, max_buckets));
   reg.seeded = integer_of(e[4]) == 1;

@@ -94,6 +94,7 @@ struct registry {
   std::map<std::string, std::string> idle;
   // What the live workers last said of their buckets (queued, claimed, seen, hosts held).
   std::int64_t queued = 0, claimed = 0, seen = 0, hosts_held = 0;
+  std::int64_t revisits = 0;      // recrawl: visited URLs waiting in the live workers' buckets
   int buckets = default_buckets;  // the crawl's bucket count (fixed by its first worker)
   bool seeded = false;            // a URL was admitted to the crawl
   std::int64_t pages = 0;         // of the crawl-wide page budget, used or reserved
@@ -101,7 +102,7 @@ struct registry {
 
 // A worker's part of the crawl-wide counts, sent with its heartbeat.
 struct worker_part {
-  std::int64_t queued = 0, claimed = 0, seen = 0, hosts_held = 0;
+  std::int64_t queued = 0, claimed = 0, seen = 0, hosts_held = 0, revisits = 0;
 };
 
 class shared_frontier {

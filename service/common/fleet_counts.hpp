@@ -14,6 +14,7 @@ struct fleet_counts {
   std::int64_t hosts_owned = 0;  // under a lease
   std::int64_t pages = 0;        // of the crawl-wide page budget, spent
   std::int64_t owned_here = 0;   // hosts this worker holds
+  std::int64_t revisits = 0;     // recrawl: visited URLs waiting for their next visit
   bool operator==(const fleet_counts&) const = default;
 };
 

@@ -123,7 +123,8 @@ nlohmann::json crawl_stats::to_json() const {
                       {"workers", cluster->workers},
                       {"hosts_owned", cluster->hosts_owned},
                       {"pages", cluster->pages},
-                      {"owned_here", cluster->owned_here}};
+                      {"owned_here", cluster->owned_here},
+                      {"revisits", cluster->revisits}};
   }
   return out;
 }

@@ -866,6 +866,9 @@ crawl_stats crawler::stats() const {
   if (m.visits.on()) {
     // Carried counts come first (carry_from above); this run's are added to them.
     auto mine = m.visits.counts();
+    // A fleet's revisits wait in Redis: those of the live workers' buckets, as last reported.
+    if (s.cluster && m.front->keeps_visits())
+      mine.waiting += static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.cluster->revisits));
     if (s.recrawl) mine.add_carried(*s.recrawl);
     s.recrawl = mine;
   }

@@ -207,6 +207,8 @@ std::string render_prometheus(std::span<const crawl_snapshot> crawls) {
                  [](const fleet_counts& f) { return f.hosts_owned; });
     fleet_family("trawler_cluster_hosts_owned_here", "Hosts leased by this worker.",
                  [](const fleet_counts& f) { return f.owned_here; });
+    fleet_family("trawler_cluster_revisits", "Visited URLs waiting in Redis for a revisit.",
+                 [](const fleet_counts& f) { return f.revisits; });
     fleet_family("trawler_cluster_pages", "Pages of the crawl-wide budget taken.",
                  [](const fleet_counts& f) { return f.pages; });
   }

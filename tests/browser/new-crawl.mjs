@@ -36,7 +36,7 @@ try {
     if (/status of 400/.test(m.text()) && m.location().url === base + "/v1/crawls") {
       out.refused_posts.push(m.text());
     } else {
-      out.console_errors.push(m.text());
+      out.console_errors.push(m.text() + " (" + m.location().url + ")");
     }
   });
   page.on("pageerror", (e) => out.console_errors.push(String(e)));

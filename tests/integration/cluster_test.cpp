@@ -268,6 +268,8 @@ std::vector<std::string> continuous_fleet_worker(const fleet_run& fleet, int i,
                                 fleet.redis_url,
                                 "--crawl-name",
                                 fleet.name,
+                                "--stats",
+                                fleet.stats(i),
                                 "-o",
                                 fleet.out(i),
                                 "--scope",
@@ -982,6 +984,13 @@ TEST(Cluster, ContinuousFleetRevisitsOnScheduleWithItsVisitsInRedis) {
   }
   EXPECT_EQ(revisits + queued, static_cast<std::int64_t>(4 * site.names.size()))
       << revisits << " revisits waiting, " << queued << " queued";
+  // The stats count the fleet's waiting revisits (as of the workers' last heartbeats).
+  std::ifstream in(fleet.stats(0));
+  const auto stats = json::parse(in, nullptr, false);
+  ASSERT_TRUE(stats.is_object()) << "no stats from worker 0";
+  EXPECT_GT(stats["cluster"]["revisits"].get<std::int64_t>(), 0) << stats["cluster"];
+  EXPECT_GE(stats["recrawl"]["waiting"].get<std::int64_t>(),
+            stats["cluster"]["revisits"].get<std::int64_t>());
 }
 
 // "kill -9 in continuous mode: no due time lost, no schedule reset, no record twice beyond the

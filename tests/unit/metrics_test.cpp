@@ -416,7 +416,8 @@ TEST(Prometheus, ClusterGaugesOnlyForClusterCrawls) {
                             .workers = 4,
                             .hosts_owned = 12,
                             .pages = 500,
-                            .owned_here = 3};
+                            .owned_here = 3,
+                            .revisits = 7};
   auto text = render_prometheus(v);
   auto e = parse(text);
   ASSERT_TRUE(e.problems.empty()) << ::testing::PrintToString(e.problems) << text;
@@ -424,7 +425,7 @@ TEST(Prometheus, ClusterGaugesOnlyForClusterCrawls) {
       {"trawler_cluster_seen_urls", 1000},  {"trawler_cluster_queued_urls", 200},
       {"trawler_cluster_claimed_urls", 30}, {"trawler_cluster_workers", 4},
       {"trawler_cluster_hosts_owned", 12},  {"trawler_cluster_hosts_owned_here", 3},
-      {"trawler_cluster_pages", 500}};
+      {"trawler_cluster_pages", 500},       {"trawler_cluster_revisits", 7}};
   for (const auto& [name, value] : want) {
     EXPECT_EQ(e.types[name], "gauge") << name;
     EXPECT_EQ(e.value(name, {{"crawl", "fleet"}}), value) << name;

@@ -133,11 +133,15 @@ async function act(id, verb) {
 // Takes a finished crawl off the list; its files stay (the API deletes them only when asked).
 async function remove(id) {
   view.confirming = null;
+  // Unselected before the DELETE is sent: a refresh in progress asks nothing more of it (a
+  // request after the DELETE would be a 404).
+  const was = view.selected;
+  if (view.selected === id) view.selected = null;
   try {
     await api('DELETE', '/v1/crawls/' + encodeURIComponent(id));
-    if (view.selected === id) view.selected = null;
     view.history.delete(id);
   } catch (e) {
+    if (was === id && view.selected === null) view.selected = id;
     setStatus('delete failed: ' + e.message, true);
   }
   refresh();
@@ -226,6 +230,7 @@ async function renderDetail() {
   const section = document.getElementById('detail');
   if (!view.selected) { section.hidden = true; return; }
   const c = await api('GET', '/v1/crawls/' + encodeURIComponent(view.selected));
+  if (view.selected !== c.id) return;  // deleted or another one chosen meanwhile
   const s = c.stats || {};
   section.hidden = false;
   document.getElementById('detail-id').textContent = c.id + ' (' + c.state + ')';
@@ -292,6 +297,7 @@ async function renderBroken(c) {
     if (!changed && b.pages === pages) return;
     if (now - b.at < (changed ? BROKEN_CHANGED_MS : BROKEN_GROWN_MS)) return;
   }
+  if (view.selected !== c.id) return;
   view.broken = { id: c.id, key, pages, at: now };
   let data;
   try {

@@ -20,6 +20,15 @@ constexpr double step_slack_s = 0.25;
 
 void crawl_history::add(const history_sample& s) {
   if (!(s.elapsed_s >= 0)) return;
+  // A paused crawl whose counters stand still: nothing new (its clock stands still too).
+  if (!samples_.empty()) {
+    const auto& last = samples_.back();
+    if (std::abs(s.elapsed_s - last.elapsed_s) < 0.001 && s.pages == last.pages &&
+        s.http_errors == last.http_errors && s.errors == last.errors && s.bytes == last.bytes &&
+        s.queued == last.queued && s.in_flight == last.in_flight) {
+      return;
+    }
+  }
   if (has_latest_) {
     samples_.pop_back();
     has_latest_ = false;

@@ -37,7 +37,8 @@ class crawl_history {
   // grid outgrows `capacity`, every other sample goes and the step doubles: counters are
   // cumulative, so the rate between two kept samples is still exact. A sample older (in crawl
   // time) than the last kept drops the samples after it (a resume after a kill goes on from
-  // its state's last checkpoint).
+  // its state's last checkpoint). A sample with the last one's crawl time and counts (a
+  // paused crawl) is not added.
   void add(const history_sample& s);
 
   const std::vector<history_sample>& samples() const noexcept { return samples_; }

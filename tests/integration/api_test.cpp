@@ -1280,8 +1280,151 @@ TEST(Api, LiveCrawlReportsItsBusiestHosts) {
   // The listing stays small: no hosts there.
   EXPECT_FALSE(svc.call("GET", "/v1/crawls").body_json()["crawls"][0].contains("hosts"));
   EXPECT_EQ(svc.call("POST", "/v1/crawls/" + id + "/cancel").status, 200);
-  json done = svc.wait_for(id, [](const json& j) { return j.at("state") != "running"; });
-  EXPECT_FALSE(done.contains("hosts")) << "a finished crawl has no live hosts";
+  json done = svc.wait_for(id, [](const json& j) { return j.contains("finished_at"); });
+  ASSERT_EQ(done.at("state"), "cancelled") << done.dump();
+  // The cancelled crawl says so, and why its queued URLs were not fetched.
+  EXPECT_EQ(done.at("end_reason"), "cancelled") << done.dump();
+  const auto queued = done.at("stats").at("queued").get<std::uint64_t>();
+  ASSERT_GT(queued, 0u) << done.dump();
+  EXPECT_EQ(done.at("end_message"), "Cancelled through the API: " + std::to_string(queued) +
+                                        " URLs stay queued, not fetched.");
+  // Its host table stays, as it was at the end: where the queued URLs are.
+  ASSERT_TRUE(done.contains("hosts")) << done.dump();
+  ASSERT_EQ(done["hosts"].size(), 3u) << done["hosts"].dump();
+  std::uint64_t left = 0;
+  for (const auto& h : done["hosts"]) {
+    EXPECT_EQ(h["open"], 0) << h.dump();
+    EXPECT_GE(h["responses"].get<int>(), 2) << h.dump();
+    left += h["queued"].get<std::uint64_t>();
+  }
+  EXPECT_EQ(left, queued);
+}
+
+// A crawl that scope.max_pages stopped says so, in the list and alone, with how many URLs stay
+// queued; its host table (where they wait) and its history stay after the end, and after a
+// restart of the service.
+TEST(Api, CrawlStoppedByMaxPagesSaysWhyAndKeepsItsHostsAndHistory) {
+  test_server s;
+  std::vector<std::string> links;
+  for (int i = 0; i < 30; ++i) {
+    links.push_back("/p" + std::to_string(i));
+    response r;
+    r.body = page({});
+    r.delay = 250ms;  // a crawl of about three seconds: its history has samples
+    s.add_page("/p" + std::to_string(i), r);
+  }
+  s.add_html("/", page(links));
+  temp_dir dir;
+  auto svc = std::make_unique<service>(dir.path() + "/data");
+  ASSERT_TRUE(svc->up()) << svc->proc().err_so_far();
+  json cfg = crawl_config(s.base_url() + "/");
+  cfg["scope"] = {{"max_pages", 13}};
+  cfg["limits"] = {{"per_host", 1}};
+  const std::string id = svc->create(cfg);
+  const json done = svc->wait_for(id, [](const json& v) { return v.contains("finished_at"); });
+  ASSERT_EQ(done.at("state"), "completed") << done.dump();
+  EXPECT_EQ(stat_pages(done), 13u);
+  EXPECT_EQ(done.at("stats").at("queued"), 18) << done.dump();
+  const std::string why =
+      "Stopped at scope.max_pages (13 pages with a response): 18 URLs stay queued, not fetched.";
+  EXPECT_EQ(done.at("end_reason"), "max_pages");
+  EXPECT_EQ(done.at("end_message"), why);
+  const json listed = svc->call("GET", "/v1/crawls").body_json().at("crawls").at(0);
+  EXPECT_EQ(listed.at("end_reason"), "max_pages");
+  EXPECT_EQ(listed.at("end_message"), why);
+  ASSERT_EQ(done.at("hosts").size(), 1u) << done.dump();
+  EXPECT_EQ(done["hosts"][0]["host"], s.base_url());
+  EXPECT_EQ(done["hosts"][0]["queued"], 18);
+  EXPECT_EQ(done["hosts"][0]["responses"], 13);
+
+  // The history: samples a second over crawl time, ending at the final counts.
+  auto h = svc->call("GET", "/v1/crawls/" + id + "/history");
+  ASSERT_EQ(h.status, 200) << h.raw;
+  const json history = h.body_json();
+  EXPECT_EQ(history.at("id"), id);
+  EXPECT_EQ(history.at("step_s"), 1);
+  EXPECT_EQ(history.at("capacity"), 720);
+  const json& samples = history.at("samples");
+  ASSERT_GE(samples.size(), 3u) << history.dump();
+  for (std::size_t i = 1; i < samples.size(); ++i) {
+    EXPECT_GT(samples[i]["elapsed_s"].get<double>(), samples[i - 1]["elapsed_s"].get<double>());
+    EXPECT_GE(samples[i]["pages"].get<int>(), samples[i - 1]["pages"].get<int>());
+  }
+  EXPECT_EQ(samples.back()["pages"], 13);
+  EXPECT_EQ(samples.back()["queued"], 18);
+  EXPECT_NEAR(samples.back()["elapsed_s"].get<double>(),
+              done.at("stats").at("elapsed_s").get<double>(), 0.01);
+  const json tail = svc->call("GET", "/v1/crawls/" + id + "/history?last_s=1").body_json();
+  EXPECT_LT(tail.at("samples").size(), samples.size());
+  EXPECT_EQ(tail.at("samples").back(), samples.back());
+
+  // A restarted service knows all of it.
+  EXPECT_EQ(svc->stop(SIGTERM).exit_code, 0);
+  svc = std::make_unique<service>(dir.path() + "/data");
+  ASSERT_TRUE(svc->up()) << svc->proc().err_so_far();
+  const json again = svc->get(id);
+  EXPECT_EQ(again.at("end_reason"), "max_pages");
+  EXPECT_EQ(again.at("end_message"), why);
+  EXPECT_EQ(again.at("hosts"), done.at("hosts"));
+  EXPECT_EQ(svc->call("GET", "/v1/crawls/" + id + "/history").body_json(), history);
+  EXPECT_EQ(svc->stop(SIGTERM).exit_code, 0);
+}
+
+// Paused time is not crawl time: elapsed_s and pages/s stand still while a crawl is paused,
+// also once a restarted service has brought it back paused, and go on after the resume. Its
+// history goes on across the restart.
+TEST(Api, PausedTimeIsNotCrawlTimeAcrossARestart) {
+  test_server s;
+  add_slow_chain(s, 400, 40ms);
+  temp_dir dir;
+  auto svc = std::make_unique<service>(dir.path() + "/data");
+  ASSERT_TRUE(svc->up()) << svc->proc().err_so_far();
+  const std::string id = svc->create(chain_config(s.base_url() + "/p0"));
+  svc->wait_for(id, [](const json& v) { return v.at("stats").at("elapsed_s") >= 2.0; });
+  ASSERT_EQ(svc->call("POST", "/v1/crawls/" + id + "/pause").status, 200);
+  const json paused = svc->wait_for(id, [](const json& v) { return v["stats"]["in_flight"] == 0; });
+  const double e1 = paused.at("stats").at("elapsed_s").get<double>();
+  const double rate1 = paused.at("stats").at("pages_per_s").get<double>();
+  ASSERT_GT(rate1, 0) << paused.dump();
+  std::this_thread::sleep_for(2500ms);
+  const json later = svc->get(id);
+  EXPECT_EQ(later.at("state"), "paused");
+  EXPECT_NEAR(later.at("stats").at("elapsed_s").get<double>(), e1, 0.05) << later.dump();
+  EXPECT_NEAR(later.at("stats").at("pages_per_s").get<double>(), rate1, 0.05) << later.dump();
+  const auto samples_before =
+      svc->call("GET", "/v1/crawls/" + id + "/history").body_json().at("samples");
+  ASSERT_GE(samples_before.size(), 2u);
+  EXPECT_LE(samples_before.back()["elapsed_s"].get<double>(), e1 + 0.01);
+
+  // Across a restart: carried from the state, and still standing while it stays paused.
+  EXPECT_EQ(svc->stop(SIGTERM).exit_code, 0);
+  svc = std::make_unique<service>(dir.path() + "/data");
+  ASSERT_TRUE(svc->up()) << svc->proc().err_so_far();
+  const json back = svc->get(id);
+  ASSERT_EQ(back.at("state"), "paused") << back.dump();
+  const double e2 = back.at("stats").at("elapsed_s").get<double>();
+  EXPECT_NEAR(e2, e1, 0.05) << back.dump();
+  std::this_thread::sleep_for(2s);
+  EXPECT_NEAR(svc->get(id).at("stats").at("elapsed_s").get<double>(), e2, 0.05);
+  const auto samples_back =
+      svc->call("GET", "/v1/crawls/" + id + "/history").body_json().at("samples");
+  EXPECT_EQ(samples_back, samples_before) << "the history came back with the crawl";
+
+  // Resumed, its time goes on from there.
+  ASSERT_EQ(svc->call("POST", "/v1/crawls/" + id + "/resume").status, 200);
+  const json going = svc->wait_for(
+      id, [&](const json& v) { return v.at("stats").at("elapsed_s").get<double>() > e2 + 1.5; });
+  EXPECT_GT(going.at("stats").at("elapsed_s").get<double>(), e2 + 1.5);
+  svc->wait_for(id, [&](const json&) {
+    return svc->call("GET", "/v1/crawls/" + id + "/history").body_json().at("samples").size() >
+           samples_before.size();
+  });
+  const auto grown = svc->call("GET", "/v1/crawls/" + id + "/history").body_json().at("samples");
+  ASSERT_GT(grown.size(), samples_before.size());
+  EXPECT_EQ(grown[samples_before.size() - 1]["pages"], samples_before.back()["pages"]);
+  EXPECT_GT(grown.back()["elapsed_s"].get<double>(), e2);
+  EXPECT_EQ(svc->call("POST", "/v1/crawls/" + id + "/cancel").status, 200);
+  EXPECT_EQ(svc->stop(SIGTERM).exit_code, 0);
 }
 
 // The dashboard in a real headless chromium: it loads without console errors under its

@@ -1127,6 +1127,9 @@ TEST(Contract, StatsSchemaMatchesTheStatsObject) {
   // "cluster" is there in cluster mode only, "recrawl" with recrawl on.
   EXPECT_EQ(props.erase("cluster"), 1u);
   EXPECT_EQ(props.erase("recrawl"), 1u);
+  // trawler crawl --stats adds why the crawl ended.
+  EXPECT_EQ(props.erase("end_reason"), 1u);
+  EXPECT_EQ(props.erase("end_message"), 1u);
   EXPECT_EQ(keys, props);
   EXPECT_EQ(keys, required);
   trawler::crawl::crawl_stats clustered;

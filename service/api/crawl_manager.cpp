@@ -556,6 +556,11 @@ create_result crawl_manager::create(config::crawl_config cfg) {
     return result;
   }
   result.id = e->id;
+  // Its history starts at crawl time 0 with nothing counted, so the charts start there.
+  history_sample origin = sample_of(crawl::crawl_stats{});
+  origin.queued = e->crawler->stats().queued;
+  e->history.add(origin);
+  e->history_saved = false;
   save(*e);
   log::info("crawl " + e->id + " started, writing " + output_of(e->cfg));
   by_id_[e->id] = e.get();

@@ -2048,3 +2048,115 @@ TEST(Dashboard, NewCrawlFormTakesYamlListsEveryErrorAndCancelAsksFirst) {
     EXPECT_GT(fs::file_size(artifacts + "/" + name), 10000u) << name;
   EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
 }
+
+// A crawl's story in a real chromium: a paused crawl says so (the note, "paused" where the host
+// table said "now", its elapsed time and pages/s standing still); a crawl that scope.max_pages
+// stopped says why in the list and the detail, keeps its host table with the queued URLs noted
+// as not fetched and why, and its chart runs over crawl time; a reload shows the same crawl and
+// the same chart, read back from the service. The screenshots are kept as test artifacts.
+TEST(Dashboard, TellsWhyACrawlEndedKeepsItsHostsAndChartAndStopsTheClockWhenPaused) {
+  const std::string driver = std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/crawl-story.mjs";
+  ASSERT_TRUE(
+      fs::exists(std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/node_modules/playwright-core"))
+      << "playwright-core is not installed: run scripts/install-deps.sh";
+  test_server s;
+  add_slow_chain(s, 400, 40ms);
+  std::vector<std::string> links;
+  for (int i = 0; i < 30; ++i) {
+    links.push_back("/mp/p" + std::to_string(i));
+    response r;
+    r.body = page({});
+    r.delay = 400ms;  // 13 pages one at a time: a chart of about five seconds
+    s.add_page("/mp/p" + std::to_string(i), r);
+  }
+  s.add_html("/mp/", page(links));
+  temp_dir dir;
+  service svc(dir.path() + "/data", json{{"api", {{"token", "story-Token"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  json capped = crawl_config(s.base_url() + "/mp/");
+  capped["scope"] = {{"max_pages", 13}};
+  capped["limits"] = {{"per_host", 1}};
+  const std::string ended_id = svc.create(capped);
+  const std::string running_id = svc.create(chain_config(s.base_url() + "/p0"));
+  // Three seconds of crawl time before the browser pauses it: a chart of a few points.
+  svc.wait_for(running_id, [](const json& v) { return v.at("stats").at("elapsed_s") >= 3.0; });
+
+  const std::string artifacts = std::string(TRAWLER_BINARY_DIR) + "/test-artifacts";
+  fs::create_directories(artifacts);
+  const char* shots[] = {"dashboard-paused.png", "dashboard-ended.png", "dashboard-reloaded.png"};
+  for (const char* name : shots) fs::remove(artifacts + "/" + name);
+  const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
+  auto run =
+      run_process({"node", driver, base, "story-Token", running_id, ended_id, artifacts}, {}, 150s);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json out = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(out.is_object()) << run.out;
+  EXPECT_TRUE(out["console_errors"].empty()) << out["console_errors"].dump();
+  // Every step drew the whole page: the status line says "updated", never what went wrong.
+  ASSERT_EQ(out["status"].size(), 4u) << out.dump();
+  for (const auto& st : out["status"])
+    EXPECT_EQ(st.get<std::string>().rfind("muted: updated ", 0), 0u) << out.dump();
+
+  // Paused: said so, and its clock stands still.
+  const json& paused = out["paused"];
+  EXPECT_EQ(paused["list_state"], "paused");
+  EXPECT_EQ(paused["why"],
+            "Paused: no request starts until Resume. Elapsed time and pages/s leave paused time "
+            "out.");
+  ASSERT_FALSE(paused["next_cells"].empty()) << out.dump();
+  for (const auto& cell : paused["next_cells"]) EXPECT_EQ(cell, "paused") << out.dump();
+  EXPECT_EQ(paused["hosts_note"], "The crawl is paused: no host starts a request until Resume.");
+  EXPECT_EQ(paused["elapsed_1"], paused["elapsed_2"]) << out.dump();
+  EXPECT_EQ(paused["rate_1"], paused["rate_2"]) << out.dump();
+  EXPECT_EQ(svc.get(running_id).at("state"), "paused");
+
+  // Ended by scope.max_pages: why, in the list and the detail, as the API says it.
+  const json api = svc.get(ended_id);
+  ASSERT_EQ(api.at("end_reason"), "max_pages") << api.dump();
+  const std::string why = api.at("end_message");
+  EXPECT_EQ(why,
+            "Stopped at scope.max_pages (13 pages with a response): 18 URLs stay queued, not "
+            "fetched.");
+  const json& ended = out["ended"];
+  EXPECT_EQ(ended["list_reason"], "scope.max_pages reached");
+  EXPECT_EQ(ended["list_title"], why);
+  EXPECT_EQ(ended["why"], "Why it ended: " + why);
+  // The host table stays, and says why its queued URLs were not fetched.
+  EXPECT_EQ(ended["hosts_title"], "Hosts at the end");
+  EXPECT_EQ(ended["hosts_note"],
+            "As they were when the crawl ended: those with URLs left first, then the busiest. "
+            "Their queued URLs were not fetched: scope.max_pages reached.");
+  EXPECT_TRUE(ended["no_hosts_hidden"].get<bool>());
+  ASSERT_EQ(ended["host_rows"].size(), 1u) << out.dump();
+  const json& host = ended["host_rows"][0];
+  EXPECT_EQ(host[0], s.base_url());
+  EXPECT_EQ(host[1], "18");
+  EXPECT_EQ(host[4], "-");
+  EXPECT_EQ(host[5], "13");
+  EXPECT_EQ(host[8], "not fetched: scope.max_pages reached");
+  // The chart: pages/s over crawl time, its axis labelled.
+  const json& chart = ended["chart"];
+  EXPECT_EQ(chart["axis_title"], "crawl time (paused time left out)");
+  ASSERT_FALSE(chart["ticks"].empty());
+  EXPECT_EQ(chart["ticks"][0], "0:00");
+  EXPECT_GE(chart["points"].get<int>(), 3) << out.dump();
+  const json history = svc.call("GET", "/v1/crawls/" + ended_id + "/history").body_json();
+  EXPECT_GE(chart["points"].get<std::size_t>() + 2, history.at("samples").size()) << out.dump();
+  // A reload shows the same crawl and the very same chart.
+  EXPECT_EQ(out["reloaded"]["hash"], "#crawl=" + ended_id);
+  EXPECT_EQ(out["reloaded"]["chart"], chart) << out.dump();
+  EXPECT_EQ(out["reloaded"]["chart_after_poll"], chart) << out.dump();
+  // The rest of the detail is drawn too.
+  EXPECT_EQ(ended["counts"],
+            json::array({"status 2xx13", "status 3xx0", "status 4xx0", "status 5xx0"}))
+      << out.dump();
+  // And the paused crawl's points are there at once.
+  EXPECT_GE(out["reloaded"]["paused_chart"]["points"].get<int>(), 2) << out.dump();
+  EXPECT_EQ(out["reloaded"]["paused_chart"]["axis_title"], "crawl time (paused time left out)");
+
+  for (const auto& url : out["requests"]) {
+    EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;
+  }
+  for (const char* name : shots) EXPECT_GT(fs::file_size(artifacts + "/" + name), 10000u) << name;
+  EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
+}

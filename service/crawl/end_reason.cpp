@@ -1,5 +1,7 @@
 #include "crawl/end_reason.hpp"
 
+#include <cstddef>
+
 namespace trawler::crawl {
 
 namespace {
@@ -9,8 +11,16 @@ constexpr end_reason all_reasons[] = {
     end_reason::cancelled,      end_reason::stopped,           end_reason::service_stopped,
     end_reason::output_failed,  end_reason::redis_unreachable, end_reason::internal_error};
 
+// "1,623": digits grouped by three, as the dashboard shows counts.
+std::string grouped(std::uint64_t n) {
+  std::string digits = std::to_string(n);
+  for (auto i = static_cast<std::ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3)
+    digits.insert(static_cast<std::size_t>(i), ",");
+  return digits;
+}
+
 std::string count(std::uint64_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
+  return grouped(n) + " " + (n == 1 ? one : many);
 }
 
 // ": 243 URLs stay queued, not fetched" (empty when nothing is queued).

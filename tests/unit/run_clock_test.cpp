@@ -95,6 +95,11 @@ TEST(EndReason, SentencesSayWhyQueuedUrlsWereNotFetched) {
   EXPECT_EQ(end_message(end_reason::max_pages, f),
             "Stopped at scope.max_pages (100 pages with a response): 243 URLs stay queued, not "
             "fetched.");
+  f.queued = 1623;
+  f.max_pages = 1000;
+  EXPECT_EQ(end_message(end_reason::max_pages, f),
+            "Stopped at scope.max_pages (1,000 pages with a response): 1,623 URLs stay queued, "
+            "not fetched.");
   f.queued = 1;
   f.max_pages_per_host = 20;
   EXPECT_EQ(end_message(end_reason::max_pages_per_host, f),

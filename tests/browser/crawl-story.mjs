@@ -104,6 +104,14 @@ try {
   ended.no_hosts_hidden = await page.evaluate(() => document.getElementById("no-hosts").hidden);
   ended.chart = await chart();
   ended.counts = await page.$$eval("#detail-counts tr", (trs) => trs.map((tr) => tr.textContent));
+  // The reason under the state does not push the list past the page's edge.
+  ended.overhang_px = await page.evaluate(() => {
+    const table = document.getElementById("crawls").getBoundingClientRect();
+    const main = document.getElementById("app").getBoundingClientRect();
+    return Math.round(table.right - main.right);
+  });
+  ended.page_overflows = await page.evaluate(
+    () => document.documentElement.scrollWidth > document.documentElement.clientWidth);
   await status();
   await page.screenshot({ path: shots + "/dashboard-ended.png", fullPage: true });
   out.ended = ended;

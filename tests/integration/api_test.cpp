@@ -2118,8 +2118,10 @@ TEST(Dashboard, TellsWhyACrawlEndedKeepsItsHostsAndChartAndStopsTheClockWhenPaus
             "Stopped at scope.max_pages (13 pages with a response): 18 URLs stay queued, not "
             "fetched.");
   const json& ended = out["ended"];
-  EXPECT_EQ(ended["list_reason"], "scope.max_pages reached");
+  EXPECT_EQ(ended["list_reason"], "max pages reached");
   EXPECT_EQ(ended["list_title"], why);
+  EXPECT_LE(ended["overhang_px"].get<int>(), 0) << "the list is wider than the page " << out.dump();
+  EXPECT_FALSE(ended["page_overflows"].get<bool>());
   EXPECT_EQ(ended["why"], "Why it ended: " + why);
   // The host table stays, and says why its queued URLs were not fetched.
   EXPECT_EQ(ended["hosts_title"], "Hosts at the end");

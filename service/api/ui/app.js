@@ -21,14 +21,22 @@ const BROKEN_GROWN_MS = 30000;
 const view = { selected: null, series: new Map(), timer: null, broken: null, confirming: null };
 
 const FINISHED = ['completed', 'cancelled', 'failed'];
-// Why a crawl ended (its end_reason), in a few words for the list and the host table; the
-// service's end_message says it whole.
+// Why a crawl ended (its end_reason): in a few short words under its state in the list, and as
+// the host table's note on hosts whose queued URLs were not fetched; the service's end_message
+// says it whole.
 const END_LABELS = {
-  frontier_empty: 'nothing left to fetch', max_pages: 'scope.max_pages reached',
-  max_pages_per_host: 'host page budgets spent', cancelled: 'cancelled',
+  frontier_empty: 'nothing left to fetch', max_pages: 'max pages reached',
+  max_pages_per_host: 'host budgets spent', cancelled: 'cancelled',
   stopped: 'stopped by a signal', service_stopped: 'service stopped',
-  output_failed: 'records could not be written', redis_unreachable: 'Redis unreachable',
+  output_failed: 'output failed', redis_unreachable: 'Redis unreachable',
   internal_error: 'internal error',
+};
+const END_NOTES = {
+  frontier_empty: 'nothing was left to fetch', max_pages: 'scope.max_pages reached',
+  max_pages_per_host: 'scope.max_pages_per_host spent', cancelled: 'the crawl was cancelled',
+  stopped: 'the crawl was stopped', service_stopped: 'the service stopped (it goes on at its next start)',
+  output_failed: 'the records could not be written', redis_unreachable: 'Redis was unreachable',
+  internal_error: 'an internal error',
 };
 
 function el(tag, attrs, ...children) {
@@ -385,7 +393,7 @@ function renderHosts(c) {
   const ended = FINISHED.includes(c.state) || c.state === 'interrupted';
   const paused = c.state === 'paused';
   const queued = s.queued || 0;
-  const why = END_LABELS[c.end_reason] || 'the crawl ended';
+  const why = END_NOTES[c.end_reason] || 'the crawl ended';
   document.getElementById('hosts-title').textContent = ended ? 'Hosts at the end' : 'Hosts with the most work left';
   const note = document.getElementById('hosts-note');
   note.hidden = !(ended || paused) || hosts.length === 0;

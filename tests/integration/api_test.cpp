@@ -1300,6 +1300,39 @@ TEST(Api, LiveCrawlReportsItsBusiestHosts) {
   EXPECT_EQ(left, queued);
 }
 
+// A cluster crawl under the service whose Redis goes away fails once the retries give up,
+// saying why (it read "completed" before), and keeps what it had recorded.
+TEST(Api, ClusterCrawlThatLosesRedisFailsSayingWhy) {
+  redis_server redis;
+  NEED_REDIS(redis);
+  test_server s;
+  add_slow_chain(s, 300, 40ms);
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  json cfg = chain_config(s.base_url() + "/p0");
+  // lease_ms 1000: the retries give up after the larger of 5 s and 2 x lease_ms.
+  cfg["cluster"] = {{"redis", redis.url()}, {"name", "lost"}, {"lease_ms", 1000}};
+  const std::string id = svc.create(cfg);
+  svc.wait_for(id, [](const json& v) { return stat_pages(v) >= 3; });
+  redis.kill();
+  const json done = svc.wait_for(
+      id, [](const json& v) { return v.contains("finished_at"); }, 60s);
+  ASSERT_EQ(done.at("state"), "failed") << done.dump();
+  EXPECT_EQ(done.at("end_reason"), "redis_unreachable") << done.dump();
+  const std::string error = done.value("error", "");
+  EXPECT_EQ(error.rfind("cluster: ", 0), 0u) << done.dump();
+  EXPECT_NE(error.find("Redis at 127.0.0.1:" + std::to_string(redis.port())), std::string::npos)
+      << done.dump();
+  EXPECT_EQ(done.at("end_message")
+                .get<std::string>()
+                .rfind("Stopped because Redis was unreachable for too long (" + error + ")", 0),
+            0u)
+      << done.dump();
+  EXPECT_GE(read_records(done.at("output")).size(), 3u);
+  EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
+}
+
 // A crawl that scope.max_pages stopped says so, in the list and alone, with how many URLs stay
 // queued; its host table (where they wait) and its history stay after the end, and after a
 // restart of the service.

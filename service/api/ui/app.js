@@ -18,7 +18,8 @@ const BROKEN_CHANGED_MS = 5000;
 const BROKEN_GROWN_MS = 30000;
 // confirming: {id, action} of the crawl whose Cancel or Delete waits for "Yes" or "No".
 // series: crawl id -> {samples: [{elapsed_s, pages, http_errors, errors}], full, at, loaded}.
-const view = { selected: null, series: new Map(), timer: null, broken: null, confirming: null };
+// gone: crawls this page deleted, never asked about again (not even by a poll already on its way).
+const view = { selected: null, series: new Map(), timer: null, broken: null, confirming: null, gone: new Set() };
 
 const FINISHED = ['completed', 'cancelled', 'failed'];
 // Why a crawl ended (its end_reason): in a few short words under its state in the list, and as
@@ -118,6 +119,7 @@ function note(crawl) {
 
 // Asks the service for the crawl's history: whole, or the sparkline's last SPARK_S seconds.
 async function loadHistory(id, whole) {
+  if (view.gone.has(id)) return seriesOf(id);
   const data = await api('GET', '/v1/crawls/' + encodeURIComponent(id) + '/history' +
     (whole ? '' : '?last_s=' + SPARK_S));
   const h = seriesOf(id);
@@ -225,11 +227,13 @@ async function act(id, verb) {
 // Takes a finished crawl off the list; its files stay (the API deletes them only when asked).
 async function remove(id) {
   view.confirming = null;
+  view.gone.add(id);
+  if (view.selected === id) select(null);
   try {
     await api('DELETE', '/v1/crawls/' + encodeURIComponent(id));
-    if (view.selected === id) select(null);
     view.series.delete(id);
   } catch (e) {
+    view.gone.delete(id);
     setStatus('delete failed: ' + e.message, true);
   }
   refresh();
@@ -330,7 +334,7 @@ function card(label, value) {
 
 async function renderDetail() {
   const section = document.getElementById('detail');
-  if (!view.selected) { section.hidden = true; return; }
+  if (!view.selected || view.gone.has(view.selected)) { section.hidden = true; return; }
   const c = await api('GET', '/v1/crawls/' + encodeURIComponent(view.selected));
   const s = c.stats || {};
   section.hidden = false;
@@ -439,6 +443,7 @@ async function renderBroken(c) {
     if (!changed && b.pages === pages) return;
     if (now - b.at < (changed ? BROKEN_CHANGED_MS : BROKEN_GROWN_MS)) return;
   }
+  if (view.gone.has(c.id)) return;
   view.broken = { id: c.id, key, pages, at: now };
   let data;
   try {
@@ -474,7 +479,24 @@ function showLogin() {
   setStatus(asked ? 'the service refused the token' : 'which token?', asked);
 }
 
-async function refresh() {
+// One refresh at a time: a call while one runs asks for another right after it (a poll, a click).
+let refreshing = null;
+let refreshAgain = false;
+function refresh() {
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    do {
+      refreshAgain = false;
+      await refreshOnce();
+    } while (refreshAgain);
+  })().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function refreshOnce() {
   // Nothing is asked of the API before the user says which token to use (none is a choice too):
   // a refused request would only be noise.
   if (sessionStorage.getItem(TOKEN_KEY) === null) {
@@ -483,15 +505,16 @@ async function refresh() {
   }
   try {
     const list = await api('GET', '/v1/crawls');
+    const crawls = (list.crawls || []).filter((c) => !view.gone.has(c.id));
     // A crawl no longer listed (deleted, or a stale #crawl= after a reload) is not shown.
-    if (view.selected && !(list.crawls || []).some((c) => c.id === view.selected)) select(null);
+    if (view.selected && !crawls.some((c) => c.id === view.selected)) select(null);
     // A crawl seen for the first time: its sparkline's last minute, from the service.
-    await Promise.all((list.crawls || []).filter((c) => !seriesOf(c.id).loaded)
+    await Promise.all(crawls.filter((c) => !seriesOf(c.id).loaded)
       .map((c) => loadHistory(c.id, c.id === view.selected).catch(() => { seriesOf(c.id).loaded = true; })));
     document.getElementById('login').hidden = true;
     document.getElementById('app').hidden = false;
     document.getElementById('forget').hidden = sessionStorage.getItem(TOKEN_KEY) === null;
-    renderCrawls(list.crawls || []);
+    renderCrawls(crawls);
     await renderDetail();
     setStatus('updated ' + new Date().toLocaleTimeString('en-GB'), false);
   } catch (e) {

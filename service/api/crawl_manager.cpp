@@ -675,7 +675,7 @@ void crawl_manager::save(const entry& e) const {
   if (e.finished_at) doc["finished_at"] = *e.finished_at;
   if (e.error) doc["error"] = *e.error;
   // An interrupted crawl's reason is this run's view of it, not saved: it is running or paused.
-  if (e.end && e.state != crawl_state::interrupted && !e.live) {
+  if (e.end && is_final(e.state)) {
     doc["end_reason"] = std::string(crawl::to_string(*e.end));
     doc["end_message"] = e.end_message;
   }
@@ -728,7 +728,7 @@ crawl_view crawl_manager::view_of(const entry& e) const {
   v.created_at = e.created_at;
   v.finished_at = e.finished_at;
   v.error = e.error;
-  if (e.end && !e.live) {
+  if (e.end && (is_final(e.state) || e.state == crawl_state::interrupted)) {
     v.end_reason = std::string(crawl::to_string(*e.end));
     v.end_message = e.end_message;
   }

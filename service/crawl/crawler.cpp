@@ -771,8 +771,7 @@ const std::string& crawler::fleet_failure() const {
 
 void crawler::stop(std::chrono::milliseconds grace, end_reason why) {
   impl& m = *impl_;
-  if (m.dispatcher_done) return;  // ended already, for its own reason
-  m.note_end(why);
+  if (!m.dispatcher_done) m.note_end(why);  // once ended, it ended for its own reason
   if (m.stopping_) return;
   m.stopping_ = true;
   m.cancel_at = steady::now() + grace;

@@ -9,10 +9,12 @@
 #include <sstream>
 #include <system_error>
 
+#include "api/crawl_history.hpp"
 #include "api/service_paths.hpp"
 #include "common/log.hpp"
 #include "crawl/crawl_output.hpp"
 #include "crawl/crawler.hpp"
+#include "crawl/end_reason.hpp"
 #include "explain/explain.hpp"
 #include "metrics/histogram.hpp"
 #include "metrics/prometheus.hpp"
@@ -47,6 +49,14 @@ struct crawl_manager::entry {
   crawl::crawl_stats stats;  // the last stats taken (final once run() returned)
   // An interrupted crawl that was paused when the service stopped: it comes back paused.
   bool resume_paused = false;
+  // Why it ended (set once it has, and for an interrupted crawl), and the sentence saying so.
+  std::optional<crawl::end_reason> end;
+  std::string end_message;
+  // The host table taken when run() returned (crawler::hosts_at_end); null before.
+  json hosts_at_end;
+  // Its counters over crawl time, a sample a second (GET /v1/crawls/{id}/history).
+  crawl_history history;
+  mutable bool history_saved = true;  // history.json holds every sample taken
 };
 
 namespace {
@@ -138,6 +148,46 @@ std::string describe(std::exception_ptr ex) {
   }
 }
 
+// The sentence of an end reason, from the crawl's last stats and config.
+std::string end_message_of(crawl::end_reason why, const crawl::crawl_stats& stats,
+                           const config::crawl_config& cfg,
+                           const std::optional<std::string>& error) {
+  crawl::end_facts f;
+  f.pages = stats.pages;
+  f.queued = stats.queued;
+  f.max_pages = cfg.scope.max_pages;
+  f.max_pages_per_host = cfg.scope.max_pages_per_host;
+  f.resumable = true;  // the service resumes its interrupted crawls
+  if (crawl::is_failure(why) && error) f.detail = *error;
+  return crawl::end_message(why, f);
+}
+
+// A crawl.json written before end reasons: what its state and stats say for sure.
+std::optional<crawl::end_reason> inferred_end(crawl_state state, const crawl::crawl_stats& stats,
+                                              const config::crawl_config& cfg) {
+  if (state == crawl_state::cancelled) return crawl::end_reason::cancelled;
+  if (state != crawl_state::completed) return std::nullopt;
+  if (stats.queued == 0) return crawl::end_reason::frontier_empty;
+  if (cfg.scope.max_pages > 0 && stats.pages >= static_cast<std::uint64_t>(cfg.scope.max_pages))
+    return crawl::end_reason::max_pages;
+  return std::nullopt;
+}
+
+history_sample sample_of(const crawl::crawl_stats& s) {
+  history_sample h;
+  h.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  h.elapsed_s = s.elapsed_s;
+  h.pages = s.pages;
+  h.http_errors = s.http_error_total();
+  h.errors = s.error_total();
+  h.bytes = s.bytes;
+  h.queued = s.queued;
+  h.in_flight = s.in_flight;
+  return h;
+}
+
 std::string conflict_message(const std::string& id, crawl_state state, std::string_view verb) {
   return "crawl " + id + " is " + std::string(to_string(state)) + ": it cannot be " +
          std::string(verb);
@@ -149,6 +199,7 @@ crawl_manager::crawl_manager(asio::any_io_executor ex, manager_options options)
     : ex_(std::move(ex)),
       options_(std::move(options)),
       ticker_(std::make_unique<timer_holder>(ex_)),
+      sampler_(std::make_unique<timer_holder>(ex_)),
       rng_(std::random_device{}()) {}
 
 crawl_manager::~crawl_manager() = default;
@@ -214,11 +265,27 @@ std::vector<std::string> crawl_manager::load_existing() {
     if (auto f = doc.find("error"); f != doc.end() && f->is_string()) e->error = *f;
     e->stats = stats_from_json(doc.value("stats", json::object()));
     e->state = *state;
+    if (auto r = doc.find("end_reason"); r != doc.end() && r->is_string())
+      e->end = crawl::end_reason_from_string(r->get<std::string>());
+    if (auto m = doc.find("end_message"); e->end && m != doc.end() && m->is_string())
+      e->end_message = *m;
+    if (!e->end && is_final(e->state)) {
+      e->end = inferred_end(e->state, e->stats, e->cfg);
+      if (e->end) e->end_message = end_message_of(*e->end, e->stats, e->cfg, e->error);
+    }
+    if (auto h = doc.find("hosts"); h != doc.end() && h->is_array()) e->hosts_at_end = *h;
+    {
+      std::ifstream hin(it->path() / history_file_name);
+      json hdoc = json::parse(hin, nullptr, false);
+      if (auto h = crawl_history::from_json(hdoc)) e->history = std::move(*h);
+    }
     if (e->state == crawl_state::running || e->state == crawl_state::paused) {
       // The service stopped (or died) under it. resume_interrupted() picks these up; their
       // crawl.json keeps saying running/paused until then, so a later start still knows.
       e->resume_paused = e->state == crawl_state::paused;
       e->state = crawl_state::interrupted;
+      e->end = crawl::end_reason::service_stopped;
+      e->end_message = end_message_of(*e->end, e->stats, e->cfg, e->error);
     }
     found.push_back(std::move(e));
   }
@@ -245,6 +312,9 @@ std::size_t crawl_manager::resume_interrupted() {
     }
     e->state = e->resume_paused ? crawl_state::paused : crawl_state::running;
     e->resume_paused = false;
+    e->end.reset();
+    e->end_message.clear();
+    e->hosts_at_end = nullptr;
     save(*e);
     ++n;
   }
@@ -253,6 +323,24 @@ std::size_t crawl_manager::resume_interrupted() {
 
 void crawl_manager::start() {
   tick();
+  sample();
+}
+
+void crawl_manager::sample() {
+  sampler_->timer.expires_after(options_.sample_interval);
+  sampler_->timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || shutting_down_) return;
+    const auto now = std::chrono::steady_clock::now();
+    const bool persist = now - last_history_save_ >= options_.history_save_interval;
+    for (auto& e : entries_) {
+      if (!e->live) continue;
+      e->history.add(sample_of(e->crawler->stats()));
+      e->history_saved = false;
+      if (persist) save_history(*e);
+    }
+    if (persist) last_history_save_ = now;
+    sample();
+  });
 }
 
 void crawl_manager::tick() {
@@ -270,7 +358,7 @@ void crawl_manager::checkpoint(entry& e) {
     // Nothing more can be recorded: stop fetching pages whose records would be lost.
     e.error = "cannot write records: " + e.output->sink_error();
     log::error("crawl " + e.id + ": " + *e.error);
-    e.crawler->stop_now();
+    e.crawler->stop_now(crawl::end_reason::output_failed);
   }
 }
 
@@ -468,6 +556,11 @@ create_result crawl_manager::create(config::crawl_config cfg) {
     return result;
   }
   result.id = e->id;
+  // Its history starts at crawl time 0 with nothing counted, so the charts start there.
+  history_sample origin = sample_of(crawl::crawl_stats{});
+  origin.queued = e->crawler->stats().queued;
+  e->history.add(origin);
+  e->history_saved = false;
   save(*e);
   log::info("crawl " + e->id + " started, writing " + output_of(e->cfg));
   by_id_[e->id] = e.get();
@@ -480,22 +573,42 @@ void crawl_manager::on_run_end(const std::string& id, std::exception_ptr ex) {
   if (!e) return;
   e->live = false;
   e->stats = e->crawler->stats();
+  // Why it ended: the crawler's own reason (the frontier, a budget, a stop's), unless it failed.
+  crawl::end_reason why = e->crawler->ended_because().value_or(crawl::end_reason::stopped);
+  if (const auto& lost = e->crawler->fleet_failure(); !lost.empty() && !e->error) {
+    e->error = "cluster: " + lost;
+    why = crawl::end_reason::redis_unreachable;
+  }
   if (e->output && !e->output->finish(e->crawler->completed()) && !e->error) {
     e->error = "cannot write records: " + e->output->sink_error();
+    why = crawl::end_reason::output_failed;
   }
   e->output.reset();  // closes the file and the state: every record is in it
-  if (ex && !e->error) e->error = describe(ex);
+  if (ex && !e->error) {
+    e->error = describe(ex);
+    why = crawl::end_reason::internal_error;
+  }
+  if (e->error && !crawl::is_failure(why)) why = crawl::end_reason::output_failed;
   bool interrupted_by_shutdown =
       shutting_down_ && !e->error &&
       (e->state == crawl_state::running || e->state == crawl_state::paused);
-  if (!interrupted_by_shutdown) {
+  if (interrupted_by_shutdown) {
+    why = crawl::end_reason::service_stopped;
+  } else {
     if (e->error) {
       e->state = crawl_state::failed;
     } else if (e->state != crawl_state::cancelled) {
       e->state = crawl_state::completed;
+    } else {
+      why = crawl::end_reason::cancelled;
     }
     e->finished_at = now_rfc3339();
   }
+  e->end = why;
+  e->end_message = end_message_of(why, e->stats, e->cfg, e->error);
+  // The host table as it was at the end: what is left, and where.
+  e->hosts_at_end = e->crawler->hosts_at_end(hosts_listed);
+  e->history.add(sample_of(e->stats));
   save(*e);
   if (interrupted_by_shutdown) {
     log::info("crawl " + id + " stopped with the service, unfinished");
@@ -532,9 +645,10 @@ void crawl_manager::shutdown(std::function<void()> on_idle) {
   if (!shutting_down_) {
     shutting_down_ = true;
     ticker_->timer.cancel();
+    sampler_->timer.cancel();
     on_idle_ = std::move(on_idle);
     for (auto& e : entries_) {
-      if (e->live) e->crawler->stop(options_.stop_grace);
+      if (e->live) e->crawler->stop(options_.stop_grace, crawl::end_reason::service_stopped);
     }
   }
   asio::post(ex_, [this] { check_idle(); });
@@ -542,7 +656,7 @@ void crawl_manager::shutdown(std::function<void()> on_idle) {
 
 void crawl_manager::shutdown_now() {
   for (auto& e : entries_) {
-    if (e->live) e->crawler->stop_now();
+    if (e->live) e->crawler->stop_now(crawl::end_reason::service_stopped);
   }
 }
 
@@ -560,6 +674,12 @@ void crawl_manager::save(const entry& e) const {
               {"stats", (e.live ? e.crawler->stats() : e.stats).to_json()}};
   if (e.finished_at) doc["finished_at"] = *e.finished_at;
   if (e.error) doc["error"] = *e.error;
+  // An interrupted crawl's reason is this run's view of it, not saved: it is running or paused.
+  if (e.end && is_final(e.state)) {
+    doc["end_reason"] = std::string(crawl::to_string(*e.end));
+    doc["end_message"] = e.end_message;
+  }
+  if (e.hosts_at_end.is_array()) doc["hosts"] = e.hosts_at_end;
   // Write then rename, so a crash leaves the old file or the new one, never half of one.
   fs::path file = e.dir / crawl_file_name;
   fs::path tmp = e.dir / (std::string(crawl_file_name) + ".tmp");
@@ -574,6 +694,28 @@ void crawl_manager::save(const entry& e) const {
   std::error_code ec;
   fs::rename(tmp, file, ec);
   if (ec) log::warn("cannot write " + file.string() + ": " + ec.message());
+  save_history(e);
+}
+
+void crawl_manager::save_history(const entry& e) const {
+  if (e.history_saved) return;
+  fs::path file = e.dir / history_file_name;
+  fs::path tmp = e.dir / (std::string(history_file_name) + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << e.history.to_json().dump() << "\n";
+    if (!out) {
+      log::warn("cannot write " + tmp.string());
+      return;
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, file, ec);
+  if (ec) {
+    log::warn("cannot write " + file.string() + ": " + ec.message());
+    return;
+  }
+  e.history_saved = true;
 }
 
 crawl_view crawl_manager::view_of(const entry& e) const {
@@ -586,6 +728,10 @@ crawl_view crawl_manager::view_of(const entry& e) const {
   v.created_at = e.created_at;
   v.finished_at = e.finished_at;
   v.error = e.error;
+  if (e.end && (is_final(e.state) || e.state == crawl_state::interrupted)) {
+    v.end_reason = std::string(crawl::to_string(*e.end));
+    v.end_message = e.end_message;
+  }
   return v;
 }
 
@@ -600,9 +746,23 @@ std::optional<crawl_view> crawl_manager::get(std::string_view id) const {
   entry* e = find(id);
   if (!e) return std::nullopt;
   crawl_view v = view_of(*e);
-  // The dashboard's host table: the 50 hosts with the most work left.
-  if (e->live) v.hosts = e->crawler->busiest_hosts(50);
+  // The dashboard's host table: the 50 hosts with the most work left; once it has ended, the
+  // table taken then.
+  if (e->live) {
+    v.hosts = e->crawler->busiest_hosts(hosts_listed);
+  } else {
+    v.hosts = e->hosts_at_end;
+  }
   return v;
+}
+
+std::optional<json> crawl_manager::history(std::string_view id,
+                                           std::optional<double> last_s) const {
+  entry* e = find(id);
+  if (!e) return std::nullopt;
+  json j = e->history.to_json(last_s);
+  j["id"] = e->id;
+  return j;
 }
 
 change_result crawl_manager::pause(std::string_view id) {
@@ -647,9 +807,11 @@ change_result crawl_manager::cancel(std::string_view id) {
     e->state = *next;
     if (e->live) {
       // Open requests get the grace period; the crawl is final when run() returns.
-      e->crawler->stop(options_.stop_grace);
+      e->crawler->stop(options_.stop_grace, crawl::end_reason::cancelled);
     } else if (was_interrupted) {
       e->finished_at = now_rfc3339();
+      e->end = crawl::end_reason::cancelled;
+      e->end_message = end_message_of(*e->end, e->stats, e->cfg, e->error);
     }
     save(*e);
   }

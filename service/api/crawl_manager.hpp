@@ -25,6 +25,10 @@ struct manager_options {
   std::chrono::milliseconds flush_interval{500};
   // What a cancel or the service's shutdown gives open requests before cancelling them.
   std::chrono::milliseconds stop_grace{3000};
+  // How often a running crawl's counters are sampled for its history, and how often the
+  // history is written to <data_dir>/<id>/history.json (also at each state change and end).
+  std::chrono::milliseconds sample_interval{1000};
+  std::chrono::milliseconds history_save_interval{10000};
 };
 
 // The real crawl_registry: crawlers on the API's executor (the one I/O thread), each with its
@@ -73,6 +77,8 @@ class crawl_manager final : public crawl_registry {
   broken_links_result broken_links(std::string_view id) override;
   report_result report(std::string_view id) override;
   records_result records(std::string_view id) override;
+  std::optional<nlohmann::json> history(std::string_view id,
+                                        std::optional<double> last_s) const override;
   std::string metrics_text() const override;
 
  private:
@@ -85,9 +91,13 @@ class crawl_manager final : public crawl_registry {
   std::optional<api_error> start_crawl(entry& e, bool append, bool paused = false);
   void on_run_end(const std::string& id, std::exception_ptr ex);
   void tick();
+  // Takes a history sample of every running crawl, once a second.
+  void sample();
   // Commits the state and writes the records it covers; a write failure fails the crawl.
   void checkpoint(entry& e);
   void save(const entry& e) const;
+  // Writes the crawl's history.json when it has samples not written yet.
+  void save_history(const entry& e) const;
   // The crawl's state: its live one, else (a finished crawl with a state dir) the one opened
   // into `opened`; null without one. `error` is set when it cannot be opened.
   state::crawl_state* state_of(const entry& e, std::unique_ptr<state::crawl_state>& opened,
@@ -108,6 +118,10 @@ class crawl_manager final : public crawl_registry {
   // kept until the manager goes, as on_run_end keeps them.
   std::vector<std::unique_ptr<entry>> removed_;
   std::unique_ptr<timer_holder> ticker_;
+  std::unique_ptr<timer_holder> sampler_;
+  std::chrono::steady_clock::time_point last_history_save_ = std::chrono::steady_clock::now();
+  // The host table's length (GET /v1/crawls/{id}).
+  static constexpr std::size_t hosts_listed = 50;
   std::mt19937_64 rng_;
   bool shutting_down_ = false;
   std::function<void()> on_idle_;

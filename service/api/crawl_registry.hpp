@@ -30,8 +30,12 @@ struct crawl_view {
   std::string created_at;                            // RFC 3339 UTC
   std::optional<std::string> finished_at;            // when it completed, failed or was cancelled
   std::optional<std::string> error;                  // why it failed
+  // Why it ended (crawl::end_reason's name) and the sentence saying so, queued URLs included;
+  // unset while it runs. An interrupted crawl has "service_stopped".
+  std::optional<std::string> end_reason;
+  std::string end_message;
   // GET /v1/crawls/{id} of a running or paused crawl: its busiest hosts (crawler::busiest_hosts);
-  // null otherwise.
+  // of an ended crawl, the table taken at its end (crawler::hosts_at_end); null otherwise.
   nlohmann::json hosts;
 };
 
@@ -120,6 +124,10 @@ class crawl_registry {
   // The crawl's records file (GET /v1/crawls/{id}/records), with the records held for the next
   // checkpoint written first. Records in rotated segments (output.dir) are a conflict.
   virtual records_result records(std::string_view id) = 0;
+  // GET /v1/crawls/{id}/history: the crawl's crawl_history::to_json(last_s) with its "id";
+  // nullopt for no such crawl.
+  virtual std::optional<nlohmann::json> history(std::string_view id,
+                                                std::optional<double> last_s) const = 0;
   // Prometheus text for GET /metrics.
   virtual std::string metrics_text() const = 0;
 };

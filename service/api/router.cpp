@@ -1,6 +1,7 @@
 #include "api/router.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -37,6 +38,7 @@ constexpr route route_table[] = {
     {"GET", "/v1/crawls/{id}/broken-links", route_id::broken_links},
     {"GET", "/v1/crawls/{id}/report", route_id::report},
     {"GET", "/v1/crawls/{id}/records", route_id::records},
+    {"GET", "/v1/crawls/{id}/history", route_id::history},
 };
 
 constexpr std::string_view id_placeholder = "{id}";
@@ -179,6 +181,10 @@ json summary_json(const crawl_view& v) {
   j["seed_count"] = seed_count;
   if (v.finished_at) j["finished_at"] = *v.finished_at;
   if (v.error) j["error"] = *v.error;
+  if (v.end_reason) {
+    j["end_reason"] = *v.end_reason;
+    j["end_message"] = v.end_message;
+  }
   return j;
 }
 
@@ -323,6 +329,8 @@ response router::dispatch(const route& r, const request& req, std::string_view i
       return report(id);
     case route_id::records:
       return records(id);
+    case route_id::history:
+      return history(req, id);
   }
   return error_response(500, "unrouted request");
 }
@@ -506,6 +514,23 @@ response router::records(std::string_view id) {
   res.headers.emplace_back("Content-Disposition", "attachment; filename=\"trawler-records-" +
                                                       std::string(id) + ".jsonl\"");
   return res;
+}
+
+response router::history(const request& req, std::string_view id) const {
+  // ?last_s=N: only the samples of the last N seconds of crawl time (the list's sparklines).
+  std::optional<double> last_s;
+  if (const auto last = query_parameter(req.target, "last_s")) {
+    char* end = nullptr;
+    const double n = std::strtod(last->c_str(), &end);
+    if (last->empty() || end != last->c_str() + last->size() || !(n > 0) || n > 1e9) {
+      return error_response(400, "must be a number of seconds above 0, got \"" + *last + "\"",
+                            "last_s");
+    }
+    last_s = n;
+  }
+  auto h = registry_.history(id, last_s);
+  if (!h) return not_found_crawl(id);
+  return json_response(200, *h);
 }
 
 }  // namespace trawler::api

@@ -28,7 +28,8 @@ enum class route_id {
   broken_links,
   remove,
   report,
-  records
+  records,
+  history
 };
 
 // One row of the route table: the method and the path template ("{id}" matches one
@@ -70,6 +71,7 @@ class router {
   response remove(const request& req, std::string_view id);
   response report(std::string_view id);
   response records(std::string_view id);
+  response history(const request& req, std::string_view id) const;
 
   crawl_registry& registry_;
   router_options options_;

@@ -48,6 +48,18 @@ std::optional<std::string> relative_path_problem(std::string_view path) {
   return std::nullopt;
 }
 
+namespace {
+
+// The service's own files in a crawl's folder, which no posted path may name.
+std::optional<std::string_view> own_file(const fs::path& n) {
+  for (const auto name : {crawl_file_name, history_file_name}) {
+    if (n == fs::path(name)) return name;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<api_error> check_service_paths(const config::crawl_config& cfg) {
   if (!is_default_output(cfg.output.path)) {
     if (auto problem = relative_path_problem(cfg.output.path)) {
@@ -58,8 +70,8 @@ std::optional<api_error> check_service_paths(const config::crawl_config& cfg) {
       return api_error{"output.path", "must name a file inside the crawl's folder, got \"" +
                                           cfg.output.path + "\""};
     }
-    if (n == fs::path(crawl_file_name)) {
-      return api_error{"output.path", "\"" + std::string(crawl_file_name) +
+    if (const auto own = own_file(n)) {
+      return api_error{"output.path", "\"" + std::string(*own) +
                                           "\" is the service's own file in the crawl's folder"};
     }
   }
@@ -73,8 +85,8 @@ std::optional<api_error> check_service_paths(const config::crawl_config& cfg) {
                        "must be a folder inside the crawl's folder, not the folder "
                        "itself"};
     }
-    if (n == fs::path(crawl_file_name)) {
-      return api_error{"state.dir", "\"" + std::string(crawl_file_name) +
+    if (const auto own = own_file(n)) {
+      return api_error{"state.dir", "\"" + std::string(*own) +
                                         "\" is the service's own file in the crawl's folder"};
     }
   }
@@ -88,9 +100,9 @@ std::optional<api_error> check_service_paths(const config::crawl_config& cfg) {
     if (n == "." || n == "./") {
       return api_error{key, "must be a folder inside the crawl's folder, not the folder itself"};
     }
-    if (n == fs::path(crawl_file_name)) {
-      return api_error{key, "\"" + std::string(crawl_file_name) +
-                                "\" is the service's own file in the crawl's folder"};
+    if (const auto own = own_file(n)) {
+      return api_error{
+          key, "\"" + std::string(*own) + "\" is the service's own file in the crawl's folder"};
     }
     if (within(n, normal_state(cfg)) || within(normal_state(cfg), n)) {
       return api_error{key,

@@ -19,6 +19,8 @@ inline constexpr std::string_view crawl_file_name = "crawl.json";
 // What crawl.json becomes when the crawl is deleted with its files kept: a restarted service
 // lists only folders with a crawl.json.
 inline constexpr std::string_view removed_crawl_file_name = "crawl.deleted.json";
+// The crawl's history (GET /v1/crawls/{id}/history), kept for a restarted service.
+inline constexpr std::string_view history_file_name = "history.json";
 
 // Why `path` cannot be used inside a crawl's folder, or nullopt. The check is lexical
 // ("a/../b" is fine, "a/../../b" is not); what the folder holds is the service's own.
@@ -26,7 +28,7 @@ std::optional<std::string> relative_path_problem(std::string_view path);
 
 // nullopt when output.path ("-" or "" mean the default records.jsonl) and state.dir (""
 // means the default "state") name places inside the crawl's folder that do not collide
-// with each other or with crawl.json; else the error names the key.
+// with each other or with crawl.json and history.json; else the error names the key.
 std::optional<api_error> check_service_paths(const config::crawl_config& cfg);
 
 // Rewrites output.path and state.dir into absolute paths under crawl_dir (itself absolute);

@@ -103,7 +103,7 @@ int run_crawl(const config::cli_options& opts) {
       if (!output->checkpoint() && !crawler.stopping()) {
         log::error("cannot write records: " + output->sink_error());
         output_failed = true;
-        crawler.stop_now();
+        crawler.stop_now(crawl::end_reason::output_failed);
       }
       if (progress) {
         std::cerr << "\r\033[K" << crawler.stats().progress_line() << std::flush;
@@ -115,16 +115,18 @@ int run_crawl(const config::cli_options& opts) {
   tick();
 
   bool failed = false;
+  std::string failure;  // what the end sentence names
   asio::co_spawn(io, crawler.run(), [&](std::exception_ptr e) {
     if (e) {
       failed = true;
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
-        log::error(std::string("crawl failed: ") + ex.what());
+        failure = ex.what();
       } catch (...) {
-        log::error("crawl failed");
+        failure = "an unknown exception";
       }
+      log::error("crawl failed: " + failure);
     }
     finished = true;
     signals.cancel();
@@ -132,25 +134,46 @@ int run_crawl(const config::cli_options& opts) {
   });
   io.run();
 
+  // Why it ended, for the summary and --stats: the crawler's own reason (the frontier, a
+  // budget, a signal, Redis), unless this process failed under it.
+  crawl::end_reason why = crawler.ended_because().value_or(crawl::end_reason::stopped);
   if (clustered && !crawler.fleet_failure().empty()) {
     std::cerr << "trawler: cluster: " << crawler.fleet_failure() << "\n";
     failed = true;
+    why = crawl::end_reason::redis_unreachable;
+    failure = crawler.fleet_failure();
   }
+  if (output_failed) why = crawl::end_reason::output_failed;
   if (!output->finish(crawler.completed())) {
     log::error("cannot write records: " + output->sink_error());
     output_failed = true;
+    why = crawl::end_reason::output_failed;
   }
+  if (output_failed) failure = output->sink_error();
+  if (failed && why != crawl::end_reason::redis_unreachable)
+    why = crawl::end_reason::internal_error;
   if (progress_drawn) std::cerr << "\r\033[K";
   auto stats = crawler.stats();
+  crawl::end_facts facts;
+  facts.pages = stats.pages;
+  facts.queued = stats.queued;
+  facts.max_pages = cfg.scope.max_pages;
+  facts.max_pages_per_host = cfg.scope.max_pages_per_host;
+  facts.resumable = !cfg.state.dir.empty();
+  facts.detail = failure;
+  const std::string ended = crawl::end_message(why, facts);
   if (opts.stats_path) {
     std::ofstream out(*opts.stats_path, std::ios::trunc);
-    out << stats.to_json().dump(2) << "\n";
+    auto j = stats.to_json();
+    j["end_reason"] = std::string(crawl::to_string(why));
+    j["end_message"] = ended;
+    out << j.dump(2) << "\n";
     if (!out) {
       std::cerr << "trawler: --stats: cannot write " << *opts.stats_path << "\n";
       failed = true;
     }
   }
-  if (opts.verbosity >= 0) std::cerr << stats.report();
+  if (opts.verbosity >= 0) std::cerr << stats.report() << "  ended: " << ended << "\n";
   if (failed || output_failed) return 1;
   return exit_status;
 }

@@ -18,6 +18,7 @@
 #include "crawl/page_parse.hpp"
 #include "crawl/recorder.hpp"
 #include "crawl/robots_gate.hpp"
+#include "crawl/run_clock.hpp"
 #include "crawl/thread_priority.hpp"
 #include "crawl/visit_keeper.hpp"
 #include "extract/charset.hpp"
@@ -136,7 +137,8 @@ struct crawler::impl final : frontier::frontier_owner {
 
   crawl_stats carried;  // the runs before a resume (SPEC: stats are cumulative)
   steady::time_point started = steady::now();
-  std::optional<steady::time_point> finished_at;
+  // The crawl's own time: paused intervals are not counted (elapsed_s, pages per second).
+  run_clock clock;
   std::size_t open_requests = 0;
   std::size_t parsing = 0;
   std::size_t max_parse_backlog = std::max<std::size_t>(
@@ -147,6 +149,12 @@ struct crawler::impl final : frontier::frontier_owner {
   std::optional<steady::time_point> cancel_at;
   bool completed = false;
   bool dispatcher_done = false;
+  std::optional<end_reason> end;  // why run() returns
+
+  // The first reason holds, but a failure replaces one that is not.
+  void note_end(end_reason why) {
+    if (!end || (is_failure(why) && !is_failure(*end))) end = why;
+  }
 
   impl(asio::any_io_executor e, config::crawl_config c, line_writer w)
       : ex(e),
@@ -207,6 +215,7 @@ struct crawler::impl final : frontier::frontier_owner {
   }
   bool flush_output() override { return output_flush(); }
   void fail(const std::string&) override {
+    note_end(end_reason::redis_unreachable);
     stopping_ = true;
     fetcher.cancel_all();
     wake();
@@ -222,6 +231,7 @@ struct crawler::impl final : frontier::frontier_owner {
 
   asio::awaitable<void> run() {
     started = steady::now();
+    clock.start(started);
     robots.start(started);
     for (;;) {
       dirty = false;
@@ -237,6 +247,12 @@ struct crawler::impl final : frontier::frontier_owner {
         if (!busy() && front->quiet()) {
           if (auto done = front->ended()) {
             completed = *done;
+            // Not completed: the crawl-wide page budget is spent, or every host with URLs left
+            // has spent its own (local_frontier::ended), or Redis is lost (fail() said so).
+            note_end(completed                   ? end_reason::frontier_empty
+                     : front->budget_spent()     ? end_reason::max_pages
+                     : !front->failure().empty() ? end_reason::redis_unreachable
+                                                 : end_reason::max_pages_per_host);
             break;
           }
         }
@@ -288,7 +304,7 @@ struct crawler::impl final : frontier::frontier_owner {
       wake_timer.expires_at(wake_at ? *wake_at : steady::time_point::max());
       co_await wake_timer.async_wait(use_tuple);
     }
-    finished_at = steady::now();
+    clock.stop(steady::now());
     fetcher.close_idle();
     dispatcher_done = true;
     front->dispatcher_done();
@@ -738,6 +754,10 @@ bool crawler::completed() const {
   return impl_->completed;
 }
 
+std::optional<end_reason> crawler::ended_because() const {
+  return impl_->end;
+}
+
 std::size_t crawler::admitted_seeds() const {
   return impl_->admit.seeds();
 }
@@ -759,16 +779,18 @@ const std::string& crawler::fleet_failure() const {
   return impl_->front->failure();
 }
 
-void crawler::stop(std::chrono::milliseconds grace) {
+void crawler::stop(std::chrono::milliseconds grace, end_reason why) {
   impl& m = *impl_;
+  if (!m.dispatcher_done) m.note_end(why);  // once ended, it ended for its own reason
   if (m.stopping_) return;
   m.stopping_ = true;
   m.cancel_at = steady::now() + grace;
   m.wake();
 }
 
-void crawler::stop_now() {
+void crawler::stop_now(end_reason why) {
   impl& m = *impl_;
+  if (!m.dispatcher_done) m.note_end(why);
   m.stopping_ = true;
   m.cancel_at.reset();
   m.fetcher.cancel_all();
@@ -781,10 +803,12 @@ bool crawler::stopping() const {
 
 void crawler::pause() {
   impl_->paused_ = true;
+  impl_->clock.pause(steady::now());
 }
 
 void crawler::resume() {
   impl_->paused_ = false;
+  impl_->clock.resume(steady::now());
   impl_->wake();
 }
 
@@ -817,6 +841,35 @@ nlohmann::json crawler::busiest_hosts(std::size_t limit) const {
   for (const auto& h : impl_->schedule.busiest_hosts(limit, steady::now())) {
     out.push_back(host_json(h, impl_->politeness.record_of(h.id)));
   }
+  return out;
+}
+
+nlohmann::json crawler::hosts_at_end(std::size_t limit) const {
+  const impl& m = *impl_;
+  const auto now = steady::now();
+  struct row {
+    frontier::frontier::host_view view;
+    std::uint64_t work;
+    std::uint64_t responses;
+  };
+  std::vector<row> rows;
+  rows.reserve(m.schedule.hosts());
+  for (frontier::host_id id = 0; id < m.schedule.hosts(); ++id) {
+    auto view = m.schedule.view_of(id, now);
+    const auto work = view.queued + static_cast<std::uint64_t>(view.open) + view.revisits;
+    rows.push_back({std::move(view), work, m.politeness.record_of(id).responses});
+  }
+  const auto before = [](const row& a, const row& b) {
+    if (a.work != b.work) return a.work > b.work;
+    if (a.responses != b.responses) return a.responses > b.responses;
+    return a.view.key < b.view.key;
+  };
+  const auto n = std::min(limit, rows.size());
+  std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(n), rows.end(),
+                    before);
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back(host_json(rows[i].view, m.politeness.record_of(rows[i].view.id)));
   return out;
 }
 
@@ -859,8 +912,7 @@ crawl_stats crawler::stats() const {
   s.seen = m.schedule.seen();
   s.queued = m.schedule.queued();
   s.in_flight = m.open_requests;
-  auto end = m.finished_at ? *m.finished_at : steady::now();
-  s.elapsed_s = std::chrono::duration<double>(end - m.started).count();
+  s.elapsed_s = std::chrono::duration<double>(m.clock.elapsed(steady::now())).count();
   s.carry_from(m.carried);
   s.cluster = m.front->counts();
   if (m.visits.on()) {

@@ -13,6 +13,7 @@
 
 #include "config/crawl_config.hpp"
 #include "crawl/crawl_stats.hpp"
+#include "crawl/end_reason.hpp"
 
 // The orchestrator: seeds -> admission -> frontier -> robots gate -> fetch -> host politeness
 // -> parse (on the pool) -> links admitted -> recorder. The frontier is this process's alone, or
@@ -68,9 +69,11 @@ class crawler {
   boost::asio::awaitable<void> run();
 
   // Graceful stop: no new requests; open ones get `grace` to finish, then are cancelled.
-  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
+  // `why` is what ended_because() says (the first stop's reason; a failure's replaces it).
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000),
+            end_reason why = end_reason::stopped);
   // Cancels every open request at once.
-  void stop_now();
+  void stop_now(end_reason why = end_reason::stopped);
   bool stopping() const;
   // Paused: no new request starts; open ones finish. Resume picks up where it left.
   void pause();
@@ -78,12 +81,19 @@ class crawler {
   bool paused() const;
   // run() returned because the work ran out (not a stop, not max_pages): nothing is left.
   bool completed() const;
+  // Why run() returned (or is returning): the frontier ran out, a budget was spent, a stop's
+  // reason, Redis lost; nullopt while it runs and nothing stops it.
+  std::optional<end_reason> ended_because() const;
 
   crawl_stats stats() const;
   // The `limit` hosts with the most work left (in cluster mode: of those this worker holds):
   // [{"host", "queued", "open", "wait_ms", "parked", "robots_known", "revisits", "responses",
   //   "failures", "consecutive_failures", "response_ms"}], most work first.
   nlohmann::json busiest_hosts(std::size_t limit) const;
+  // The host table kept once the crawl has ended: busiest_hosts' entries for `limit` hosts,
+  // those with URLs left first (most first), then those with the most responses, so that a
+  // crawl that fetched everything still shows its hosts.
+  nlohmann::json hosts_at_end(std::size_t limit) const;
   // One URL as the running crawl sees it (trawler explain in service mode): {"seen", "queued":
   // {"position" (URLs of its host ahead of it), "of", "retry", "retry_in_ms"} or null, "host":
   // a busiest_hosts entry plus "delay_ms" (null when the host is unknown), "paused", "stopping",

@@ -1280,8 +1280,184 @@ TEST(Api, LiveCrawlReportsItsBusiestHosts) {
   // The listing stays small: no hosts there.
   EXPECT_FALSE(svc.call("GET", "/v1/crawls").body_json()["crawls"][0].contains("hosts"));
   EXPECT_EQ(svc.call("POST", "/v1/crawls/" + id + "/cancel").status, 200);
-  json done = svc.wait_for(id, [](const json& j) { return j.at("state") != "running"; });
-  EXPECT_FALSE(done.contains("hosts")) << "a finished crawl has no live hosts";
+  json done = svc.wait_for(id, [](const json& j) { return j.contains("finished_at"); });
+  ASSERT_EQ(done.at("state"), "cancelled") << done.dump();
+  // The cancelled crawl says so, and why its queued URLs were not fetched.
+  EXPECT_EQ(done.at("end_reason"), "cancelled") << done.dump();
+  const auto queued = done.at("stats").at("queued").get<std::uint64_t>();
+  ASSERT_GT(queued, 0u) << done.dump();
+  EXPECT_EQ(done.at("end_message"), "Cancelled through the API: " + std::to_string(queued) +
+                                        " URLs stay queued, not fetched.");
+  // Its host table stays, as it was at the end: where the queued URLs are.
+  ASSERT_TRUE(done.contains("hosts")) << done.dump();
+  ASSERT_EQ(done["hosts"].size(), 3u) << done["hosts"].dump();
+  std::uint64_t left = 0;
+  for (const auto& h : done["hosts"]) {
+    EXPECT_EQ(h["open"], 0) << h.dump();
+    EXPECT_GE(h["responses"].get<int>(), 2) << h.dump();
+    left += h["queued"].get<std::uint64_t>();
+  }
+  EXPECT_EQ(left, queued);
+}
+
+// A cluster crawl under the service whose Redis goes away fails once the retries give up,
+// saying why (it read "completed" before), and keeps what it had recorded.
+TEST(Api, ClusterCrawlThatLosesRedisFailsSayingWhy) {
+  redis_server redis;
+  NEED_REDIS(redis);
+  test_server s;
+  add_slow_chain(s, 300, 40ms);
+  temp_dir dir;
+  service svc(dir.path() + "/data");
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  json cfg = chain_config(s.base_url() + "/p0");
+  // lease_ms 1000: the retries give up after the larger of 5 s and 2 x lease_ms.
+  cfg["cluster"] = {{"redis", redis.url()}, {"name", "lost"}, {"lease_ms", 1000}};
+  const std::string id = svc.create(cfg);
+  svc.wait_for(id, [](const json& v) { return stat_pages(v) >= 3; });
+  redis.kill();
+  const json done = svc.wait_for(
+      id, [](const json& v) { return v.contains("finished_at"); }, 60s);
+  ASSERT_EQ(done.at("state"), "failed") << done.dump();
+  EXPECT_EQ(done.at("end_reason"), "redis_unreachable") << done.dump();
+  const std::string error = done.value("error", "");
+  EXPECT_EQ(error.rfind("cluster: ", 0), 0u) << done.dump();
+  EXPECT_NE(error.find("Redis at 127.0.0.1:" + std::to_string(redis.port())), std::string::npos)
+      << done.dump();
+  EXPECT_EQ(done.at("end_message")
+                .get<std::string>()
+                .rfind("Stopped because Redis was unreachable for too long (" + error + ")", 0),
+            0u)
+      << done.dump();
+  EXPECT_GE(read_records(done.at("output")).size(), 3u);
+  EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
+}
+
+// A crawl that scope.max_pages stopped says so, in the list and alone, with how many URLs stay
+// queued; its host table (where they wait) and its history stay after the end, and after a
+// restart of the service.
+TEST(Api, CrawlStoppedByMaxPagesSaysWhyAndKeepsItsHostsAndHistory) {
+  test_server s;
+  std::vector<std::string> links;
+  for (int i = 0; i < 30; ++i) {
+    links.push_back("/p" + std::to_string(i));
+    response r;
+    r.body = page({});
+    r.delay = 250ms;  // a crawl of about three seconds: its history has samples
+    s.add_page("/p" + std::to_string(i), r);
+  }
+  s.add_html("/", page(links));
+  temp_dir dir;
+  auto svc = std::make_unique<service>(dir.path() + "/data");
+  ASSERT_TRUE(svc->up()) << svc->proc().err_so_far();
+  json cfg = crawl_config(s.base_url() + "/");
+  cfg["scope"] = {{"max_pages", 13}};
+  cfg["limits"] = {{"per_host", 1}};
+  const std::string id = svc->create(cfg);
+  const json done = svc->wait_for(id, [](const json& v) { return v.contains("finished_at"); });
+  ASSERT_EQ(done.at("state"), "completed") << done.dump();
+  EXPECT_EQ(stat_pages(done), 13u);
+  EXPECT_EQ(done.at("stats").at("queued"), 18) << done.dump();
+  const std::string why =
+      "Stopped at scope.max_pages (13 pages with a response): 18 URLs stay queued, not fetched.";
+  EXPECT_EQ(done.at("end_reason"), "max_pages");
+  EXPECT_EQ(done.at("end_message"), why);
+  const json listed = svc->call("GET", "/v1/crawls").body_json().at("crawls").at(0);
+  EXPECT_EQ(listed.at("end_reason"), "max_pages");
+  EXPECT_EQ(listed.at("end_message"), why);
+  ASSERT_EQ(done.at("hosts").size(), 1u) << done.dump();
+  EXPECT_EQ(done["hosts"][0]["host"], s.base_url());
+  EXPECT_EQ(done["hosts"][0]["queued"], 18);
+  EXPECT_EQ(done["hosts"][0]["responses"], 13);
+
+  // The history: samples a second over crawl time, ending at the final counts.
+  auto h = svc->call("GET", "/v1/crawls/" + id + "/history");
+  ASSERT_EQ(h.status, 200) << h.raw;
+  const json history = h.body_json();
+  EXPECT_EQ(history.at("id"), id);
+  EXPECT_EQ(history.at("step_s"), 1);
+  EXPECT_EQ(history.at("capacity"), 720);
+  const json& samples = history.at("samples");
+  ASSERT_GE(samples.size(), 3u) << history.dump();
+  for (std::size_t i = 1; i < samples.size(); ++i) {
+    EXPECT_GT(samples[i]["elapsed_s"].get<double>(), samples[i - 1]["elapsed_s"].get<double>());
+    EXPECT_GE(samples[i]["pages"].get<int>(), samples[i - 1]["pages"].get<int>());
+  }
+  EXPECT_EQ(samples.back()["pages"], 13);
+  EXPECT_EQ(samples.back()["queued"], 18);
+  EXPECT_NEAR(samples.back()["elapsed_s"].get<double>(),
+              done.at("stats").at("elapsed_s").get<double>(), 0.01);
+  const json tail = svc->call("GET", "/v1/crawls/" + id + "/history?last_s=1").body_json();
+  EXPECT_LT(tail.at("samples").size(), samples.size());
+  EXPECT_EQ(tail.at("samples").back(), samples.back());
+
+  // A restarted service knows all of it.
+  EXPECT_EQ(svc->stop(SIGTERM).exit_code, 0);
+  svc = std::make_unique<service>(dir.path() + "/data");
+  ASSERT_TRUE(svc->up()) << svc->proc().err_so_far();
+  const json again = svc->get(id);
+  EXPECT_EQ(again.at("end_reason"), "max_pages");
+  EXPECT_EQ(again.at("end_message"), why);
+  EXPECT_EQ(again.at("hosts"), done.at("hosts"));
+  EXPECT_EQ(svc->call("GET", "/v1/crawls/" + id + "/history").body_json(), history);
+  EXPECT_EQ(svc->stop(SIGTERM).exit_code, 0);
+}
+
+// Paused time is not crawl time: elapsed_s and pages/s stand still while a crawl is paused,
+// also once a restarted service has brought it back paused, and go on after the resume. Its
+// history goes on across the restart.
+TEST(Api, PausedTimeIsNotCrawlTimeAcrossARestart) {
+  test_server s;
+  add_slow_chain(s, 400, 40ms);
+  temp_dir dir;
+  auto svc = std::make_unique<service>(dir.path() + "/data");
+  ASSERT_TRUE(svc->up()) << svc->proc().err_so_far();
+  const std::string id = svc->create(chain_config(s.base_url() + "/p0"));
+  svc->wait_for(id, [](const json& v) { return v.at("stats").at("elapsed_s") >= 2.0; });
+  ASSERT_EQ(svc->call("POST", "/v1/crawls/" + id + "/pause").status, 200);
+  const json paused = svc->wait_for(id, [](const json& v) { return v["stats"]["in_flight"] == 0; });
+  const double e1 = paused.at("stats").at("elapsed_s").get<double>();
+  const double rate1 = paused.at("stats").at("pages_per_s").get<double>();
+  ASSERT_GT(rate1, 0) << paused.dump();
+  std::this_thread::sleep_for(2500ms);
+  const json later = svc->get(id);
+  EXPECT_EQ(later.at("state"), "paused");
+  EXPECT_NEAR(later.at("stats").at("elapsed_s").get<double>(), e1, 0.05) << later.dump();
+  EXPECT_NEAR(later.at("stats").at("pages_per_s").get<double>(), rate1, 0.05) << later.dump();
+  const auto samples_before =
+      svc->call("GET", "/v1/crawls/" + id + "/history").body_json().at("samples");
+  ASSERT_GE(samples_before.size(), 2u);
+  EXPECT_LE(samples_before.back()["elapsed_s"].get<double>(), e1 + 0.01);
+
+  // Across a restart: carried from the state, and still standing while it stays paused.
+  EXPECT_EQ(svc->stop(SIGTERM).exit_code, 0);
+  svc = std::make_unique<service>(dir.path() + "/data");
+  ASSERT_TRUE(svc->up()) << svc->proc().err_so_far();
+  const json back = svc->get(id);
+  ASSERT_EQ(back.at("state"), "paused") << back.dump();
+  const double e2 = back.at("stats").at("elapsed_s").get<double>();
+  EXPECT_NEAR(e2, e1, 0.05) << back.dump();
+  std::this_thread::sleep_for(2s);
+  EXPECT_NEAR(svc->get(id).at("stats").at("elapsed_s").get<double>(), e2, 0.05);
+  const auto samples_back =
+      svc->call("GET", "/v1/crawls/" + id + "/history").body_json().at("samples");
+  EXPECT_EQ(samples_back, samples_before) << "the history came back with the crawl";
+
+  // Resumed, its time goes on from there.
+  ASSERT_EQ(svc->call("POST", "/v1/crawls/" + id + "/resume").status, 200);
+  const json going = svc->wait_for(
+      id, [&](const json& v) { return v.at("stats").at("elapsed_s").get<double>() > e2 + 1.5; });
+  EXPECT_GT(going.at("stats").at("elapsed_s").get<double>(), e2 + 1.5);
+  svc->wait_for(id, [&](const json&) {
+    return svc->call("GET", "/v1/crawls/" + id + "/history").body_json().at("samples").size() >
+           samples_before.size();
+  });
+  const auto grown = svc->call("GET", "/v1/crawls/" + id + "/history").body_json().at("samples");
+  ASSERT_GT(grown.size(), samples_before.size());
+  EXPECT_EQ(grown[samples_before.size() - 1]["pages"], samples_before.back()["pages"]);
+  EXPECT_GT(grown.back()["elapsed_s"].get<double>(), e2);
+  EXPECT_EQ(svc->call("POST", "/v1/crawls/" + id + "/cancel").status, 200);
+  EXPECT_EQ(svc->stop(SIGTERM).exit_code, 0);
 }
 
 // The dashboard in a real headless chromium: it loads without console errors under its
@@ -1903,5 +2079,119 @@ TEST(Dashboard, NewCrawlFormTakesYamlListsEveryErrorAndCancelAsksFirst) {
   for (const char* name : {"dashboard-new-crawl-errors.png", "dashboard-cancel-confirm.png",
                            "dashboard-cancelled.png", "dashboard-delete-confirm.png"})
     EXPECT_GT(fs::file_size(artifacts + "/" + name), 10000u) << name;
+  EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
+}
+
+// A crawl's story in a real chromium: a paused crawl says so (the note, "paused" where the host
+// table said "now", its elapsed time and pages/s standing still); a crawl that scope.max_pages
+// stopped says why in the list and the detail, keeps its host table with the queued URLs noted
+// as not fetched and why, and its chart runs over crawl time; a reload shows the same crawl and
+// the same chart, read back from the service. The screenshots are kept as test artifacts.
+TEST(Dashboard, TellsWhyACrawlEndedKeepsItsHostsAndChartAndStopsTheClockWhenPaused) {
+  const std::string driver = std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/crawl-story.mjs";
+  ASSERT_TRUE(
+      fs::exists(std::string(TRAWLER_SOURCE_DIR) + "/tests/browser/node_modules/playwright-core"))
+      << "playwright-core is not installed: run scripts/install-deps.sh";
+  test_server s;
+  add_slow_chain(s, 400, 40ms);
+  std::vector<std::string> links;
+  for (int i = 0; i < 30; ++i) {
+    links.push_back("/mp/p" + std::to_string(i));
+    response r;
+    r.body = page({});
+    r.delay = 400ms;  // 13 pages one at a time: a chart of about five seconds
+    s.add_page("/mp/p" + std::to_string(i), r);
+  }
+  s.add_html("/mp/", page(links));
+  temp_dir dir;
+  service svc(dir.path() + "/data", json{{"api", {{"token", "story-Token"}}}});
+  ASSERT_TRUE(svc.up()) << svc.proc().err_so_far();
+  json capped = crawl_config(s.base_url() + "/mp/");
+  capped["scope"] = {{"max_pages", 13}};
+  capped["limits"] = {{"per_host", 1}};
+  const std::string ended_id = svc.create(capped);
+  const std::string running_id = svc.create(chain_config(s.base_url() + "/p0"));
+  // Three seconds of crawl time before the browser pauses it: a chart of a few points.
+  svc.wait_for(running_id, [](const json& v) { return v.at("stats").at("elapsed_s") >= 3.0; });
+
+  const std::string artifacts = std::string(TRAWLER_BINARY_DIR) + "/test-artifacts";
+  fs::create_directories(artifacts);
+  const char* shots[] = {"dashboard-paused.png", "dashboard-ended.png", "dashboard-reloaded.png"};
+  for (const char* name : shots) fs::remove(artifacts + "/" + name);
+  const std::string base = "http://127.0.0.1:" + std::to_string(svc.port());
+  auto run =
+      run_process({"node", driver, base, "story-Token", running_id, ended_id, artifacts}, {}, 150s);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json out = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(out.is_object()) << run.out;
+  EXPECT_TRUE(out["console_errors"].empty()) << out["console_errors"].dump();
+  // Every step drew the whole page: the status line says "updated", never what went wrong.
+  ASSERT_EQ(out["status"].size(), 4u) << out.dump();
+  for (const auto& st : out["status"])
+    EXPECT_EQ(st.get<std::string>().rfind("muted: updated ", 0), 0u) << out.dump();
+
+  // Paused: said so, and its clock stands still.
+  const json& paused = out["paused"];
+  EXPECT_EQ(paused["list_state"], "paused");
+  EXPECT_EQ(paused["why"],
+            "Paused: no request starts until Resume. Elapsed time and pages/s leave paused time "
+            "out.");
+  ASSERT_FALSE(paused["next_cells"].empty()) << out.dump();
+  for (const auto& cell : paused["next_cells"]) EXPECT_EQ(cell, "paused") << out.dump();
+  EXPECT_EQ(paused["hosts_note"], "The crawl is paused: no host starts a request until Resume.");
+  EXPECT_EQ(paused["elapsed_1"], paused["elapsed_2"]) << out.dump();
+  EXPECT_EQ(paused["rate_1"], paused["rate_2"]) << out.dump();
+  EXPECT_EQ(svc.get(running_id).at("state"), "paused");
+
+  // Ended by scope.max_pages: why, in the list and the detail, as the API says it.
+  const json api = svc.get(ended_id);
+  ASSERT_EQ(api.at("end_reason"), "max_pages") << api.dump();
+  const std::string why = api.at("end_message");
+  EXPECT_EQ(why,
+            "Stopped at scope.max_pages (13 pages with a response): 18 URLs stay queued, not "
+            "fetched.");
+  const json& ended = out["ended"];
+  EXPECT_EQ(ended["list_reason"], "max pages reached");
+  EXPECT_EQ(ended["list_title"], why);
+  EXPECT_LE(ended["overhang_px"].get<int>(), 0) << "the list is wider than the page " << out.dump();
+  EXPECT_FALSE(ended["page_overflows"].get<bool>());
+  EXPECT_EQ(ended["why"], "Why it ended: " + why);
+  // The host table stays, and says why its queued URLs were not fetched.
+  EXPECT_EQ(ended["hosts_title"], "Hosts at the end");
+  EXPECT_EQ(ended["hosts_note"],
+            "As they were when the crawl ended: those with URLs left first, then the busiest. "
+            "Their queued URLs were not fetched: scope.max_pages reached.");
+  EXPECT_TRUE(ended["no_hosts_hidden"].get<bool>());
+  ASSERT_EQ(ended["host_rows"].size(), 1u) << out.dump();
+  const json& host = ended["host_rows"][0];
+  EXPECT_EQ(host[0], s.base_url());
+  EXPECT_EQ(host[1], "18");
+  EXPECT_EQ(host[4], "-");
+  EXPECT_EQ(host[5], "13");
+  EXPECT_EQ(host[8], "not fetched: scope.max_pages reached");
+  // The chart: pages/s over crawl time, its axis labelled.
+  const json& chart = ended["chart"];
+  EXPECT_EQ(chart["axis_title"], "crawl time (paused time left out)");
+  ASSERT_FALSE(chart["ticks"].empty());
+  EXPECT_EQ(chart["ticks"][0], "0:00");
+  EXPECT_GE(chart["points"].get<int>(), 3) << out.dump();
+  const json history = svc.call("GET", "/v1/crawls/" + ended_id + "/history").body_json();
+  EXPECT_GE(chart["points"].get<std::size_t>() + 2, history.at("samples").size()) << out.dump();
+  // A reload shows the same crawl and the very same chart.
+  EXPECT_EQ(out["reloaded"]["hash"], "#crawl=" + ended_id);
+  EXPECT_EQ(out["reloaded"]["chart"], chart) << out.dump();
+  EXPECT_EQ(out["reloaded"]["chart_after_poll"], chart) << out.dump();
+  // The rest of the detail is drawn too.
+  EXPECT_EQ(ended["counts"],
+            json::array({"status 2xx13", "status 3xx0", "status 4xx0", "status 5xx0"}))
+      << out.dump();
+  // And the paused crawl's points are there at once.
+  EXPECT_GE(out["reloaded"]["paused_chart"]["points"].get<int>(), 2) << out.dump();
+  EXPECT_EQ(out["reloaded"]["paused_chart"]["axis_title"], "crawl time (paused time left out)");
+
+  for (const auto& url : out["requests"]) {
+    EXPECT_EQ(url.get<std::string>().rfind(base + "/", 0), 0u) << "a request elsewhere: " << url;
+  }
+  for (const char* name : shots) EXPECT_GT(fs::file_size(artifacts + "/" + name), 10000u) << name;
   EXPECT_EQ(svc.stop(SIGTERM).exit_code, 0);
 }

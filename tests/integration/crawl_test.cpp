@@ -507,6 +507,38 @@ TEST(Crawl, MaxPagesStopsStartingRequests) {
   EXPECT_EQ(run.records.size(), 5u);
   EXPECT_EQ(run.stats.at("pages"), 5);
   EXPECT_EQ(run.stats.at("queued"), 26);
+  // Why it ended, and why 26 URLs stayed queued: in --stats and the summary.
+  EXPECT_EQ(run.stats.at("end_reason"), "max_pages");
+  const std::string why =
+      "Stopped at scope.max_pages (5 pages with a response): 26 URLs stay queued, not fetched.";
+  EXPECT_EQ(run.stats.at("end_message"), why);
+  EXPECT_NE(run.proc.err.find("  ended: " + why + "\n"), std::string::npos) << run.proc.err;
+}
+
+TEST(Crawl, EndReasonSaysTheFrontierRanOutOrTheHostBudgetsWereSpent) {
+  test_server s;
+  std::string b = s.base_url();
+  std::vector<std::string> links;
+  for (int i = 0; i < 6; ++i) {
+    links.push_back("/p" + std::to_string(i));
+    s.add_html("/p" + std::to_string(i), page("p", {}));
+  }
+  s.add_html("/", page("Root", links));
+  auto all = run_crawl({b + "/"});
+  ASSERT_EQ(all.proc.exit_code, 0) << all.proc.err;
+  EXPECT_EQ(all.stats.at("end_reason"), "frontier_empty");
+  EXPECT_NE(all.proc.err.find("ended: Nothing was left to fetch"), std::string::npos)
+      << all.proc.err;
+  temp_dir dir;
+  const std::string cfg = dir.path() + "/host-budget.yaml";
+  std::ofstream(cfg) << "scope:\n  max_pages_per_host: 3\n";
+  auto capped = run_crawl({"-c", cfg, b + "/"});
+  ASSERT_EQ(capped.proc.exit_code, 0) << capped.proc.err;
+  EXPECT_EQ(capped.stats.at("pages"), 3);
+  EXPECT_EQ(capped.stats.at("end_reason"), "max_pages_per_host");
+  EXPECT_EQ(capped.stats.at("end_message"),
+            "Every host with URLs left has spent scope.max_pages_per_host (3 pages): 4 URLs stay "
+            "queued, not fetched.");
 }
 
 TEST(Crawl, UsageAndConfigErrorsExitTwo) {
@@ -573,6 +605,10 @@ TEST(Crawl, SigtermStopsGracefullyWithWholeLines) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("pages"), std::string::npos);  // the report
+  // Which says the signal ended it, and that the rest was not kept (no state.dir).
+  EXPECT_NE(r.err.find("ended: Stopped by a signal (SIGINT or SIGTERM): "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("(without state.dir they are not kept)."), std::string::npos) << r.err;
   std::ifstream in(out);
   std::string line;
   int n = 0;

@@ -122,6 +122,14 @@ class fake_registry : public crawl_registry {
   std::vector<std::pair<std::string, bool>> removed;
   bool remove_error = false;
   std::string metrics_text() const override { return metrics; }
+  std::optional<nlohmann::json> history(std::string_view id,
+                                        std::optional<double> last_s) const override {
+    if (!get(id)) return std::nullopt;
+    history_asks.push_back(last_s);
+    return nlohmann::json{
+        {"id", id}, {"step_s", 1}, {"capacity", 720}, {"samples", nlohmann::json::array()}};
+  }
+  mutable std::vector<std::optional<double>> history_asks;
   explain_result explain(std::string_view id, const std::string& url) override {
     explained.push_back(url);
     if (!get(id)) return {change_outcome::not_found, {}, ""};
@@ -260,7 +268,7 @@ TEST_F(Routes, RouteTableHasNoDuplicates) {
   for (const auto& rt : router::routes()) {
     EXPECT_TRUE(seen.emplace(std::string(rt.method), std::string(rt.path)).second) << rt.path;
   }
-  EXPECT_EQ(seen.size(), 19u);
+  EXPECT_EQ(seen.size(), 20u);
 }
 
 TEST_F(Routes, DashboardFilesAreServedUnderAStrictPolicy) {
@@ -783,6 +791,44 @@ TEST_F(Routes, GetOneCrawl) {
   EXPECT_NE(body_of(res)["error"]["message"].get<std::string>().find("nope"), std::string::npos);
 }
 
+// An ended crawl says why, in the list and alone; a running one has no reason yet.
+TEST_F(Routes, EndedCrawlSaysWhyInTheListAndAlone) {
+  create_one();
+  const std::string id = create_one();
+  reg.crawls[1].state = crawl_state::completed;
+  reg.crawls[1].end_reason = "max_pages";
+  reg.crawls[1].end_message =
+      "Stopped at scope.max_pages (5 pages with a response): 12 URLs stay "
+      "queued, not fetched.";
+  reg.crawls[1].hosts = json::array({{{"host", "http://a:80"}, {"queued", 12}}});
+  json b = body_of(r.handle(req("GET", "/v1/crawls")));
+  EXPECT_FALSE(b["crawls"][0].contains("end_reason"));
+  EXPECT_FALSE(b["crawls"][0].contains("end_message"));
+  EXPECT_EQ(b["crawls"][1]["end_reason"], "max_pages");
+  EXPECT_EQ(b["crawls"][1]["end_message"], reg.crawls[1].end_message);
+  EXPECT_FALSE(b["crawls"][1].contains("hosts")) << "the list stays small";
+  b = body_of(r.handle(req("GET", "/v1/crawls/" + id)));
+  EXPECT_EQ(b["end_reason"], "max_pages");
+  EXPECT_EQ(b["hosts"][0]["queued"], 12) << "the host table taken at the end";
+}
+
+TEST_F(Routes, HistoryOfACrawl) {
+  const std::string id = create_one();
+  auto res = r.handle(req("GET", "/v1/crawls/" + id + "/history"));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(body_of(res)["id"], id);
+  EXPECT_EQ(body_of(res)["samples"], json::array());
+  res = r.handle(req("GET", "/v1/crawls/" + id + "/history?last_s=60"));
+  EXPECT_EQ(res.status, 200) << res.body;
+  ASSERT_EQ(reg.history_asks.size(), 2u);
+  EXPECT_EQ(reg.history_asks[0], std::nullopt);
+  EXPECT_EQ(reg.history_asks[1], 60.0);
+  for (const char* bad : {"", "0", "-5", "abc", "12s", "nan"})
+    expect_bad(r.handle(req("GET", "/v1/crawls/" + id + "/history?last_s=" + bad)), "last_s");
+  EXPECT_EQ(r.handle(req("GET", "/v1/crawls/nope/history")).status, 404);
+  EXPECT_EQ(r.handle(req("POST", "/v1/crawls/" + id + "/history")).status, 405);
+}
+
 TEST_F(Routes, PauseResumeCancel) {
   std::string id = create_one();
   auto res = r.handle(req("POST", "/v1/crawls/" + id + "/pause"));
@@ -1081,6 +1127,9 @@ TEST(Contract, StatsSchemaMatchesTheStatsObject) {
   // "cluster" is there in cluster mode only, "recrawl" with recrawl on.
   EXPECT_EQ(props.erase("cluster"), 1u);
   EXPECT_EQ(props.erase("recrawl"), 1u);
+  // trawler crawl --stats adds why the crawl ended.
+  EXPECT_EQ(props.erase("end_reason"), 1u);
+  EXPECT_EQ(props.erase("end_message"), 1u);
   EXPECT_EQ(keys, props);
   EXPECT_EQ(keys, required);
   trawler::crawl::crawl_stats clustered;

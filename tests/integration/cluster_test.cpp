@@ -189,10 +189,11 @@ std::int64_t sum_over_buckets(const std::string& urls, const std::string& crawl,
 // other hubs), a page that changes at every visit (/p), one that never changes and answers
 // 304 to its ETag (/steady), and one that dies (/dies: 200, then 404 for ever).
 struct changing_fleet_site {
+  // Before the server: its handlers use them until it has stopped (members go in reverse).
+  std::map<std::string, std::atomic<int>> versions;
   test_server server{test_server::options{.tls = false, .certificate = cert::good, .port = 0}};
   std::vector<std::string> names;
   std::string port;
-  std::map<std::string, std::atomic<int>> versions;
 
   explicit changing_fleet_site(int hosts) {
     port = std::to_string(server.port());
@@ -212,7 +213,7 @@ struct changing_fleet_site {
           "/p",
           [this, name](const request_entry&) {
             response r;
-            r.body = page("P", {}) + "<p>v" + std::to_string(++versions[name]) + "</p>";
+            r.body = page("P", {}) + "<p>v" + std::to_string(++versions.at(name)) + "</p>";
             return r;
           },
           name);

@@ -7,14 +7,17 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "crawl_harness.hpp"
+#include "support/redis_server.hpp"
 #include "support/test_server.hpp"
 
 using namespace trawler::testing;
@@ -407,4 +410,98 @@ TEST(Requisites, ArchiveReplaysLikeTheLivePage) {
   ASSERT_TRUE(bare.contains("diff")) << bare.dump();
   EXPECT_EQ(bare.at("replay").at("logo_width"), 0);
   EXPECT_GT(bare.at("diff").at("ratio").get<double>(), 0.05) << bare.dump();
+}
+
+// Cluster mode: requisites travel through the fleet's Redis queues like any URL, and whichever
+// worker fetches one still records it as a requisite.
+TEST(Requisites, StayRequisitesThroughTheFleetsQueues) {
+  redis_server redis;
+  NEED_REDIS(redis);
+  test_server s;
+  const auto requisites = add_site(s);
+  temp_dir dir;
+  std::vector<running_process> workers;
+  for (int i = 0; i < 2; ++i) {
+    std::vector<std::string> args{trawler_binary(),
+                                  "crawl",
+                                  "--allow-private",
+                                  "--no-progress",
+                                  "--redis",
+                                  redis.url(),
+                                  "--crawl-name",
+                                  "requisites",
+                                  "-o",
+                                  dir.path() + "/w" + std::to_string(i) + ".jsonl",
+                                  "--page-requisites",
+                                  "--exclude",
+                                  "excluded"};
+    args = concat(args, resolve_args(s, {cdn_host}));
+    args.push_back(s.base_url() + "/");
+    workers.push_back(start_process(args));
+  }
+  std::map<std::string, json> got;
+  std::map<std::string, int> count;
+  for (int i = 0; i < 2; ++i) {
+    auto r = workers[static_cast<std::size_t>(i)].wait(60s);
+    EXPECT_EQ(r.exit_code, 0) << "worker " << i << ": " << r.err;
+    for (auto& rec : read_jsonl(dir.path() + "/w" + std::to_string(i) + ".jsonl")) {
+      const std::string url = rec.at("url");
+      ++count[url];
+      got[url] = std::move(rec);
+    }
+  }
+  for (const auto& [url, n] : count) EXPECT_EQ(n, 1) << url;
+  for (const auto& url : requisites) {
+    ASSERT_TRUE(got.count(url)) << url << " was not fetched";
+    EXPECT_EQ(got[url].value("requisite", false), true) << got[url].dump();
+  }
+  EXPECT_FALSE(got.at(s.base_url() + "/").contains("requisite"));
+  EXPECT_EQ(got.at(s.base_url() + "/img/box.png").at("depth"), 3);
+}
+
+// Crash-safe state: a crawl killed (SIGKILL) with requisites still queued resumes from its state
+// dir and still fetches them as requisites.
+TEST(Requisites, QueuedRequisitesStayRequisitesAcrossAKill) {
+  test_server s;
+  const std::string b = s.base_url();
+  const auto requisites = add_site(s);
+  temp_dir dir;
+  const std::string out1 = dir.path() + "/1.jsonl", out2 = dir.path() + "/2.jsonl";
+  auto args = [&](const std::string& out, std::vector<std::string> more) {
+    std::vector<std::string> a{trawler_binary(),      "crawl",     "--allow-private",
+                               "--no-progress",       "-q",        "--state-dir",
+                               dir.path() + "/state", "-o",        out,
+                               "--page-requisites",   "--exclude", "excluded"};
+    a = concat(a, resolve_args(s, {cdn_host}));
+    a = concat(a, more);
+    a.push_back(b + "/");
+    return a;
+  };
+  // Slow enough that the page's requisites wait in the queue when it is killed.
+  auto first = start_process(args(out1, {"--per-host", "1", "--delay-ms", "400"}));
+  bool page_recorded = false;
+  for (int i = 0; i < 1000 && !page_recorded; ++i) {
+    for (const auto& r : read_jsonl(out1)) page_recorded = page_recorded || r.at("url") == b + "/";
+    if (!page_recorded) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(page_recorded);
+  first.signal(SIGKILL);
+  first.wait(10s);
+  std::set<std::string> before;
+  for (const auto& r : read_jsonl(out1)) before.insert(r.at("url").get<std::string>());
+
+  auto second = run_process(args(out2, {}), {}, 60s);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  std::map<std::string, int> count;
+  std::size_t resumed_requisites = 0;
+  for (const auto& r : read_jsonl(out2)) {
+    const std::string url = r.at("url");
+    ++count[url];
+    if (!requisites.count(url)) continue;
+    EXPECT_EQ(r.value("requisite", false), true) << r.dump();
+    EXPECT_FALSE(before.count(url)) << url << " recorded before the kill, fetched again";
+    ++resumed_requisites;
+  }
+  for (const auto& url : requisites) EXPECT_TRUE(before.count(url) || count.count(url)) << url;
+  EXPECT_GE(resumed_requisites, 5u) << "the kill came after most requisites were fetched";
 }

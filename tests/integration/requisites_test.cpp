@@ -381,8 +381,9 @@ TEST(Requisites, ArchiveReplaysLikeTheLivePage) {
     EXPECT_EQ(s.hits("/"), 1) << name;
     EXPECT_EQ(s.hits("/img/logo.png"), 1) << name;
     if (out.is_object() && out.contains("diff"))
-      std::cout << name << ": replay vs live " << out["diff"].dump() << "; screenshots " << prefix
-                << "-{live,replay}.png\n";
+      std::cout << name << ": replay vs live " << out["diff"].dump()
+                << (out.value("reloaded", false) ? " (the replay was loaded twice)" : "")
+                << "; screenshots " << prefix << "-{live,replay}.png\n";
     return out.is_object() ? out : json::object();
   };
 

@@ -163,6 +163,16 @@ def extract_corpus():
     article = ROOT / "tests" / "data" / "html" / "article.html"
     if article.exists():
         pages.append(("article", article.read_bytes()))
+    pages.append(("requisites",
+                  "<link rel='stylesheet icon' href=s.css><style>@import 'i.css' screen;"
+                  "@namespace x url(http://ns.example/); a{b:url( \"q\\\"u.png\" )}"
+                  "c{d:u\\72l(e\\ .png) image-set('f.png' 1x, url(g.png) 2x)}/* url(no) */"
+                  "h{i:url(bad url) url('broken\n')}</style>"
+                  "<img src=a.png srcset='b.png 1x, c.png,, d.png 480w 2x, e,f.png 2.5x'>"
+                  "<picture><source srcset='p.avif 1x, p2.avif 2x'></picture>"
+                  "<video poster=v.jpg src=v.mp4><track src=t.vtt></video><object data=o.pdf>"
+                  "<div style='background:url(#frag) , url(div.png)'></div>"
+                  "<noscript><img src=ns.png></noscript><input type=IMAGE src=btn.png>"))
     for i, (name, html) in enumerate(pages):
         write("extract", f"{i:02d}-{name}.html", html)
 

@@ -55,3 +55,10 @@ if [ ! -d "$(dirname "$0")/../tests/browser/node_modules/playwright-core" ]; the
   echo "installing: tests/browser npm packages (npm ci)" >&2
   (cd "$(dirname "$0")/.." && npm ci --prefix tests/browser --no-audit --no-fund >&2)
 fi
+# Tests only: ReplayWeb.page (pinned by tests/replay/package-lock.json) replays the WARC of a
+# crawl in chromium; only its built ui.js and sw.js are used, so no install script runs. Its
+# dependency warcio is held at the version the registry has (package.json "overrides").
+if [ ! -f "$(dirname "$0")/../tests/replay/node_modules/replaywebpage/sw.js" ]; then
+  echo "installing: tests/replay npm packages (npm ci)" >&2
+  (cd "$(dirname "$0")/.." && npm ci --prefix tests/replay --no-audit --no-fund --ignore-scripts >&2)
+fi

@@ -5,6 +5,7 @@
 
 #include "extract/charset.hpp"
 #include "extract/extract.hpp"
+#include "extract/requisites.hpp"
 #include "fuzz_checks.hpp"
 #include "record/utf8.hpp"
 #include "url/url.hpp"
@@ -37,6 +38,20 @@ bool is_collapsed(std::string_view s) {
     if (s[i] != ' ' && is_ascii_whitespace(s[i])) return false;
   }
   return true;
+}
+
+// Absolute normalized http(s) URLs without fragments or repeats.
+finding check_urls(const std::vector<std::string>& urls, std::string_view what) {
+  std::unordered_set<std::string_view> seen;
+  for (const auto& u : urls) {
+    const std::string w(what);
+    if (!u.starts_with("http://") && !u.starts_with("https://"))
+      return w + " is not http(s): " + printable(u);
+    if (u.find('#') != std::string::npos) return w + " has a '#': " + printable(u);
+    if (url::normalize(u) != u) return w + " does not re-normalize to itself: " + printable(u);
+    if (!seen.insert(u).second) return w + " repeated: " + printable(u);
+  }
+  return std::nullopt;
 }
 
 finding check_facts(const extract::page_facts& f, const extract::options& opt,
@@ -80,6 +95,10 @@ finding check_facts(const extract::page_facts& f, const extract::options& opt,
   }
   if (nofollow_token != f.page_nofollow)
     return "page_nofollow disagrees with the meta robots tokens" + where;
+  if (!opt.want_requisites && !f.requisites.empty()) return "requisites without asking" + where;
+  if (auto bad = check_urls(f.requisites, "requisite")) return *bad + where;
+  for (const auto& r : f.requisites)
+    if (r == page_url) return "the page is its own requisite" + where;
   if (!opt.want_text && !f.text.empty()) return "text without want_text" + where;
   if (!record::is_valid_utf8(f.text)) return "text not UTF-8" + where;
   if (!is_collapsed(f.text)) return "text whitespace not collapsed: " + printable(f.text) + where;
@@ -98,8 +117,20 @@ finding check_extract_impl(std::string_view data) {
   extract::options opt;
   opt.want_text = (selector & 0x20) != 0;
   opt.follow_nofollow = (selector & 0x40) != 0;
+  opt.want_requisites = true;
   if (selector & 0x80) opt.max_nesting = 8;  // reach the nesting guard with small inputs
   if (auto f = check_facts(extract::extract_html(data, page_url, label, opt), opt, label)) return f;
+
+  // The input as a style sheet and as a srcset.
+  const auto sheet = extract::stylesheet_requisites(data, page_url, label);
+  if (auto bad = check_urls(sheet, "style sheet requisite")) return bad;
+  for (const auto& r : sheet)
+    if (r == page_url) return "a style sheet is its own requisite";
+  for (const auto& u : extract::srcset_urls(data)) {
+    if (u.empty()) return "empty srcset candidate";
+    for (const char c : u)
+      if (is_ascii_whitespace(c)) return "srcset candidate with whitespace: " + printable(u);
+  }
 
   // The pieces on their own.
   if (const auto meta = extract::sniff_meta_charset(data)) {

@@ -64,8 +64,9 @@ std::optional<fingerprint> fingerprint::from_raw(std::string_view bytes) {
 }
 
 shared_entry make_entry(std::string url, std::string host, int depth, int redirects_left,
-                        bool sitemap, std::string referrer) {
+                        bool sitemap, std::string referrer, bool requisite) {
   shared_entry e;
+  e.requisite = requisite;
   e.url = std::move(url);
   e.host = std::move(host);
   e.depth = depth;
@@ -117,7 +118,7 @@ std::string encode(const shared_entry& e) {
   out += '\t';
   out += std::to_string(e.redirects_left);
   out += '\t';
-  out += e.sitemap ? '1' : '0';
+  out += e.sitemap ? '1' : e.requisite ? '2' : '0';
   out += '\t';
   append_relative(out, e.referrer, origin);
   out += '\t';
@@ -167,11 +168,11 @@ std::optional<shared_entry> decode(std::string_view stored, std::string_view hos
   };
   const auto depth = number(f[0]);
   const auto redirects = number(f[1]);
-  if (!depth || !redirects || (f[2] != "0" && f[2] != "1")) return std::nullopt;
+  if (!depth || !redirects || (f[2] != "0" && f[2] != "1" && f[2] != "2")) return std::nullopt;
   // A damaged entry (another version's, or a hand edit) must not be fetched as another URL.
   if (fingerprint::of(url) != *fingerprint::from_raw(stored.substr(0, 8))) return std::nullopt;
-  return make_entry(url, std::string(host), *depth, *redirects, f[2] == "1",
-                    absolute(f[3], origin));
+  return make_entry(url, std::string(host), *depth, *redirects, f[2] == "1", absolute(f[3], origin),
+                    f[2] == "2");
 }
 
 std::vector<std::string> sorted_workers(std::vector<std::string> workers) {

@@ -50,7 +50,8 @@ struct shared_entry {
   int depth = 0;
   int redirects_left = 0;
   bool sitemap = false;
-  std::string referrer;  // empty: none
+  std::string referrer;    // empty: none
+  bool requisite = false;  // a page requisite (frontier::url_entry::requisite)
   // Recrawl: the URL's visit row (recrawl::encode) when it was visited before. It travels
   // beside the stored form (take() reads it from the host's visit hash), never inside it.
   std::string visit;
@@ -59,10 +60,11 @@ struct shared_entry {
 };
 
 shared_entry make_entry(std::string url, std::string host, int depth, int redirects_left,
-                        bool sitemap, std::string referrer);
-// The stored form: the fingerprint's 8 bytes, then "depth\tredirects\tsitemap\treferrer\turl"
+                        bool sitemap, std::string referrer, bool requisite = false);
+// The stored form: the fingerprint's 8 bytes, then "depth\tredirects\tkind\treferrer\turl"
 // (URLs never hold a tab: they are normalized), the URL and the referrer written as a path
-// ("/...") when they are of the queue's own origin. The scripts read the first 8 bytes only.
+// ("/...") when they are of the queue's own origin; kind is "0" for a page, "1" for a sitemap,
+// "2" for a page requisite. The scripts read the first 8 bytes only.
 std::string encode(const shared_entry& e);
 // `host` is the queue's host, which the stored form leaves out.
 std::optional<shared_entry> decode(std::string_view stored, std::string_view host);

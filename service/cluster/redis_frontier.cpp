@@ -102,14 +102,14 @@ void redis_frontier::seed(frontier::admitted_url u) {
   }
   // Offered to the fleet at the next tick: whichever worker offers it first admits it.
   seeds_.push_back(make_entry(std::move(u.url), std::move(u.host_key), u.depth, u.redirects_left,
-                              u.sitemap, text_of(u.referrer)));
+                              u.sitemap, text_of(u.referrer), u.requisite));
   owner_.wake();
 }
 
 bool redis_frontier::admit(frontier::admitted_url u) {
   // The fleet decides whether it is new (settle() counts the new ones).
   outbox_.push_back(make_entry(std::move(u.url), std::move(u.host_key), u.depth, u.redirects_left,
-                               u.sitemap, text_of(u.referrer)));
+                               u.sitemap, text_of(u.referrer), u.requisite));
   return false;
 }
 
@@ -313,7 +313,7 @@ asio::awaitable<std::optional<T>> redis_frontier::call(Op op) {
 
 shared_entry redis_frontier::to_shared(const frontier::url_entry& e) const {
   return make_entry(e.url, schedule().host_key(e.host), e.depth, e.redirects_left, e.sitemap,
-                    text_of(e.referrer));
+                    text_of(e.referrer), e.requisite);
 }
 
 std::size_t redis_frontier::work_on(frontier::host_id h) const {
@@ -374,6 +374,7 @@ void redis_frontier::install_entries(int bucket, frontier::host_id h,
     e.depth = se.depth;
     e.redirects_left = se.redirects_left;
     e.sitemap = se.sitemap;
+    e.requisite = se.requisite;
     if (!se.referrer.empty()) {
       if (!last_referrer || *last_referrer != se.referrer)
         last_referrer = std::make_shared<const std::string>(std::move(se.referrer));

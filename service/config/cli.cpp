@@ -69,6 +69,7 @@ constexpr flag_spec crawl_flags[] = {
     {"parse-priority", 0, value_kind::text, action::set_key, "/limits/parse_priority"},
     {"user-agent", 0, value_kind::text, action::set_key, "/robots/user_agent"},
     {"no-robots", 0, value_kind::none, action::set_false, "/robots/obey"},
+    {"page-requisites", 0, value_kind::none, action::set_true, "/fetch/requisites"},
     {"state-dir", 0, value_kind::text, action::set_key, "/state/dir"},
     {"redis", 0, value_kind::text, action::set_key, "/cluster/redis"},
     {"crawl-name", 0, value_kind::text, action::set_key, "/cluster/name"},
@@ -527,6 +528,7 @@ crawl options (each overrides the same config key; seeds add to the config's see
       --parse-priority P  limits.parse_priority: idle, low, batch or normal (the parse threads)
       --user-agent S      robots.user_agent, also the User-Agent header
       --no-robots         robots.obey: false
+      --page-requisites   fetch.requisites: true (images, style sheets, scripts... of pages)
       --state-dir DIR     state.dir: persist and resume from DIR
       --redis URLS        cluster.redis: join the crawl shared through this Redis
                           (redis://[user:password@]host:port[/db]) or Redis Cluster: any

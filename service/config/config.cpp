@@ -548,6 +548,7 @@ class validator {
                 {"accept_encoding",
                  string_list(f.accept_encoding, one_of({"gzip", "deflate", "br"}), true)},
                 {"follow_nofollow", boolean(f.follow_nofollow)},
+                {"requisites", boolean(f.requisites)},
             });
   }
 
@@ -880,7 +881,8 @@ json to_json(const crawl_config& c) {
        {{"headers", pairs_to_object(c.fetch.headers)},
         {"tls_verify", c.fetch.tls_verify},
         {"accept_encoding", c.fetch.accept_encoding},
-        {"follow_nofollow", c.fetch.follow_nofollow}}},
+        {"follow_nofollow", c.fetch.follow_nofollow},
+        {"requisites", c.fetch.requisites}}},
       {"network",
        {{"allow_private", c.network.allow_private},
         {"resolve", pairs_to_object(c.network.resolve)}}},

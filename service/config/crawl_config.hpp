@@ -62,6 +62,9 @@ struct fetch_config {
   bool tls_verify = true;
   std::vector<std::string> accept_encoding{"gzip", "deflate", "br"};
   bool follow_nofollow = false;
+  // Fetch what a browser loads to show each HTML page (images, style sheets, scripts, icons,
+  // media, CSS url()s): SPEC additions "Page requisites".
+  bool requisites = false;
   bool operator==(const fetch_config&) const = default;
 };
 

@@ -71,11 +71,26 @@ std::optional<std::string> admission::seed(const std::string& given) {
 
 admission::outcome admission::link(const std::string& link, int depth, int redirects_left,
                                    const frontier::shared_text& referrer) {
-  auto& schedule = front_.schedule();
-  if (schedule.was_seen(link)) return outcome::refused;
+  if (front_.schedule().was_seen(link)) return outcome::refused;
   auto parts = url::split(link);
   if (!parts) return outcome::refused;
-  if (const auto verdict = scope_.check(link, parts->host, depth); verdict != scope::verdict::in) {
+  return admit_checked(link, *parts, scope_.check(link, parts->host, depth), depth, redirects_left,
+                       referrer, false);
+}
+
+admission::outcome admission::requisite(const std::string& url, int depth, int redirects_left,
+                                        const frontier::shared_text& referrer) {
+  if (front_.schedule().was_seen(url)) return outcome::refused;
+  auto parts = url::split(url);
+  if (!parts) return outcome::refused;
+  return admit_checked(url, *parts, scope_.check_requisite(url, depth), depth, redirects_left,
+                       referrer, true);
+}
+
+admission::outcome admission::admit_checked(const std::string& link, const url::parts& parts,
+                                            scope::verdict verdict, int depth, int redirects_left,
+                                            const frontier::shared_text& referrer, bool requisite) {
+  if (verdict != scope::verdict::in) {
     const auto key = frontier::url_hash(link);
     if (filtered_.insert(key)) {
       ++counters_.filtered;
@@ -87,9 +102,10 @@ admission::outcome admission::link(const std::string& link, int depth, int redir
     }
     return outcome::refused;
   }
-  schedule.mark_seen(link);
-  if (store_) store_->admitted({link, depth, redirects_left, text_of(referrer)});
-  return front_.admit({link, url::host_key(*parts), depth, redirects_left, false, referrer})
+  front_.schedule().mark_seen(link);
+  if (store_) store_->admitted({link, depth, redirects_left, text_of(referrer), false, requisite});
+  return front_.admit(
+             {link, url::host_key(parts), depth, redirects_left, false, referrer, requisite})
              ? outcome::added
              : outcome::offered;
 }

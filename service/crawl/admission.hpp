@@ -10,6 +10,7 @@
 #include "crawl/crawl_stats.hpp"
 #include "frontier/crawl_frontier.hpp"
 #include "scope/scope.hpp"
+#include "url/url.hpp"
 
 namespace trawler::state {
 class crawl_state;
@@ -42,6 +43,10 @@ class admission {
   // A link or redirect target of a page.
   outcome link(const std::string& url, int depth, int redirects_left,
                const frontier::shared_text& referrer);
+  // A page requisite (fetch.requisites) of a page or style sheet, or a requisite's redirect
+  // target: scope::check_requisite's rules.
+  outcome requisite(const std::string& url, int depth, int redirects_left,
+                    const frontier::shared_text& referrer);
   // A link not followed (nofollow): noted in the state, for explain, when it is new.
   bool keeps_drops() const { return store_ != nullptr; }
   void not_followed(const std::string& url, int depth, const frontier::shared_text& referrer);
@@ -54,6 +59,9 @@ class admission {
   void host_sitemaps(const std::string& host_key, const std::vector<std::string>& listed);
 
  private:
+  outcome admit_checked(const std::string& url, const url::parts& parts, scope::verdict verdict,
+                        int depth, int redirects_left, const frontier::shared_text& referrer,
+                        bool requisite);
   outcome sitemap_file(const std::string& location, int depth,
                        const frontier::shared_text& referrer, bool with_seeds);
   void host_sitemaps(const std::string& host_key, const std::vector<std::string>& listed,

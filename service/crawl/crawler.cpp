@@ -172,6 +172,7 @@ struct crawler::impl final : frontier::frontier_owner {
         lag_timer(e) {
     extract_opt.follow_nofollow = cfg.fetch.follow_nofollow;
     extract_opt.want_text = records.fields().text;
+    extract_opt.want_requisites = cfg.fetch.requisites;
     records.on_untried(
         [this](const frontier::url_entry& e, record::fetch_record& r) { visits.untried(e, r); });
     if (visits.on() && front->keeps_visits()) visits.keep_in(front.get());
@@ -327,6 +328,46 @@ struct crawler::impl final : frontier::frontier_owner {
     }
   }
 
+  // ---- the archive ---------------------------------------------------------------------------
+
+  // A response worth archiving: output.warc is on and bytes came back; a redirect is no page to
+  // replay (SPEC additions "WARC archive").
+  bool archivable(const fetch::fetch_result& res) const {
+    const bool redirect = res.status >= 300 && res.status <= 399 && res.header("location");
+    return archive && res.has_response && !redirect && !res.wire_response.empty();
+  }
+
+  struct archived {
+    std::optional<warc::location> at;  // the response record, written through
+    warc::built built;
+  };
+
+  // Builds an exchange's records on the pool for the WARC file they go to (they name its
+  // warcinfo record) and writes them through at once, so the archive's bytes reach the file
+  // before a record pointing at them reaches the output. Another fetch's write may rotate the
+  // file while they are built: they are built again for the next one, and after a few such
+  // misses here, on the I/O thread, where nothing can come between building and writing.
+  asio::awaitable<archived> archive_exchange(std::function<warc::exchange()> make) {
+    archived out;
+    for (int tries = 0; tries < 3; ++tries) {
+      warc::exchange x = make();
+      x.warcinfo_id = archive->warcinfo_id();
+      ++parsing;
+      out.built = co_await asio::co_spawn(
+          pool, build_archive_records(std::move(x), cfg.limits.parse_priority),
+          asio::use_awaitable);
+      --parsing;
+      if (!out.built.error.empty() || out.built.warcinfo_id == archive->warcinfo_id()) break;
+    }
+    if (out.built.error.empty() && out.built.warcinfo_id != archive->warcinfo_id()) {
+      warc::exchange x = make();
+      x.warcinfo_id = archive->warcinfo_id();
+      out.built = warc::build_exchange(x);
+    }
+    if (auto at = archive->write(out.built); at && archive->flush()) out.at = std::move(at);
+    co_return out;
+  }
+
   // ---- robots.txt ----------------------------------------------------------------------------
 
   // Spacing counts from when a request goes out, not from its lease.
@@ -337,6 +378,7 @@ struct crawler::impl final : frontier::frontier_owner {
   asio::awaitable<void> fetch_robots(frontier::host_id host) {
     const std::string key = schedule.host_key(host);
     auto parts = url::split(key + "/robots.txt");
+    std::string robots_url = url::normalize(key + "/robots.txt").value_or(key + "/robots.txt");
     fetch::fetch_result res;
     if (parts) {
       // RFC 9309 2.3.1.2: follow at least five redirects.
@@ -351,6 +393,7 @@ struct crawler::impl final : frontier::frontier_owner {
         auto next_parts = url::split(*next);
         if (!next_parts) break;
         parts = std::move(next_parts);
+        robots_url = std::move(*next);
       }
     } else {
       res.error = error_kind::other;
@@ -360,6 +403,22 @@ struct crawler::impl final : frontier::frontier_owner {
     schedule.finish(host);
     auto settled = robots.fetched(host, res);
     wake();
+    // Archived like a page (SPEC additions "WARC archive"), after its verdict: the host's pages
+    // need not wait for the compression.
+    if (archivable(res)) {
+      auto done = co_await archive_exchange([&] {
+        warc::exchange x;
+        x.target_uri = robots_url;
+        x.ip = res.peer;
+        x.date = std::chrono::system_clock::now();
+        x.request = res.wire_request;
+        x.response = res.wire_response;
+        x.truncated = res.truncated;
+        return x;
+      });
+      if (!done.at && !done.built.error.empty())
+        log::warn("not archived: " + robots_url + ": " + done.built.error);
+    }
     if (!settled) co_return;
     if (settled->verdict.outcome != "failure") admit.host_sitemaps(key, settled->sitemaps);
     for (auto& [e, why] : settled->refused) records.untried(e, why.kind, std::move(why.message));
@@ -440,8 +499,12 @@ struct crawler::impl final : frontier::frontier_owner {
       r.error = error_kind::protocol;
       r.error_message = "304 Not Modified to a request without validators";
     }
-    const bool html =
-        is_html(r.content_type) && answered && !res.body.empty() && (!res.error || res.truncated);
+    const bool readable = answered && !res.body.empty() && (!res.error || res.truncated);
+    // A requisite is never parsed for links (SPEC additions "Page requisites"), an HTML one
+    // (a frame, an error page for an image) included; any style sheet is read for its
+    // requisites.
+    const bool html = is_html(r.content_type) && readable && !e.requisite;
+    const bool stylesheet = cfg.fetch.requisites && r.content_type == "text/css" && readable;
     std::optional<std::string> header_charset;
     if (ct_header) header_charset = record::charset_param(*ct_header);
     if (!html && header_charset) {
@@ -467,11 +530,15 @@ struct crawler::impl final : frontier::frontier_owner {
       } else {
         // A sitemap that may be unchanged is hashed first; a changed one is parsed after.
         std::string body = sitemap ? res.body : std::move(res.body);
-        parsed = co_await asio::co_spawn(
-            pool,
-            parse_page(std::move(body), e.url, header_charset, html && !sitemap, extract_opt,
-                       cfg.limits.parse_priority, known_body, visits.on() && html && !sitemap),
-            asio::use_awaitable);
+        parsed = co_await asio::co_spawn(pool,
+                                         parse_page(std::move(body), e.url, header_charset,
+                                                    sitemap      ? body_kind::opaque
+                                                    : html       ? body_kind::html
+                                                    : stylesheet ? body_kind::stylesheet
+                                                                 : body_kind::opaque,
+                                                    extract_opt, cfg.limits.parse_priority,
+                                                    known_body, visits.on() && html && !sitemap),
+                                         asio::use_awaitable);
         if (sitemap && !parsed->unchanged_body) {
           parsed = co_await asio::co_spawn(
               pool,
@@ -492,46 +559,42 @@ struct crawler::impl final : frontier::frontier_owner {
     }
     const bool unchanged_body = parsed && parsed->unchanged_body;
     std::optional<recrawl::capture> captured;  // a full response record archived now
-    // A redirect is no page to replay (SPEC additions "WARC archive").
-    const bool redirect = res.status >= 300 && res.status <= 399 && res.header("location");
-    if (archive && res.has_response && !redirect && !res.wire_response.empty()) {
-      warc::exchange x;
-      x.target_uri = e.url;
-      x.ip = res.peer;
-      x.date = std::chrono::system_clock::now();
-      x.request = res.wire_request;
-      x.response = res.wire_response;
-      x.truncated = res.truncated;
-      // Recrawl: a 304 or an identical payload is archived as a revisit of the last capture.
-      if (auto earlier = visits.archived_capture(e)) {
-        x.earlier = warc::earlier_capture{
-            earlier->record_id,
-            std::chrono::system_clock::time_point(std::chrono::microseconds(earlier->date_us)),
-            earlier->payload_digest};
-        x.not_modified = not_modified && validators_sent;
-      }
-      if (parsed) {
-        x.outlinks.reserve(parsed->facts.links.size());
-        for (const auto& l : parsed->facts.links) x.outlinks.push_back(l.url);
-      }
-      ++parsing;
-      auto built = co_await asio::co_spawn(
-          pool, build_archive_records(std::move(x), cfg.limits.parse_priority),
-          asio::use_awaitable);
-      --parsing;
-      // Written through at once: the archive's bytes reach the file before the record pointing
-      // at them reaches the output.
-      if (auto at = archive->write(built); at && archive->flush()) {
-        r.warc = record::warc_pointer{at->file, at->offset, at->length};
-        if (answered && built.revisit == warc::revisit_profile::none) {
-          captured = recrawl::capture{
-              built.response_id,
-              std::chrono::duration_cast<std::chrono::microseconds>(x.date.time_since_epoch())
-                  .count(),
-              built.payload_digest};
+    if (archivable(res)) {
+      const auto date = std::chrono::system_clock::now();
+      const auto earlier = visits.archived_capture(e);
+      auto done = co_await archive_exchange([&] {
+        warc::exchange x;
+        x.target_uri = e.url;
+        x.ip = res.peer;
+        x.date = date;
+        x.request = res.wire_request;
+        x.response = res.wire_response;
+        x.truncated = res.truncated;
+        // Recrawl: a 304 or an identical payload is archived as a revisit of the last capture.
+        if (earlier) {
+          x.earlier = warc::earlier_capture{
+              earlier->record_id,
+              std::chrono::system_clock::time_point(std::chrono::microseconds(earlier->date_us)),
+              earlier->payload_digest};
+          x.not_modified = not_modified && validators_sent;
         }
-      } else if (!built.error.empty()) {
-        log::warn("not archived: " + e.url + ": " + built.error);
+        if (parsed) {
+          x.outlinks.reserve(parsed->facts.links.size());
+          for (const auto& l : parsed->facts.links) x.outlinks.push_back(l.url);
+        }
+        return x;
+      });
+      if (done.at) {
+        r.warc = record::warc_pointer{done.at->file, done.at->offset, done.at->length};
+        if (answered && done.built.revisit == warc::revisit_profile::none) {
+          captured = recrawl::capture{
+              done.built.response_id,
+              std::chrono::duration_cast<std::chrono::microseconds>(date.time_since_epoch())
+                  .count(),
+              done.built.payload_digest};
+        }
+      } else if (!done.built.error.empty()) {
+        log::warn("not archived: " + e.url + ": " + done.built.error);
       }
     }
 
@@ -542,11 +605,16 @@ struct crawler::impl final : frontier::frontier_owner {
       // Its links were admitted when it was first seen.
     } else if (parsed && sitemap) {
       admit_sitemap_links(e, parsed->facts, r, parsed->lastmods);
-    } else if (parsed && html) {
-      // A header nofollow covers every link; meta and rel=nofollow are applied by the
-      // extractor.
-      const bool header_nofollow = directives.nofollow && !cfg.fetch.follow_nofollow;
-      admit_page_links(e, parsed->facts, header_nofollow, r, directives);
+    } else if (parsed) {
+      // Requisites first: a style sheet the page also links (<link rel=stylesheet>) is fetched
+      // as its requisite, and scanned for its own.
+      admit_requisites(e, parsed->facts.requisites, r);
+      if (html) {
+        // A header nofollow covers every link; meta and rel=nofollow are applied by the
+        // extractor.
+        const bool header_nofollow = directives.nofollow && !cfg.fetch.follow_nofollow;
+        admit_page_links(e, parsed->facts, header_nofollow, r, directives);
+      }
     }
     if (auto fresh = co_await front->settle()) r.new_links = *fresh;
     r.noindex = directives.noindex;
@@ -610,6 +678,7 @@ struct crawler::impl final : frontier::frontier_owner {
     record::fetch_record r;
     r.url = e.url;
     r.depth = e.depth;
+    r.requisite = e.requisite;
     if (e.referrer) r.referrer = *e.referrer;
     r.attempts = e.attempts;
     r.elapsed_ms = std::chrono::duration<double, std::milli>(res.elapsed).count();
@@ -641,6 +710,8 @@ struct crawler::impl final : frontier::frontier_owner {
     auto from = std::make_shared<const std::string>(e.url);
     if (e.sitemap) {
       admit.sitemap(*target, e.depth, from);
+    } else if (e.requisite) {
+      admit.requisite(*target, e.depth, e.redirects_left - 1, from);
     } else {
       admit.link(*target, e.depth, e.redirects_left - 1, from);
     }
@@ -663,6 +734,19 @@ struct crawler::impl final : frontier::frontier_owner {
         visits.lastmod_hint(l.url, lastmods[i]);
       }
       r.links.push_back(std::move(l.url));
+    }
+  }
+
+  // A page's or style sheet's requisites, one level deeper (SPEC additions "Page requisites").
+  // nofollow does not apply: a browser loads a page's images whatever its links say.
+  void admit_requisites(const frontier::url_entry& e, const std::vector<std::string>& found,
+                        record::fetch_record& r) {
+    if (found.empty()) return;
+    const auto self = std::make_shared<const std::string>(e.url);
+    for (const auto& u : found) {
+      if (admit.requisite(u, e.depth + 1, cfg.limits.max_redirects, self) ==
+          admission::outcome::added)
+        ++r.new_links;
     }
   }
 
@@ -725,6 +809,7 @@ void crawler::attach_state(state::crawl_state& st, const crawl_stats& carried) {
     e.depth = p.depth;
     e.redirects_left = p.redirects_left;
     e.sitemap = p.sitemap;
+    e.requisite = p.requisite;
     // Recrawl: a revisit cancelled by the last stop is pending again, and still a revisit.
     e.revisit = m.visits.on() && st.visit(e.url).has_value();
     // Pending entries come grouped by referrer: consecutive ones share its string.

@@ -1,6 +1,7 @@
 #include "crawl/page_parse.hpp"
 
 #include "crawl/thread_priority.hpp"
+#include "extract/requisites.hpp"
 #include "fetch/decoder.hpp"
 #include "record/record.hpp"
 #include "robots/sitemap.hpp"
@@ -9,8 +10,9 @@
 namespace trawler::crawl {
 
 boost::asio::awaitable<parsed_page> parse_page(std::string body, std::string url,
-                                               std::optional<std::string> header_charset, bool html,
-                                               extract::options opt, std::string priority,
+                                               std::optional<std::string> header_charset,
+                                               body_kind kind, extract::options opt,
+                                               std::string priority,
                                                std::optional<std::string> known_sha256,
                                                bool signature) {
   set_parse_thread_priority(priority);
@@ -20,9 +22,11 @@ boost::asio::awaitable<parsed_page> parse_page(std::string body, std::string url
     out.unchanged_body = true;
     co_return out;
   }
-  if (html) {
-    std::optional<std::string_view> cs;
-    if (header_charset) cs = *header_charset;
+  std::optional<std::string_view> cs;
+  if (header_charset) cs = *header_charset;
+  if (kind == body_kind::stylesheet) {
+    out.facts.requisites = extract::stylesheet_requisites(body, url, cs);
+  } else if (kind == body_kind::html) {
     if (signature) opt.want_text = true;
     out.facts = extract::extract_html(body, url, cs, opt);
     // The title is visible text too (a tab, a search result).

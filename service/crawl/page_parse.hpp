@@ -23,12 +23,20 @@ struct parsed_page {
   std::vector<std::int64_t> lastmods;
 };
 
-// Charset decoding, Gumbo and hashing of a body (only hashing when not HTML). With
+// What is read of a body besides its digest.
+enum class body_kind {
+  opaque,      // hashed only
+  html,        // Gumbo: links, title, requisites (with opt.want_requisites)...
+  stylesheet,  // CSS: its url()s and @imports, as facts.requisites (fetch.requisites)
+};
+
+// Charset decoding, Gumbo and hashing of a body (only hashing when opaque). With
 // `known_sha256` (a hex prefix) a body whose digest starts with it is not parsed: recrawl's
-// unchanged page. With `signature` the visible text's digest is computed too.
+// unchanged page. With `signature` the visible text's digest of HTML is computed too.
 boost::asio::awaitable<parsed_page> parse_page(std::string body, std::string url,
-                                               std::optional<std::string> header_charset, bool html,
-                                               extract::options opt, std::string priority,
+                                               std::optional<std::string> header_charset,
+                                               body_kind kind, extract::options opt,
+                                               std::string priority,
                                                std::optional<std::string> known_sha256 = {},
                                                bool signature = false);
 

@@ -33,6 +33,7 @@ void recorder::untried(const frontier::url_entry& e, error_kind kind, std::strin
   r.error = kind;
   r.error_message = std::move(message);
   r.depth = e.depth;
+  r.requisite = e.requisite;
   if (e.referrer) r.referrer = *e.referrer;
   r.fetched_at = std::chrono::system_clock::now();
   if (on_untried_) on_untried_(e, r);

@@ -108,6 +108,7 @@ void visit_keeper::resume() {
     if (info) {
       e.depth = info->depth;
       e.sitemap = info->sitemap;
+      e.requisite = info->requisite;
       if (!info->referrer.empty()) {
         if (!last_referrer || *last_referrer != info->referrer)
           last_referrer = std::make_shared<const std::string>(std::move(info->referrer));
@@ -244,6 +245,7 @@ void visit_keeper::lastmod_hint(const std::string& url, std::int64_t lastmod_ms)
     if (auto info = store_->find(url)) {
       e.depth = info->depth;
       e.sitemap = info->sitemap;
+      e.requisite = info->requisite;
       if (!info->referrer.empty())
         e.referrer = std::make_shared<const std::string>(std::move(info->referrer));
     }

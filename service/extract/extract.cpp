@@ -1,9 +1,11 @@
 #include "extract/extract.hpp"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include "extract/gumbo_document.hpp"
 #include "extract/nesting_guard.hpp"
+#include "extract/requisites.hpp"
 #include "record/utf8.hpp"
 #include "url/url.hpp"
 
@@ -212,6 +214,7 @@ class walker {
 
   std::vector<raw_link> links;
   std::optional<std::string_view> base_href;
+  std::vector<std::string> requisites;  // unresolved, in document order
 
  private:
   void enter(const GumboElement& e) {
@@ -219,6 +222,7 @@ class walker {
       if (is_hidden(e.tag)) ++hidden_depth_;
       if (!is_inline(e.tag)) text_.boundary();
     }
+    if (opt_.want_requisites) requisites_of(e);
     if (e.tag_namespace != GUMBO_NAMESPACE_HTML) return;
     switch (e.tag) {
       case GUMBO_TAG_A:
@@ -249,6 +253,9 @@ class walker {
   }
 
   void leave(const GumboElement& e) {
+    if (opt_.want_requisites && e.tag_namespace == GUMBO_NAMESPACE_HTML &&
+        (e.tag == GUMBO_TAG_NOSCRIPT || e.tag == GUMBO_TAG_TEMPLATE))
+      --unrendered_depth_;
     if (!opt_.want_text) return;
     if (is_hidden(e.tag)) --hidden_depth_;
     if (!is_inline(e.tag)) text_.boundary();
@@ -285,9 +292,85 @@ class walker {
     if (!out.empty()) facts_.title = std::move(out);
   }
 
+  void requisite(const GumboElement& e, const char* name) {
+    if (const auto v = attribute(e, name)) requisites.emplace_back(*v);
+  }
+  void srcset(const GumboElement& e) {
+    if (const auto v = attribute(e, "srcset"))
+      for (auto& u : srcset_urls(*v)) requisites.push_back(std::move(u));
+  }
+  void css(std::string_view text) {
+    std::string repaired;
+    for (auto& u : css_references(as_utf8(text, repaired))) requisites.push_back(std::move(u));
+  }
+
+  // What a browser loads for this element (page_facts::requisites).
+  void requisites_of(const GumboElement& e) {
+    const bool html = e.tag_namespace == GUMBO_NAMESPACE_HTML;
+    if (html && (e.tag == GUMBO_TAG_NOSCRIPT || e.tag == GUMBO_TAG_TEMPLATE)) ++unrendered_depth_;
+    if (unrendered_depth_ > 0) return;
+    if (const auto style = attribute(e, "style")) css(*style);
+    if (!html) return;
+    switch (e.tag) {
+      case GUMBO_TAG_IMG:
+        requisite(e, "src");
+        srcset(e);
+        break;
+      case GUMBO_TAG_SOURCE:
+        requisite(e, "src");
+        srcset(e);
+        break;
+      case GUMBO_TAG_SCRIPT:
+      case GUMBO_TAG_AUDIO:
+      case GUMBO_TAG_TRACK:
+      case GUMBO_TAG_EMBED:
+        requisite(e, "src");
+        break;
+      case GUMBO_TAG_VIDEO:
+        requisite(e, "src");
+        requisite(e, "poster");
+        break;
+      case GUMBO_TAG_OBJECT:
+        requisite(e, "data");
+        break;
+      case GUMBO_TAG_INPUT:
+        if (const auto type = attribute(e, "type"); type && iequals(trim(*type), "image"))
+          requisite(e, "src");
+        break;
+      case GUMBO_TAG_BODY:
+      case GUMBO_TAG_TABLE:
+      case GUMBO_TAG_TD:
+      case GUMBO_TAG_TH:
+        requisite(e, "background");
+        break;
+      case GUMBO_TAG_LINK:
+        if (const auto rel = attribute(e, "rel")) {
+          bool loads = false;
+          for_each_token(*rel, false, [&](std::string_view t) {
+            loads = loads || iequals(t, "stylesheet") || iequals(t, "icon") ||
+                    iequals(t, "apple-touch-icon") || iequals(t, "apple-touch-icon-precomposed") ||
+                    iequals(t, "preload") || iequals(t, "modulepreload");
+          });
+          if (loads) requisite(e, "href");
+        }
+        break;
+      case GUMBO_TAG_STYLE:
+        for (unsigned int i = 0; i < e.children.length; ++i) {
+          const auto* child = static_cast<const GumboNode*>(e.children.data[i]);
+          if (child->type == GUMBO_NODE_TEXT || child->type == GUMBO_NODE_WHITESPACE ||
+              child->type == GUMBO_NODE_CDATA)
+            css(child->v.text.text);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
   page_facts& facts_;
   text_builder text_;
   const options& opt_;
+  int unrendered_depth_ = 0;  // inside <noscript> or <template>
   int hidden_depth_ = 0;
   bool title_seen_ = false;
 };
@@ -425,6 +508,18 @@ page_facts extract_html(std::string_view body, std::string_view page_url,
     }
     facts.links.push_back({std::move(*absolute), follow});
     index.emplace(facts.links.back().url, facts.links.size() - 1);
+  }
+  if (!walk.requisites.empty()) {
+    std::unordered_set<std::string> seen{std::string(page_url)};
+    for (const auto& raw : walk.requisites) {
+      // An empty src loads nothing (HTML "update the image data"), nor does a bare fragment.
+      const std::string_view ref = trim(raw);
+      if (ref.empty() || ref.front() == '#') continue;
+      std::optional<std::string> absolute = resolver.resolve(ref);
+      if (!absolute && !resolver.valid()) absolute = url::normalize(ref);
+      if (!absolute || !seen.insert(*absolute).second) continue;
+      facts.requisites.push_back(std::move(*absolute));
+    }
   }
   return facts;
 }

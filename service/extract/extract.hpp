@@ -30,11 +30,20 @@ struct page_facts {
   std::vector<std::string> meta_robots;  // lowercase tokens of <meta name=robots content>
   bool page_nofollow = false;            // meta robots nofollow or none
   std::string text;                      // visible text (options::want_text), collapsed
+  // With options::want_requisites: what a browser loads to show the page (SPEC additions "Page
+  // requisites"): img src and srcset, picture/video/audio source src and srcset, video poster,
+  // track src, script src, link rel=stylesheet/icon/apple-touch-icon/preload/modulepreload
+  // href, embed src, object data, input type=image src, body/table/td/th background, and the
+  // url()s and @imports of <style> elements and style attributes; not inside <noscript> or
+  // <template> (a browser running scripts renders neither). Resolved like links, absolute
+  // normalized http(s), first occurrence order, no repeats, the page itself left out.
+  std::vector<std::string> requisites;
 };
 
 struct options {
   bool want_text = false;
   bool follow_nofollow = false;
+  bool want_requisites = false;
   // Start tags nesting deeper than this are dropped before parsing (see nesting_guard.hpp):
   // Chrome's parser cap, far above real pages.
   std::size_t max_nesting = 512;

@@ -25,6 +25,7 @@ struct admitted_url {
   int redirects_left = 0;
   bool sitemap = false;
   shared_text referrer;
+  bool requisite = false;  // a page requisite (url_entry::requisite)
 };
 
 // A host's robots.txt as one process settled it, for the others: "rules" (body holds

@@ -39,6 +39,9 @@ struct url_entry {
   int redirects_left = 0;
   int attempts = 0;      // attempts already made (retries carry them)
   bool sitemap = false;  // a sitemap file: its <loc> values are the links
+  // A page requisite (fetch.requisites): recorded and archived, never parsed for links; a
+  // style sheet's url()s and @imports are requisites too.
+  bool requisite = false;
   bool revisit = false;  // recrawl: visited before (its page is not counted against max_pages)
   bool lastmod = false;  // recrawl: brought forward by a sitemap's <lastmod>
   // Recrawl: the URL's visit count when this revisit was scheduled (0: not checked). A URL may

@@ -12,6 +12,7 @@ url_entry local_frontier::entry_of(admitted_url u) {
   e.depth = u.depth;
   e.redirects_left = u.redirects_left;
   e.sitemap = u.sitemap;
+  e.requisite = u.requisite;
   e.referrer = std::move(u.referrer);
   return e;
 }

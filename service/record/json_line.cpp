@@ -266,6 +266,10 @@ std::string to_json_line(const fetch_record& r, const output_fields& f) {
   w.boolean(r.noindex);
   w.key("nofollow");
   w.boolean(r.nofollow);
+  if (r.requisite) {
+    w.key("requisite");
+    w.boolean(true);
+  }
   if (f.title && content) {
     w.key("title");
     w.optional_string(r.title);

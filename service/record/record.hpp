@@ -57,6 +57,8 @@ struct fetch_record {
   // Indexing directives from X-Robots-Tag and <meta name=robots>.
   bool noindex = false;
   bool nofollow = false;
+  // A page requisite (fetch.requisites): written as "requisite": true, absent otherwise.
+  bool requisite = false;
   // Optional output fields.
   // Response headers as received, in any case and with repeats: to_json_line lowercases the
   // names and joins repeated ones with ", " in arrival order (SPEC "Record fields").

@@ -179,6 +179,13 @@ verdict scope::check(std::string_view url, std::string_view host, int depth) con
   return verdict::in;
 }
 
+verdict scope::check_requisite(std::string_view url, int depth) const {
+  if (url.size() > rules_.max_url_length) return verdict::too_long;
+  if (any_match(exclude_, url)) return verdict::excluded;
+  if (depth > rules_.max_depth + requisite_depth_allowance) return verdict::too_deep;
+  return verdict::in;
+}
+
 int scope::excluding_rule(std::string_view url) const {
   for (std::size_t i = 0; i < exclude_.size(); ++i) {
     if (RE2::PartialMatch(re2::StringPiece(url.data(), url.size()), *exclude_[i]))

@@ -33,6 +33,11 @@ enum class verdict {
 
 std::string_view to_string(verdict v);
 
+// How far below scope.max_depth page requisites are still admitted (SPEC additions "Page
+// requisites"): the requisites of a page at the limit, and a chain of style sheets importing
+// style sheets below them.
+constexpr int requisite_depth_allowance = 5;
+
 struct rules {
   mode scope_mode = mode::host;
   std::vector<std::string> include;  // RE2 patterns, searched (partial match) in the absolute URL
@@ -60,6 +65,11 @@ class scope {
   // A discovered link or redirect target at `depth`; url is normalized, host its host.
   // Order of checks: too_long, out_of_scope, not_included, excluded, too_deep.
   verdict check(std::string_view url, std::string_view host, int depth) const;
+
+  // A page requisite at `depth` (fetch.requisites): on any host and whatever scope.include says,
+  // but not excluded, not too long, and at most max_depth + requisite_depth_allowance deep.
+  // Order of checks: too_long, excluded, too_deep.
+  verdict check_requisite(std::string_view url, int depth) const;
 
   // The first scope.exclude pattern that matches `url` (the one behind verdict::excluded), or -1.
   int excluding_rule(std::string_view url) const;

@@ -214,6 +214,7 @@ bool crawl_state::init(std::string& error) {
   // an older trawler ignores it.
   if (sqlite3_exec(db_.get(),
                    "CREATE TABLE IF NOT EXISTS sitemaps(seq INTEGER PRIMARY KEY);"
+                   "CREATE TABLE IF NOT EXISTS requisites(seq INTEGER PRIMARY KEY);"
                    "CREATE TABLE IF NOT EXISTS dropped(batch INTEGER PRIMARY KEY,"
                    " entries BLOB NOT NULL);"
                    "CREATE TABLE IF NOT EXISTS visits(seq INTEGER PRIMARY KEY, row BLOB NOT NULL)",
@@ -236,6 +237,7 @@ bool crawl_state::init(std::string& error) {
                " VALUES(?1, ?2, ?3, ?4, ?5, ?6)") ||
       !prepare(insert_mark_, "INSERT INTO marks(seq, done) VALUES(?1, ?2)") ||
       !prepare(insert_sitemap_, "INSERT OR IGNORE INTO sitemaps(seq) VALUES(?1)") ||
+      !prepare(insert_requisite_, "INSERT OR IGNORE INTO requisites(seq) VALUES(?1)") ||
       !prepare(put_meta_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)") ||
       !prepare(put_info_, "INSERT OR REPLACE INTO info(key, value) VALUES(?1, ?2)") ||
       !prepare(url_by_seq_, "SELECT url FROM urls WHERE seq = ?1") ||
@@ -243,7 +245,8 @@ bool crawl_state::init(std::string& error) {
       !prepare(put_visit_, "INSERT OR REPLACE INTO visits(seq, row) VALUES(?1, ?2)") ||
       !prepare(url_row_,
                "SELECT u.depth, COALESCE(r.url, u.referrer),"
-               " EXISTS(SELECT 1 FROM sitemaps m WHERE m.seq = u.seq)"
+               " EXISTS(SELECT 1 FROM sitemaps m WHERE m.seq = u.seq),"
+               " EXISTS(SELECT 1 FROM requisites q WHERE q.seq = u.seq)"
                " FROM urls u LEFT JOIN urls r ON r.seq = u.referrer_seq WHERE u.seq = ?1")) {
     return false;
   }
@@ -406,9 +409,10 @@ std::optional<std::string> crawl_state::url_text(std::uint64_t seq) const {
 }
 
 void crawl_state::append(std::string_view url, int depth, int redirects_left,
-                         std::string_view referrer, bool sitemap) {
+                         std::string_view referrer, bool sitemap, bool requisite) {
   buffered_url b{};
   b.sitemap = sitemap;
+  b.requisite = requisite;
   b.depth = depth;
   b.redirects_left = redirects_left;
   b.referrer_seq = no_seq;
@@ -439,7 +443,7 @@ void crawl_state::admitted(const pending_url& u) {
     return;
   }
   if (!index_url(u.url, next_seq_)) return;
-  append(u.url, u.depth, u.redirects_left, u.referrer, u.sitemap);
+  append(u.url, u.depth, u.redirects_left, u.referrer, u.sitemap, u.requisite);
 }
 
 void crawl_state::mark(std::uint64_t seq, bool done) {
@@ -500,7 +504,7 @@ crawl_state::reconciled crawl_state::reconcile(const std::vector<std::string>& r
   }
   for (const std::string* url : unknown) {
     if (next_seq_ > url_index::max_value || !index_url(*url, next_seq_)) continue;  // repeats
-    append(*url, 0, 0, {}, false);
+    append(*url, 0, 0, {}, false, false);
     mark(next_seq_ - 1, true);
     ++out.added;
   }
@@ -621,6 +625,7 @@ std::optional<url_info> crawl_state::find(std::string_view url) const {
     const auto& b = buffered_urls_[i];
     info.depth = b.depth;
     info.sitemap = b.sitemap;
+    info.requisite = b.requisite;
     info.referrer = referrer_of(b);
     return info;
   }
@@ -630,6 +635,7 @@ std::optional<url_info> crawl_state::find(std::string_view url) const {
     info.depth = sqlite3_column_int(s, 0);
     info.referrer = column_text(s, 1);
     info.sitemap = sqlite3_column_int(s, 2) != 0;
+    info.requisite = sqlite3_column_int(s, 3) != 0;
   }
   sqlite3_reset(s);
   return info;
@@ -677,6 +683,14 @@ bool crawl_state::checkpoint(std::string& error) {
   for (const auto& b : buffered_urls_) {
     const std::uint64_t this_seq = seq++;
     if (!b.sitemap) continue;
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(this_seq));
+    if (!run(s)) return fail("cannot save state");
+  }
+  s = insert_requisite_.get();
+  seq = first_buffered_seq_;
+  for (const auto& b : buffered_urls_) {
+    const std::uint64_t this_seq = seq++;
+    if (!b.requisite) continue;
     sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(this_seq));
     if (!run(s)) return fail("cannot save state");
   }
@@ -786,7 +800,8 @@ std::vector<pending_url> crawl_state::pending() const {
   if (sqlite3_prepare_v2(db_.get(),
                          "SELECT u.seq, u.url, u.depth, u.redirects_left,"
                          " COALESCE(r.url, u.referrer),"
-                         " EXISTS(SELECT 1 FROM sitemaps m WHERE m.seq = u.seq)"
+                         " EXISTS(SELECT 1 FROM sitemaps m WHERE m.seq = u.seq),"
+                         " EXISTS(SELECT 1 FROM requisites q WHERE q.seq = u.seq)"
                          " FROM urls u LEFT JOIN urls r ON r.seq = u.referrer_seq"
                          " WHERE u.seq < ?1 ORDER BY u.seq",
                          -1, &raw_stmt, nullptr) != SQLITE_OK) {
@@ -805,6 +820,7 @@ std::vector<pending_url> crawl_state::pending() const {
     p.redirects_left = sqlite3_column_int(s.get(), 3);
     p.referrer = column_text(s.get(), 4);
     p.sitemap = sqlite3_column_int(s.get(), 5) != 0;
+    p.requisite = sqlite3_column_int(s.get(), 6) != 0;
   }
   if (rc != SQLITE_DONE) log::error(sqlite_error("state: cannot read pending URLs from"));
   std::uint64_t seq = first_buffered_seq_;
@@ -815,6 +831,7 @@ std::vector<pending_url> crawl_state::pending() const {
     p.depth = b.depth;
     p.redirects_left = b.redirects_left;
     p.sitemap = b.sitemap;
+    p.requisite = b.requisite;
     p.referrer = referrer_of(b);
   }
   return out;

@@ -36,8 +36,9 @@ struct pending_url {
   std::string url;
   int depth = 0;
   int redirects_left = 0;
-  std::string referrer;  // empty: none
-  bool sitemap = false;  // a sitemap file: its <loc> values are the links
+  std::string referrer;    // empty: none
+  bool sitemap = false;    // a sitemap file: its <loc> values are the links
+  bool requisite = false;  // a page requisite (fetch.requisites): never parsed for links
 };
 
 // Why the admission refused a link (the scope rule, or a sitemap cap). Stored as one byte.
@@ -66,6 +67,7 @@ struct url_info {
   std::string referrer;
   bool done = false;
   bool sitemap = false;
+  bool requisite = false;
 };
 
 namespace detail {
@@ -223,6 +225,7 @@ class crawl_state {
     int depth;
     int redirects_left;
     bool sitemap;
+    bool requisite;
   };
 
   bool init(std::string& error);
@@ -238,7 +241,7 @@ class crawl_state {
   }
   void mark(std::uint64_t seq, bool done);
   void append(std::string_view url, int depth, int redirects_left, std::string_view referrer,
-              bool sitemap);
+              bool sitemap, bool requisite);
   bool dirty() const noexcept;
   std::string sqlite_error(std::string_view what) const;
 
@@ -249,6 +252,7 @@ class crawl_state {
   statement insert_url_;
   statement insert_mark_;
   statement insert_sitemap_;
+  statement insert_requisite_;
   statement put_meta_;
   statement put_info_;
   statement url_by_seq_;

@@ -292,6 +292,8 @@ built build_exchange(const exchange& x) {
   const std::string date = warc_date(x.date);
   const std::string uri = uri_value(x.target_uri);
   const std::string ip = uri_value(x.ip);
+  const std::string info_id = uri_value(x.warcinfo_id);
+  b.warcinfo_id = x.warcinfo_id;
 
   std::string metadata;
   for (const auto& link : x.outlinks)
@@ -328,6 +330,7 @@ built build_exchange(const exchange& x) {
     header h(b.revisit == revisit_profile::none ? "response" : "revisit");
     h.field("WARC-Record-ID", b.response_id);
     h.field("WARC-Date", date);
+    if (!info_id.empty()) h.field("WARC-Warcinfo-ID", info_id);
     h.field("WARC-Target-URI", uri);
     if (!ip.empty()) h.field("WARC-IP-Address", ip);
     h.field("WARC-Block-Digest", block_digest);
@@ -364,6 +367,7 @@ built build_exchange(const exchange& x) {
     header h("request");
     h.field("WARC-Record-ID", new_record_id());
     h.field("WARC-Date", date);
+    if (!info_id.empty()) h.field("WARC-Warcinfo-ID", info_id);
     h.field("WARC-Target-URI", uri);
     if (!ip.empty()) h.field("WARC-IP-Address", ip);
     h.field("WARC-Concurrent-To", b.response_id);
@@ -380,6 +384,7 @@ built build_exchange(const exchange& x) {
     header h("metadata");
     h.field("WARC-Record-ID", new_record_id());
     h.field("WARC-Date", date);
+    if (!info_id.empty()) h.field("WARC-Warcinfo-ID", info_id);
     h.field("WARC-Target-URI", uri);
     h.field("WARC-Concurrent-To", b.response_id);
     h.field("WARC-Block-Digest", block_digest);
@@ -395,7 +400,7 @@ built build_exchange(const exchange& x) {
 
 std::string build_warcinfo(std::string_view filename, std::string_view software,
                            const std::vector<std::pair<std::string, std::string>>& info,
-                           std::chrono::system_clock::time_point date) {
+                           std::chrono::system_clock::time_point date, std::string_view record_id) {
   std::string block;
   block.append("software: ").append(text_value(software)).append("\r\n");
   block.append("format: WARC File Format 1.1\r\n");
@@ -405,7 +410,7 @@ std::string build_warcinfo(std::string_view filename, std::string_view software,
   const std::string block_digest = base32_sha1(block);
   if (block_digest.empty()) return "";
   header h("warcinfo");
-  h.field("WARC-Record-ID", new_record_id());
+  h.field("WARC-Record-ID", record_id.empty() ? new_record_id() : uri_value(record_id));
   h.field("WARC-Date", warc_date(date));
   h.field("WARC-Filename", uri_value(filename));
   h.field("WARC-Block-Digest", block_digest);

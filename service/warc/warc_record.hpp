@@ -42,6 +42,9 @@ struct exchange {
   // one as an identical-payload-digest revisit (HTTP headers only, WARC-Truncated: length).
   std::optional<earlier_capture> earlier;
   bool not_modified = false;
+  // The WARC-Record-ID of the warcinfo record of the file the records go to: each record
+  // carries it as WARC-Warcinfo-ID (none when empty). warc_writer::warcinfo_id() says which.
+  std::string warcinfo_id;
 };
 
 // One fetch's records, built and gzip-compressed off the I/O thread (pure, thread-safe).
@@ -54,6 +57,7 @@ struct built {
   std::string error;  // non-empty when building failed (zlib out of memory): bytes is empty
   std::string payload_digest;  // the response's (for a revisit: the earlier capture's)
   revisit_profile revisit = revisit_profile::none;  // what the first record is
+  std::string warcinfo_id;                          // exchange::warcinfo_id, which the records name
 };
 
 // The records of one exchange, in this order, each its own gzip member:
@@ -67,10 +71,12 @@ built build_exchange(const exchange& x);
 
 // The warcinfo record that starts a WARC file, as one gzip member (empty on a zlib failure).
 // Fields: software, format "WARC File Format 1.1", conformsTo (the WARC 1.1 spec URL), then
-// `info` in order.
+// `info` in order. `record_id` is its WARC-Record-ID (a new one when empty), which the file's
+// other records name in WARC-Warcinfo-ID.
 std::string build_warcinfo(std::string_view filename, std::string_view software,
                            const std::vector<std::pair<std::string, std::string>>& info,
-                           std::chrono::system_clock::time_point date);
+                           std::chrono::system_clock::time_point date,
+                           std::string_view record_id = {});
 
 // "sha1:" + RFC 4648 base32 (upper case, no padding needed: 20 bytes = 32 characters) of SHA-1.
 std::string base32_sha1(std::string_view data);

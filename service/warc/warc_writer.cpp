@@ -225,13 +225,14 @@ std::optional<warc_writer> warc_writer::open(settings s, std::string& error) {
 }
 
 warc_writer::warc_writer(settings s, std::uint64_t last_serial)
-    : s_(std::move(s)), serial_(last_serial) {}
+    : s_(std::move(s)), serial_(last_serial), info_id_(new_record_id()) {}
 
 warc_writer::warc_writer(warc_writer&& other) noexcept
     : s_(std::move(other.s_)),
       serial_(other.serial_),
       fd_(std::exchange(other.fd_, -1)),
       name_(std::move(other.name_)),
+      info_id_(std::move(other.info_id_)),
       buffer_(std::move(other.buffer_)),
       file_size_(std::exchange(other.file_size_, 0)),
       bytes_written_(other.bytes_written_),
@@ -250,6 +251,7 @@ warc_writer& warc_writer::operator=(warc_writer&& other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     name_ = std::move(other.name_);
     other.name_.clear();
+    info_id_ = std::move(other.info_id_);
     buffer_ = std::move(other.buffer_);
     other.buffer_.clear();
     file_size_ = std::exchange(other.file_size_, 0);
@@ -296,7 +298,8 @@ bool warc_writer::open_next() {
       return false;
     }
     ::flock(fd, LOCK_EX | LOCK_NB);  // tells a recovering open() that this file is live
-    std::string info = build_warcinfo(name, s_.software, s_.info, std::chrono::system_clock::now());
+    std::string info =
+        build_warcinfo(name, s_.software, s_.info, std::chrono::system_clock::now(), info_id_);
     if (info.empty()) {
       ::close(fd);
       ::unlink(part_path.c_str());
@@ -316,6 +319,8 @@ bool warc_writer::open_next() {
 
 std::optional<location> warc_writer::write(const built& b) {
   if (failed() || !b.error.empty() || b.bytes.empty()) return std::nullopt;
+  // Built for another file: its records would name another warcinfo record.
+  if (!b.warcinfo_id.empty() && b.warcinfo_id != info_id_) return std::nullopt;
   if (fd_ < 0 && !open_next()) return std::nullopt;
   location loc{name_, file_size_ + b.response_offset, b.response_length};
   if (buffer_.size() + b.bytes.size() > buffer_capacity && !flush()) return std::nullopt;
@@ -364,6 +369,7 @@ bool warc_writer::close() {
   ++files_closed_;
   name_.clear();
   file_size_ = 0;
+  info_id_ = new_record_id();  // the next file's
   std::string error;
   if (!sync_dir(s_.dir, error)) {
     fail(error);

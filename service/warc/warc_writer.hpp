@@ -59,9 +59,14 @@ class warc_writer {
   // Appends one fetch's records (first starting a new file with its warcinfo record when none
   // is open) and returns where the response record is; the file appears under location.file
   // when it is closed. When the file reaches rotate_bytes it is closed. nullopt after a write
-  // failure (error()), and for a `b` whose building failed (b.error; nothing is written, the
-  // writer stays usable, error() is not changed).
+  // failure (error()), and for a `b` whose building failed (b.error) or whose warcinfo_id is not
+  // warcinfo_id() (nothing is written, the writer stays usable, error() is not changed).
   std::optional<location> write(const built& b);
+
+  // The WARC-Record-ID of the warcinfo record of the file the next write() goes to: the open
+  // file's, or the one the next file will start with. Records built for another file (the file
+  // rotated meanwhile) are refused by write(): build them again with this one.
+  const std::string& warcinfo_id() const noexcept { return info_id_; }
 
   // Hands buffered bytes to write(2). False after a failure.
   bool flush();
@@ -95,7 +100,8 @@ class warc_writer {
   settings s_;
   std::uint64_t serial_ = 0;  // of the open file, or the last one used
   int fd_ = -1;
-  std::string name_;  // final basename of the open file
+  std::string name_;     // final basename of the open file
+  std::string info_id_;  // the warcinfo record ID of the open file, or of the next one
   std::string buffer_;
   std::uint64_t file_size_ = 0;
   std::uint64_t bytes_written_ = 0;

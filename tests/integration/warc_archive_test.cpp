@@ -153,9 +153,23 @@ TEST(Warc, EveryResponseIsArchivedAndItsRecordPointsAtIt) {
     }
   }
   // Pages with a response, not the redirect, not robots.txt's refusal: /, /a, /chunked, /gz,
-  // /missing, /big, /empty.
-  EXPECT_EQ(types["response"], 7);
-  EXPECT_EQ(types["request"], 7);
+  // /missing, /big, /empty; and robots.txt itself.
+  EXPECT_EQ(types["response"], 8);
+  EXPECT_EQ(types["request"], 8);
+  const std::string info = checked["files"][0]["records"][0]["record_id"];
+  for (const auto& [pos, r] : at) {
+    if (r.at("type") != "warcinfo") {
+      EXPECT_EQ(r.at("warcinfo_id"), info) << r.dump();
+    }
+  }
+  std::size_t robots_responses = 0;
+  for (const auto& [id, r] : response_by_id) {
+    if (r.at("target_uri") == b + "/robots.txt") {
+      ++robots_responses;
+      EXPECT_EQ(r.at("http_status"), 200);
+    }
+  }
+  EXPECT_EQ(robots_responses, 1u);
   EXPECT_EQ(types["warcinfo"], 1);
   EXPECT_GE(types["metadata"], 3);  // the HTML pages' outlinks
   for (const auto& [pos, r] : at) {
@@ -251,8 +265,15 @@ TEST(Warc, RotatesBySizeAndSurvivesSigkill) {
   EXPECT_FALSE(part);
   EXPECT_GE(files.size(), 4u) << "41 pages of 100 kB in files of 1 MiB";
   const json checked = read_with_warcio(files);
+  // Each file's records name that file's own warcinfo record, the one a kill left too.
+  std::set<std::string> infos;
   for (const auto& f : checked.at("files")) {
-    EXPECT_EQ(f.at("records").at(0).at("type"), "warcinfo") << f.at("file");
+    const auto& recs = f.at("records");
+    EXPECT_EQ(recs.at(0).at("type"), "warcinfo") << f.at("file");
+    const std::string info = recs.at(0).at("record_id");
+    EXPECT_TRUE(infos.insert(info).second) << f.at("file");
+    for (std::size_t k = 1; k < recs.size(); ++k)
+      EXPECT_EQ(recs.at(k).at("warcinfo_id"), info) << f.at("file") << " record " << k;
   }
   const auto at = by_position(checked);
   std::map<std::string, int> pages;

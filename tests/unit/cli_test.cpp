@@ -155,6 +155,7 @@ const std::vector<std::string> every_crawl_flag = {"crawl",
                                                    "--user-agent",
                                                    "bot/1.0",
                                                    "--no-robots",
+                                                   "--page-requisites",
                                                    "--state-dir",
                                                    "/tmp/st",
                                                    "--allow-private",
@@ -174,6 +175,7 @@ const json every_crawl_flag_overrides = json::parse(R"({
   "limits": {"concurrency": 8, "per_host": 1, "delay_ms": 250, "max_redirects": 4,
              "max_tries": 5, "timeout_ms": 7000},
   "robots": {"user_agent": "bot/1.0", "obey": false},
+  "fetch": {"requisites": true},
   "state": {"dir": "/tmp/st"},
   "network": {"allow_private": true, "resolve": {"a.test:443": "127.0.0.1"}}
 })");
@@ -198,8 +200,8 @@ TEST(CliCrawl, EveryFlagInEqualsForm) {
   std::vector<std::string> args;
   for (std::size_t i = 0; i < every_crawl_flag.size(); ++i) {
     const std::string& a = every_crawl_flag[i];
-    const bool takes_value =
-        a.starts_with("--") && a != "--no-robots" && a != "--allow-private" && a != "--no-progress";
+    const bool takes_value = a.starts_with("--") && a != "--no-robots" && a != "--allow-private" &&
+                             a != "--no-progress" && a != "--page-requisites";
     if (takes_value) {
       args.push_back(a + "=" + every_crawl_flag[++i]);
     } else {
@@ -342,8 +344,8 @@ TEST(CliCrawl, NonIntegerValues) {
 }
 
 TEST(CliCrawl, FlagsWithoutValuesRefuseOne) {
-  for (std::string flag : {"--no-robots", "--allow-private", "--progress", "--no-progress",
-                           "--quiet", "--verbose", "--help", "--version"}) {
+  for (std::string flag : {"--no-robots", "--allow-private", "--page-requisites", "--progress",
+                           "--no-progress", "--quiet", "--verbose", "--help", "--version"}) {
     EXPECT_EQ(only_error(parse({"crawl", flag + "=yes"})).text(), flag + ": takes no value");
   }
 }

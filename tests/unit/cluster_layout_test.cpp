@@ -108,6 +108,27 @@ TEST(ClusterLayout, EntriesRoundTripWithoutTheirHost) {
   EXPECT_EQ(decode(encode(odd), "https://a.example:443"), odd);
 }
 
+// A page requisite stays one through the fleet's queues (kind "2"), and a page stays a page.
+TEST(ClusterLayout, RequisiteFlagSurvivesTheQueue) {
+  const auto r = make_entry("https://cdn.example/i.png", "https://cdn.example:443", 2, 10, false,
+                            "https://a.example/", true);
+  ASSERT_TRUE(r.requisite);
+  const auto stored = encode(r);
+  EXPECT_NE(stored.find("\t2\t"), std::string::npos) << stored.substr(8);
+  const auto back = decode(stored, "https://cdn.example:443");
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->requisite);
+  EXPECT_FALSE(back->sitemap);
+  EXPECT_EQ(*back, r);
+  auto page = r;
+  page.requisite = false;
+  EXPECT_FALSE(decode(encode(page), "https://cdn.example:443")->requisite);
+  // An unknown kind is a damaged entry.
+  auto odd = stored;
+  odd[odd.find("\t2\t") + 1] = '3';
+  EXPECT_FALSE(decode(odd, "https://cdn.example:443"));
+}
+
 TEST(ClusterLayout, SharesAreFairForAnyFleetSize) {
   for (int n : {1, 2, 3, 4, 5, 7, 10, 33, 100, 200}) {
     const auto owner = assign_buckets(workers(n), 1024);

@@ -129,6 +129,7 @@ TEST(ConfigDefaults, MatchSpec) {
   EXPECT_TRUE(c.fetch.tls_verify);
   EXPECT_EQ(c.fetch.accept_encoding, (std::vector<std::string>{"gzip", "deflate", "br"}));
   EXPECT_FALSE(c.fetch.follow_nofollow);
+  EXPECT_FALSE(c.fetch.requisites);
   EXPECT_FALSE(c.network.allow_private);
   EXPECT_TRUE(c.network.resolve.empty());
   EXPECT_EQ(c.output.path, "-");
@@ -201,6 +202,7 @@ fetch:
   tls_verify: false
   accept_encoding: [gzip]
   follow_nofollow: true
+  requisites: true
 network:
   allow_private: true
   resolve:
@@ -228,7 +230,7 @@ constexpr std::string_view full_json = R"json({
   "robots": {"obey": false, "user_agent": "mybot/2.0 (+https://example.com/bot)",
              "max_crawl_delay_ms": 10000},
   "fetch": {"headers": {"X-Trace": "1", "Accept-Language": "en, fr;q=0.5"}, "tls_verify": false,
-            "accept_encoding": ["gzip"], "follow_nofollow": true},
+            "accept_encoding": ["gzip"], "follow_nofollow": true, "requisites": true},
   "network": {"allow_private": true,
               "resolve": {"example.org:80": "[::1]", "example.com:443": "127.0.0.1"}},
   "output": {"path": "out.jsonl",
@@ -255,6 +257,7 @@ crawl_config expected_full() {
   c.fetch.tls_verify = false;
   c.fetch.accept_encoding = {"gzip"};
   c.fetch.follow_nofollow = true;
+  c.fetch.requisites = true;
   c.network.allow_private = true;
   c.network.resolve = {{"example.com:443", "127.0.0.1"}, {"example.org:80", "::1"}};
   c.output.path = "out.jsonl";
@@ -602,8 +605,8 @@ TEST(ConfigValidation, HugeUnsignedIsOutOfRange) {
 }
 
 TEST(ConfigValidation, BooleanKeys) {
-  for (std::string key :
-       {"robots.obey", "fetch.tls_verify", "fetch.follow_nofollow", "network.allow_private"}) {
+  for (std::string key : {"robots.obey", "fetch.tls_verify", "fetch.follow_nofollow",
+                          "fetch.requisites", "network.allow_private"}) {
     SCOPED_TRACE(key);
     for (bool b : {true, false}) {
       const load_result r = from_json(with(key, b));
@@ -1182,7 +1185,7 @@ TEST(ConfigSchema, KeysAndDefaultsEqualTheCode) {
   EXPECT_EQ(schema.value("$schema", ""), "https://json-schema.org/draft/2020-12/schema");
   std::vector<schema_leaf> leaves;
   collect_leaves(schema, to_json(crawl_config{}), "", leaves);
-  EXPECT_EQ(leaves.size(), 63u);  // every key of the Config section of proto-free-api/SPEC.md
+  EXPECT_EQ(leaves.size(), 64u);  // every key of the Config section of proto-free-api/SPEC.md
 }
 
 TEST(ConfigSchema, RangesAndEnumsEqualTheCode) {

@@ -128,6 +128,17 @@ TEST(RecordJson, FullRecordEveryField) {
   EXPECT_EQ(j.size(), 23u);
 }
 
+TEST(RecordJson, RequisiteIsWrittenOnlyWhenTrue) {
+  fetch_record r = full_record();
+  EXPECT_FALSE(parse_line(to_json_line(r, output_fields{})).contains("requisite"));
+  r.requisite = true;
+  const std::string line = to_json_line(r, output_fields{});
+  const json j = parse_line(line);
+  EXPECT_EQ(j.at("requisite"), true);
+  // After the directives, as SPEC's table adds it.
+  EXPECT_LT(line.find("\"nofollow\""), line.find("\"requisite\""));
+}
+
 TEST(RecordJson, FieldOrderFollowsTheSpecTable) {
   const std::string line = to_json_line(full_record(), all_fields());
   const char* keys[] = {"\"url\"",        "\"status\"",       "\"error\"",      "\"redirect\"",

@@ -28,11 +28,12 @@ using trawler::state::url_index;
 namespace trawler::state {
 bool operator==(const pending_url& a, const pending_url& b) {
   return a.url == b.url && a.depth == b.depth && a.redirects_left == b.redirects_left &&
-         a.referrer == b.referrer && a.sitemap == b.sitemap;
+         a.referrer == b.referrer && a.sitemap == b.sitemap && a.requisite == b.requisite;
 }
 void PrintTo(const pending_url& p, std::ostream* os) {
   *os << "{" << p.url << ", depth " << p.depth << ", redirects " << p.redirects_left
-      << ", referrer '" << p.referrer << "'" << (p.sitemap ? ", sitemap" : "") << "}";
+      << ", referrer '" << p.referrer << "'" << (p.sitemap ? ", sitemap" : "")
+      << (p.requisite ? ", requisite" : "") << "}";
 }
 }  // namespace trawler::state
 
@@ -230,6 +231,33 @@ TEST(CrawlState, SitemapFilesStaySitemapsAcrossAResume) {
   st = must_open(tmp.str("s"));
   ASSERT_NE(st, nullptr);
   EXPECT_EQ(st->pending(), expected);
+}
+
+// A resumed crawl still knows a queued URL is a page requisite (fetch.requisites), committed
+// or buffered at the checkpoint, and find() says so too.
+TEST(CrawlState, RequisitesStayRequisitesAcrossAResume) {
+  temp_dir tmp;
+  auto st = must_open(tmp.str("s"));
+  ASSERT_NE(st, nullptr);
+  pending_url committed = pu("https://cdn.test/logo.png", 1, 10, "https://a.test/");
+  committed.requisite = true;
+  st->admitted(pu("https://a.test/"));
+  st->admitted(committed);
+  must_checkpoint(*st);
+  pending_url buffered = pu("https://cdn.test/bg.png", 2, 10, "https://a.test/site.css");
+  buffered.requisite = true;
+  st->admitted(buffered);
+  const std::vector<pending_url> expected = {pu("https://a.test/"), committed, buffered};
+  EXPECT_EQ(st->pending(), expected);
+  EXPECT_TRUE(st->find("https://cdn.test/bg.png")->requisite);
+  must_checkpoint(*st);
+  st.reset();
+  st = must_open(tmp.str("s"));
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->pending(), expected);
+  EXPECT_TRUE(st->find("https://cdn.test/logo.png")->requisite);
+  EXPECT_TRUE(st->find("https://cdn.test/bg.png")->requisite);
+  EXPECT_FALSE(st->find("https://a.test/")->requisite);
 }
 
 TEST(CrawlState, DestructorCheckpoints) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -487,6 +488,59 @@ TEST_F(WarcWriterTest, RotatesBySizeEachFileStartingWithWarcinfo) {
     }
   }
   EXPECT_EQ(w->files_closed(), names.size());
+}
+
+// Every record of a file names that file's warcinfo record (WARC-Warcinfo-ID), across
+// rotations; records built for a file that has rotated meanwhile are refused, not written with
+// another file's ID.
+TEST_F(WarcWriterTest, EveryRecordNamesItsFilesWarcinfo) {
+  auto s = samples();
+  std::string error;
+  auto w = warc_writer::open(settings(1500), error);
+  ASSERT_TRUE(w) << error;
+  std::set<std::string> ids;
+  for (int n = 0; n < 20; ++n) {
+    exchange x = s[static_cast<std::size_t>(n) % s.size()].x;
+    x.warcinfo_id = w->warcinfo_id();
+    ids.insert(x.warcinfo_id);
+    const built b = build_exchange(x);
+    EXPECT_EQ(b.warcinfo_id, x.warcinfo_id);
+    ASSERT_TRUE(w->write(b)) << w->error();
+  }
+  // Built for the file just closed: refused, and the writer stays usable.
+  exchange stale = s[0].x;
+  stale.warcinfo_id = w->warcinfo_id();
+  const built late = build_exchange(stale);
+  ASSERT_TRUE(w->write(build_exchange(s[1].x)));  // no ID: written as it is
+  std::string id_now = w->warcinfo_id();
+  while (w->warcinfo_id() == id_now) {
+    exchange x = s[2].x;
+    x.warcinfo_id = w->warcinfo_id();
+    ASSERT_TRUE(w->write(build_exchange(x)));  // until the file rotates
+  }
+  EXPECT_FALSE(w->write(late));
+  EXPECT_FALSE(w->failed());
+  EXPECT_TRUE(w->close());
+
+  const auto names = names_in(dir_);
+  ASSERT_GE(names.size(), 3u);
+  std::set<std::string> infos;
+  std::size_t named = 0;
+  for (const auto& name : names) {
+    const auto records = read_warc(dir_ / name);
+    ASSERT_FALSE(records.empty());
+    ASSERT_EQ(records[0].get("WARC-Type"), "warcinfo");
+    EXPECT_FALSE(records[0].has("WARC-Warcinfo-ID")) << "WARC 1.1 5.11: not on warcinfo";
+    const std::string info = records[0].get("WARC-Record-ID");
+    EXPECT_TRUE(infos.insert(info).second) << "each file has its own warcinfo record";
+    for (std::size_t k = 1; k < records.size(); ++k) {
+      if (!records[k].has("WARC-Warcinfo-ID")) continue;  // the one built without an ID
+      EXPECT_EQ(records[k].get("WARC-Warcinfo-ID"), info) << name << " record " << k;
+      ++named;
+    }
+  }
+  EXPECT_GE(named, 21u);  // 21 exchanges and more, each a response and maybe more
+  for (const auto& id : ids) EXPECT_TRUE(infos.count(id)) << id;
 }
 
 TEST_F(WarcWriterTest, ARestartContinuesTheNumbering) {

@@ -6,7 +6,7 @@
 //   {"files":[{"file":basename,"records":[{"type","target_uri","record_id","concurrent_to",
 //     "offset","length","content_type","truncated","block_digest","payload_digest",
 //     "block_digest_ok","payload_digest_ok","http_status","date","profile","refers_to",
-//     "refers_to_target_uri","refers_to_date"}]}]}
+//     "refers_to_target_uri","refers_to_date","warcinfo_id","http_content_type"}]}]}
 //
 // A revisit record's payload digest is the earlier capture's (WARC 1.1 6.7.2), so it is not
 // recomputed (payload_digest_ok null); its HTTP header block is parsed for http_status.
@@ -161,6 +161,7 @@ async function checkFile(path) {
     const blockDigest = record.warcBlockDigest ?? null;
     const payloadDigest = record.warcPayloadDigest ?? null;
     let httpStatus = null;
+    let httpContentType = null;
     let payloadOk = null;
     if (type === "revisit") {
       const { head } = await splitHttp(block);
@@ -172,6 +173,7 @@ async function checkFile(path) {
       if (!head) throw new Error(`${path} @${offset}: ${type} record without an HTTP header`);
       if (type === "response") {
         httpStatus = typeof head.statusCode === "number" ? head.statusCode : null;
+        httpContentType = head.headers.get("content-type") ?? null;
         if (payloadDigest != null) payloadOk = digestOk(payloadDigest, sha1(payloadOf(head, body)));
       }
     }
@@ -194,6 +196,8 @@ async function checkFile(path) {
       refers_to: record.warcHeader("WARC-Refers-To") ?? null,
       refers_to_target_uri: record.warcHeader("WARC-Refers-To-Target-URI") ?? null,
       refers_to_date: record.warcHeader("WARC-Refers-To-Date") ?? null,
+      warcinfo_id: record.warcHeader("WARC-Warcinfo-ID") ?? null,
+      http_content_type: httpContentType,
     });
   }
   if (warnings.length) throw new Error(`${path}: warcio: ${warnings.join("; ")}`);

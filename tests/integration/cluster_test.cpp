@@ -9,6 +9,7 @@
 #include <csignal>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -123,65 +124,52 @@ void wait_for_records(const fleet_run& fleet, int n, std::size_t records) {
   }
 }
 
-// Who owns each bucket of a crawl now (worker -> buckets; "" for unowned), read through the
-// cluster client as any tool would.
-std::map<std::string, int> bucket_owners(const std::string& urls, const std::string& crawl,
-                                         int buckets) {
+// Runs one command on one key of every bucket of a crawl, read through the cluster client as
+// any tool would, and hands each bucket's first reply (nullptr when the call failed) to `each`.
+void on_every_bucket(const std::string& urls, const std::string& crawl, int buckets,
+                     const std::vector<std::string>& command_then_key_suffix_then_args,
+                     const std::function<void(const trawler::redis::reply*)>& each) {
   namespace asio = boost::asio;
   asio::io_context io;
   trawler::redis::cluster_client c(io.get_executor(), trawler::redis::parse_urls(urls).values);
-  std::map<std::string, int> out;
+  const auto& a = command_then_key_suffix_then_args;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
         std::vector<std::pair<std::uint16_t, std::vector<trawler::redis::command>>> batches;
         for (int b = 0; b < buckets; ++b) {
-          const auto key = trawler::cluster::bucket_prefix(crawl, b) + "owner";
+          const auto key = trawler::cluster::bucket_prefix(crawl, b) + a.at(1);
+          trawler::redis::command cmd = {a.at(0), key};
+          cmd.insert(cmd.end(), a.begin() + 2, a.end());
           std::vector<trawler::redis::command> one;
-          one.push_back({"GET", key});
+          one.push_back(std::move(cmd));
           batches.push_back({trawler::redis::key_slot(key), std::move(one)});
         }
-        auto rs = co_await c.exec_each(std::move(batches));
-        for (const auto& r : rs) {
-          if (r.ok() && !r.replies.empty() &&
-              r.replies[0].type == trawler::redis::reply::kind::string)
-            ++out[r.replies[0].str];
-          else
-            ++out[""];
-        }
+        for (const auto& r : co_await c.exec_each(std::move(batches)))
+          each(r.ok() && !r.replies.empty() ? &r.replies[0] : nullptr);
         c.close();
       },
       asio::detached);
   io.run();
+}
+
+// Who owns each bucket of a crawl now (worker -> buckets; "" for unowned).
+std::map<std::string, int> bucket_owners(const std::string& urls, const std::string& crawl,
+                                         int buckets) {
+  std::map<std::string, int> out;
+  on_every_bucket(urls, crawl, buckets, {"GET", "owner"}, [&](const trawler::redis::reply* r) {
+    ++out[r && r->type == trawler::redis::reply::kind::string ? r->str : ""];
+  });
   return out;
 }
 
-// Runs one command on every bucket of a crawl and sums the integer answers, read through the
-// cluster client as any tool would. `what` names the bucket key ("due"), `cmd` its command.
+// The sum of one integer answer over every bucket (ZCARD of "due"...).
 std::int64_t sum_over_buckets(const std::string& urls, const std::string& crawl, int buckets,
                               const std::string& cmd, const std::string& what) {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  trawler::redis::cluster_client c(io.get_executor(), trawler::redis::parse_urls(urls).values);
   std::int64_t sum = 0;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        std::vector<std::pair<std::uint16_t, std::vector<trawler::redis::command>>> batches;
-        for (int b = 0; b < buckets; ++b) {
-          const auto key = trawler::cluster::bucket_prefix(crawl, b) + what;
-          std::vector<trawler::redis::command> one;
-          one.push_back({cmd, key});
-          batches.push_back({trawler::redis::key_slot(key), std::move(one)});
-        }
-        auto rs = co_await c.exec_each(std::move(batches));
-        for (const auto& r : rs) {
-          if (r.ok() && !r.replies.empty()) sum += r.replies[0].as_integer().value_or(0);
-        }
-        c.close();
-      },
-      asio::detached);
-  io.run();
+  on_every_bucket(urls, crawl, buckets, {cmd, what}, [&](const trawler::redis::reply* r) {
+    if (r) sum += r->as_integer().value_or(0);
+  });
   return sum;
 }
 
@@ -958,31 +946,12 @@ TEST(Cluster, ContinuousFleetRevisitsOnScheduleWithItsVisitsInRedis) {
   // After the stop every URL's row is in Redis and its next visit is scheduled there (or, when
   // the stop cancelled it, queued again).
   std::int64_t revisits = 0, queued = 0;
-  {
-    namespace asio = boost::asio;
-    asio::io_context io;
-    trawler::redis::cluster_client c(io.get_executor(),
-                                     trawler::redis::parse_urls(fleet.redis_url).values);
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          std::vector<std::pair<std::uint16_t, std::vector<trawler::redis::command>>> batches;
-          for (int bk = 0; bk < 64; ++bk) {
-            const auto key = trawler::cluster::bucket_prefix(fleet.name, bk) + "n";
-            std::vector<trawler::redis::command> one;
-            one.push_back({"HMGET", key, "revisits", "queued"});
-            batches.push_back({trawler::redis::key_slot(key), std::move(one)});
-          }
-          for (const auto& r : co_await c.exec_each(std::move(batches))) {
-            if (!r.ok() || r.replies.empty() || r.replies[0].elements.size() != 2) continue;
-            revisits += r.replies[0].elements[0].as_integer().value_or(0);
-            queued += r.replies[0].elements[1].as_integer().value_or(0);
-          }
-          c.close();
-        },
-        asio::detached);
-    io.run();
-  }
+  on_every_bucket(fleet.redis_url, fleet.name, 64, {"HMGET", "n", "revisits", "queued"},
+                  [&](const trawler::redis::reply* r) {
+                    if (!r || r->elements.size() != 2) return;
+                    revisits += r->elements[0].as_integer().value_or(0);
+                    queued += r->elements[1].as_integer().value_or(0);
+                  });
   EXPECT_EQ(revisits + queued, static_cast<std::int64_t>(4 * site.names.size()))
       << revisits << " revisits waiting, " << queued << " queued";
   // The stats count the fleet's waiting revisits (as of the workers' last heartbeats).

@@ -121,22 +121,26 @@ void redis_frontier::remember_seen(std::uint64_t fp) {
   seen_cache_[mix64(fp) & (seen_cache_slots - 1)] = fp;
 }
 
-// The outbox to the fleet, bucket by bucket (one pipeline per shard); owners of buckets where a
-// host became ready hear of it through their doorbell. Returns how many were new.
-asio::awaitable<std::optional<int>> redis_frontier::admit_outbox() {
+// Entries to the fleet, bucket by bucket (one pipeline per shard); owners of buckets where a
+// host became ready hear of it through their doorbell. Returns, per entry, whether it was new
+// to the crawl (false for one the local cache knew).
+asio::awaitable<std::optional<std::vector<bool>>> redis_frontier::admit_entries(
+    std::vector<shared_entry> in) {
+  std::vector<bool> fresh(in.size(), false);
   std::map<int, std::vector<shared_entry>> grouped;
-  for (auto& e : outbox_) {
+  std::map<int, std::vector<std::size_t>> index;  // each grouped entry's place in `in`
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    auto& e = in[i];
     if (seen_recently(fingerprint::of(e.url).value)) continue;
     const int b = shared_.bucket_of(e.host);
     grouped[b].push_back(std::move(e));
+    index[b].push_back(i);
   }
-  outbox_.clear();
-  if (grouped.empty()) co_return 0;
+  if (grouped.empty()) co_return fresh;
   std::vector<std::pair<int, std::vector<shared_entry>>> batches(grouped.begin(), grouped.end());
   grouped.clear();
   auto got = co_await call<std::vector<admitted_batch>>([&] { return shared_.admit(batches); });
   if (!got) co_return std::nullopt;
-  int added = 0;
   std::map<std::string, std::vector<int>> bells;
   // Kept for a while: a master that acknowledged them may die before its replica has them.
   const auto acked = steady::now();
@@ -148,9 +152,10 @@ asio::awaitable<std::optional<int>> redis_frontier::admit_outbox() {
     const auto& a = (*got)[i];
     const int b = batches[i].first;
     const auto& entries = batches[i].second;
+    const auto& places = index[b];
     for (std::size_t k = 0; k < a.added.size() && k < entries.size(); ++k) {
       remember_seen(fingerprint::of(entries[k].url).value);
-      if (a.added[k]) ++added;
+      if (a.added[k] && k < places.size()) fresh[places[k]] = true;
     }
     if (a.newly_ready == 0) continue;
     auto it = buckets_.find(b);
@@ -162,17 +167,52 @@ asio::awaitable<std::optional<int>> redis_frontier::admit_outbox() {
     }
   }
   if (!bells.empty()) co_await call<bool>([&] { return shared_.ring(bells); });
-  co_return added;
+  co_return fresh;
 }
 
 asio::awaitable<std::optional<int>> redis_frontier::settle() {
-  if (outbox_.empty()) co_return 0;
+  // The links admitted since the last settle() are this page's. They go out with the tick's
+  // admission round, together with the other pages' of the same tick: their buckets' scripts
+  // then run once for all of them (a page's 35 links reach about 10 buckets; a busy worker's
+  // pages of one tick share many).
+  if (outbox_.size() == settled_) co_return 0;
+  if (!round_) round_ = std::make_shared<admission_round>(ex_);
+  const auto round = round_;
+  const std::size_t begin = settled_, end = outbox_.size();
+  settled_ = end;
   ++busy_;
-  auto added = co_await admit_outbox();
+  // The run loop sends the round at its next tick (every 20 ms while this worker holds hosts).
+  if (!round->over) co_await round->done.async_wait(use_tuple);
   --busy_;
-  owner_.wake();
   // Only the fleet knows which links were new to the crawl.
-  co_return added.value_or(0);
+  int added = 0;
+  for (std::size_t i = begin; i < end && i < round->added.size(); ++i) added += round->added[i];
+  co_return added;
+}
+
+asio::awaitable<void> redis_frontier::send_round() {
+  if (outbox_.empty()) co_return;
+  auto round = std::move(round_);
+  round_.reset();
+  auto entries = std::move(outbox_);
+  outbox_.clear();
+  settled_ = 0;
+  ++busy_;
+  auto fresh = co_await admit_entries(std::move(entries));
+  --busy_;
+  if (round) {
+    if (fresh) round->added = std::move(*fresh);
+    round->over = true;
+    round->done.cancel();
+  }
+  owner_.wake();
+}
+
+void redis_frontier::end_round() {
+  if (!round_) return;
+  round_->over = true;
+  round_->done.cancel();
+  round_.reset();
 }
 
 void redis_frontier::recorded(std::string_view url) {
@@ -455,9 +495,7 @@ asio::awaitable<void> redis_frontier::publish_seeds() {
   if (all) {
     for (const auto& h : *all) owner_.learn_seed_host(h);
   }
-  outbox_.insert(outbox_.end(), std::make_move_iterator(seeds.begin()),
-                 std::make_move_iterator(seeds.end()));
-  auto added = co_await admit_outbox();
+  auto added = co_await admit_entries(std::move(seeds));
   if (added) co_await call<bool>([&] { return shared_.mark_seeded(); });
   --busy_;
   owner_.wake();
@@ -954,8 +992,8 @@ asio::awaitable<void> redis_frontier::check_end() {
 asio::awaitable<void> redis_frontier::tick() {
   co_await membership(false);
   co_await publish_seeds();
-  // Links admitted outside a page (sitemaps of seeds) go out with the tick.
-  if (!outbox_.empty()) co_await settle();
+  // The pages' links of this tick (and those admitted outside a page: sitemaps of seeds).
+  co_await send_round();
   co_await flush(false);
   if (owner_.stopping()) {
     // SIGTERM: the hosts go back at once; open requests finish or are cancelled.
@@ -1047,6 +1085,9 @@ asio::awaitable<void> redis_frontier::run() {
     timer_.expires_after(owned_.empty() ? milliseconds(50) : milliseconds(20));
     co_await timer_.async_wait(use_tuple);
   }
+  if (failure_.empty()) co_await send_round();
+  // Pages still waiting for a round that will not be sent (Redis lost) learn nothing new.
+  end_round();
   if (failure_.empty()) co_await hand_back();
   // Its read loops would keep the crawl's event loop running.
   redis_.close();

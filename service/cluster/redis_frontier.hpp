@@ -120,7 +120,10 @@ class redis_frontier final : public frontier::crawl_frontier {
   void schedule_check(int bucket, const bucket_counts& c);
   bool seen_recently(std::uint64_t fp) const;
   void remember_seen(std::uint64_t fp);
-  boost::asio::awaitable<std::optional<int>> admit_outbox();
+  boost::asio::awaitable<std::optional<std::vector<bool>>> admit_entries(
+      std::vector<shared_entry> entries);
+  boost::asio::awaitable<void> send_round();
+  void end_round();
   boost::asio::awaitable<void> release_host(frontier::host_id h);
   boost::asio::awaitable<void> publish_seeds();
   boost::asio::awaitable<void> flush(bool force);
@@ -148,7 +151,18 @@ class redis_frontier final : public frontier::crawl_frontier {
   std::unordered_map<std::uint64_t, int> claimed_here_;  // claimed, not recorded: fp -> bucket
   // Hosts of buckets being handed over: their queued URLs, waiting for the release.
   std::unordered_map<frontier::host_id, std::vector<shared_entry>> set_aside_;
-  std::vector<shared_entry> outbox_;              // admitted since the last settle()
+  std::vector<shared_entry> outbox_;  // admitted since the last round was sent
+  // The pages waiting for the round being collected: the entries of outbox_ and, once sent,
+  // which of them were new (settle() counts its page's).
+  struct admission_round {
+    boost::asio::steady_timer done;  // cancelled when the answer is in
+    std::vector<bool> added;
+    bool over = false;
+    explicit admission_round(const boost::asio::any_io_executor& ex)
+        : done(ex, std::chrono::steady_clock::time_point::max()) {}
+  };
+  std::shared_ptr<admission_round> round_;
+  std::size_t settled_ = 0;                       // outbox_ entries already counted by a settle()
   std::map<int, std::vector<fingerprint>> done_;  // records handed to the writer, per bucket
   // Recrawl: the visits of URLs being recorded (by fingerprint), then of the records handed to
   // the writer (per bucket): sent with their done marks.

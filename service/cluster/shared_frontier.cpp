@@ -165,7 +165,7 @@ const char* const admit_lua = TRAWLER_BUCKET_PROLOGUE
     "  end\n"
     "  if splits > 0 then redis.call('HSET', n, 'L', L, 'sp', sp) end\n"
     "end\n"
-    "return {out, fresh, redis.call('GET', ownerk) or '', counts()}\n";
+    "return {out, fresh, redis.call('GET', ownerk) or ''}\n";
 
 // ARGV: the number of recorded entries, their fingerprints (8 bytes each), then per visit kept
 // (recrawl) its host, fingerprint, value (encode_visit) and due time (Unix ms). A visit is kept
@@ -719,11 +719,10 @@ asio::awaitable<result<std::vector<admitted_batch>>> shared_frontier::admit(
   for (const auto& r : rs) {
     const auto& e = r.replies[0].elements;
     admitted_batch a;
-    if (e.size() == 4) {
+    if (e.size() == 3) {
       for (const auto& f : e[0].elements) a.added.push_back(integer_of(f) == 1);
       a.newly_ready = static_cast<int>(integer_of(e[1]));
       a.owner = e[2].str;
-      a.counts = counts_of(e[3]);
     }
     out.value.push_back(std::move(a));
   }

@@ -69,8 +69,10 @@ struct kept_visit {
 struct admitted_batch {
   std::vector<bool> added;  // per entry
   int newly_ready = 0;      // hosts that got their first queued URL (the owner should look)
-  std::string owner;        // the bucket's owner ("" when nobody owns it)
-  bucket_counts counts;
+  // The bucket's owner ("" when nobody owns it). No counts: an admission is the most frequent
+  // call, and its counts would cost the bucket four reads each time for nobody (an owner
+  // learns its buckets' counts from its takes and records).
+  std::string owner;
 };
 
 struct claimed_host {

@@ -29,7 +29,8 @@
 // - Uniform: every page visited every I at its own random phase from its birth on (no discovery
 //   needed), I chosen so that the window holds as many fetches as the crawler's; a visit of a live
 //   page indexes its version, of a flapping one keeps the copy, of a deleted one empties it (then
-//   no more visits). The same freshness and caught are computed from those visits.
+//   no more visits). It starts warm: the pages there at the start are held as they are then. The
+//   same freshness and caught are computed from those visits.
 //
 // --check exits 1 unless the summary is sane (the smoke test): freshness and shares in [0, 1],
 // every record matched with an answer of the same status, no false gone, no false changed, no
@@ -230,6 +231,12 @@ std::uint64_t uniform(const std::vector<page>& pages, double start, double from,
     double k = std::ceil((first - start - phase) / interval);
     if (k < 0) k = 0;
     std::int64_t held = -1;
+    if (p.born <= start) {
+      // Warm: the pages there at the start are held as they are then (the window begins after
+      // the crawler's warm-up, so neither schedule is measured cold).
+      held = version_at(p, start);
+      if (idx) (*idx)[i].push_back({start, held});
+    }
     for (double t = start + phase + k * interval; t < to; t += interval) {
       if (t >= from) ++fetches;
       if (t >= p.deleted) {

@@ -14,7 +14,8 @@
 #
 # --smoke: a tiny site for about 3 s (what ctest runs, with --check); --site-args: more
 # trawler-bench-site flags (--classes, --deleted, --flapping, --validator-hosts, ...); --keep:
-# leave the site's truth, the records, the config and the logs in DIR.
+# leave the site's truth, the records, the config, the logs, the stop time (end_ms) and the
+# summary in DIR.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -59,7 +60,7 @@ while [ $# -gt 0 ]; do
       INTERVAL_HOURS=6 NEW_PAGES=10 CONCURRENCY=16 PER_HOST=4
       SITE_ARGS="--classes 0.1,0.3,0.2,0.2 --deleted 0 --flapping 0.1"
       shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench/freshness_live.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -155,6 +156,8 @@ if [ "$crawl_rc" -ne 0 ]; then
   tail -n 20 "$WORK/crawl.err" >&2
   exit 1
 fi
+echo "$END_MS" > "$WORK/end_ms"
 "$BUILD/trawler-bench-freshness-live" --truth "$WORK/truth.jsonl" \
   --records "$WORK/records.jsonl" --warmup-days "$WARMUP" --end-ms "$END_MS" --seed "$SEED" \
-  "${CHECK[@]}"
+  "${CHECK[@]}" | tee "$WORK/summary.json"
+exit "${PIPESTATUS[0]}"

@@ -88,6 +88,7 @@ else
 fi
 SITE_PID=""
 CRAWL_PID=""
+# shellcheck disable=SC2317  # called by the trap
 cleanup() {
   [ -n "$CRAWL_PID" ] && kill -TERM "$CRAWL_PID" 2>/dev/null
   [ -n "$SITE_PID" ] && kill -TERM "$SITE_PID" 2>/dev/null

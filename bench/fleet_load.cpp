@@ -160,6 +160,11 @@ class sim_worker final : public frontier::frontier_owner {
     asio::steady_timer t(io_, milliseconds(opt_.fetch_ms));
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     front_->schedule().finish(l.host);
+    // As the crawler does: the request slot is free once the response is in, while its page
+    // is parsed and its links settle.
+    front_->page_ended(true);
+    --open_;
+    wake();
     // The page's host and number from its URL: http://hH.sim/pP.
     const auto& u = l.entry.url;
     const int h = std::atoi(u.c_str() + 8);
@@ -176,10 +181,7 @@ class sim_worker final : public frontier::frontier_owner {
     }
     co_await front_->settle();
     front_->recorded(u);
-    front_->page_ended(true);
     ++pages_;
-    --open_;
-    wake();
   }
 
   asio::io_context& io_;

@@ -34,7 +34,22 @@ DIR=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$DIR"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Below the kernel's ephemeral range (32768-60999): a port from that range can be taken by a
+# client connection before redis-server binds it, and the cluster then lacks a node.
+free_port() {
+  python3 -c '
+import random, socket
+while True:
+    p = random.randint(20000, 30000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        s.close()
+        print(p)
+        break
+    except OSError:
+        pass'
+}
 start() {  # port dir [cluster flags]
   mkdir -p "$2"
   (cd "$2" && exec redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
